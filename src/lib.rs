@@ -9,24 +9,61 @@
 //! - [`engine`]: running a project level by level, one file per node kind.
 //! - [`providers`]: Anthropic and OpenAI-compatible model APIs, with retries.
 //! - [`tools`]: python and shell tool execution.
-//! - [`artifacts`]: the `.trident/` run store (atomic writes).
+//! - [`agent`]: agent nodes through the Claude Code CLI, streamed turn by turn.
+//! - [`artifacts`]: the `.trident/` run store (atomic writes, journaled checkpoints).
 //! - [`telemetry`]: the event stream (events, emitter, writer, sinks, formats).
 
+pub mod agent;
+pub mod artifacts;
+pub mod cli;
+pub mod commands;
+pub mod dag;
+pub mod engine;
 pub mod error;
 pub mod exit;
+pub mod expr;
 pub mod project;
 pub mod providers;
 pub mod telemetry;
+pub mod template;
 pub mod tools;
 
 pub use error::{Result, TridentError};
 pub use exit::ExitCode;
 
+use clap::Parser;
+
 /// Run the command line and return the process exit code. Errors are printed here, once.
-pub fn run_cli<I, T>(_args: I) -> i32
+pub fn run_cli<I, T>(args: I) -> i32
 where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    0
+    let cli = match cli::Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Usage errors exit 2 (clap's convention matches ours); --help exits 0.
+            let _ = e.print();
+            return e.exit_code();
+        }
+    };
+    let is_run = matches!(
+        cli.command,
+        Some(cli::Command::Project(cli::ProjectCommand::Run(_)))
+    );
+    if !is_run {
+        // Reporting commands behave like Unix tools when their reader goes away
+        // (`| head`); `run` keeps SIGPIPE ignored so a closed pipe never stops a workflow.
+        // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
+    match commands::dispatch(cli) {
+        Ok(code) => code.code(),
+        Err(e) => {
+            eprintln!("Error: {e}");
+            e.exit_code().code()
+        }
+    }
 }

@@ -1,6 +1,13 @@
 //! Loading a Trident project from disk: manifest discovery, `.env`, the manifest itself,
 //! prompt files with frontmatter, and the resulting [`Project`] model.
 
+pub mod dotenv;
+pub mod load;
+pub mod manifest;
 pub mod model;
+pub mod prompt;
+pub mod validate;
+pub mod yaml;
 
+pub use load::{find_manifest, load_project};
 pub use model::*;

@@ -1,0 +1,229 @@
+//! Durable checkpoints: `checkpoint.json` in the original's shape, plus an append-only
+//! journal beside it (`checkpoint.journal`, one JSON line per completed node or branch
+//! iteration) so every completed node is on disk at once without rewriting the whole file.
+//!
+//! The journal is folded into `checkpoint.json` (atomic replace, then journal truncated) at
+//! the end of each level and of the run. Readers that only know `checkpoint.json` see the
+//! state as of the last level; `--resume` reads both, so a crash or Ctrl-C loses nothing
+//! already done. Replaying a journal line twice is harmless (it is an upsert).
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::atomic::write_json;
+use super::records::{Checkpoint, CheckpointNode, now_iso};
+
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum JournalLine {
+    Node { node: String, data: CheckpointNode },
+    Branch { branch: String, iteration: u64 },
+}
+
+/// The checkpoint of a running workflow, in memory and (when artifacts are on) on disk.
+#[derive(Debug)]
+pub struct CheckpointStore {
+    state: Checkpoint,
+    json_path: Option<PathBuf>,
+    journal: Option<File>,
+}
+
+fn journal_path(json_path: &Path) -> PathBuf {
+    json_path.with_file_name("checkpoint.journal")
+}
+
+impl CheckpointStore {
+    /// A checkpoint kept in memory only (`--no-artifacts`).
+    pub fn in_memory(state: Checkpoint) -> CheckpointStore {
+        CheckpointStore {
+            state,
+            json_path: None,
+            journal: None,
+        }
+    }
+
+    /// Start persisting `state` at `json_path` (written now; any old journal is replaced).
+    pub fn create(state: Checkpoint, json_path: &Path) -> std::io::Result<CheckpointStore> {
+        let mut store = CheckpointStore {
+            state,
+            json_path: Some(json_path.to_path_buf()),
+            journal: None,
+        };
+        store.fold()?;
+        Ok(store)
+    }
+
+    /// Read a checkpoint and replay its journal.
+    pub fn load(json_path: &Path) -> Result<Checkpoint, String> {
+        let bytes = std::fs::read(json_path)
+            .map_err(|e| format!("cannot read {}: {e}", json_path.display()))?;
+        let mut state: Checkpoint = serde_json::from_slice(&bytes)
+            .map_err(|e| format!("{} is not a valid checkpoint: {e}", json_path.display()))?;
+        if let Ok(text) = std::fs::read_to_string(journal_path(json_path)) {
+            for line in text.lines() {
+                // A torn last line (crash mid-write) is ignored.
+                match serde_json::from_str::<JournalLine>(line) {
+                    Ok(JournalLine::Node { node, data }) => {
+                        apply_node(&mut state, node, data);
+                    }
+                    Ok(JournalLine::Branch { branch, iteration }) => {
+                        state.branch_states.insert(branch, iteration);
+                    }
+                    Err(_) => {}
+                }
+            }
+        }
+        Ok(state)
+    }
+
+    /// The current state.
+    pub fn state(&self) -> &Checkpoint {
+        &self.state
+    }
+
+    /// Mutable access to the state (status, pending nodes...); call [`fold`] to persist.
+    pub fn state_mut(&mut self) -> &mut Checkpoint {
+        &mut self.state
+    }
+
+    /// Where `checkpoint.json` lives, if persisted.
+    pub fn path(&self) -> Option<&Path> {
+        self.json_path.as_deref()
+    }
+
+    fn append(&mut self, line: &JournalLine) -> std::io::Result<()> {
+        let Some(json_path) = &self.json_path else {
+            return Ok(());
+        };
+        if self.journal.is_none() {
+            self.journal = Some(
+                File::options()
+                    .create(true)
+                    .append(true)
+                    .open(journal_path(json_path))?,
+            );
+        }
+        let mut bytes = serde_json::to_vec(line).unwrap_or_default();
+        bytes.push(b'\n');
+        match &mut self.journal {
+            Some(journal) => journal.write_all(&bytes),
+            None => Ok(()),
+        }
+    }
+
+    /// Record a completed node (journal append: durable at once).
+    pub fn record_node(&mut self, id: &str, data: CheckpointNode) -> std::io::Result<()> {
+        let line = JournalLine::Node {
+            node: id.to_string(),
+            data,
+        };
+        let result = self.append(&line);
+        if let JournalLine::Node { node, data } = line {
+            apply_node(&mut self.state, node, data);
+        }
+        result
+    }
+
+    /// Record the last completed iteration of a branch.
+    pub fn record_branch(&mut self, id: &str, iteration: u64) -> std::io::Result<()> {
+        self.state.branch_states.insert(id.to_string(), iteration);
+        self.state.updated_at = now_iso();
+        self.append(&JournalLine::Branch {
+            branch: id.to_string(),
+            iteration,
+        })
+    }
+
+    /// Write `checkpoint.json` (atomically) with everything recorded, then empty the
+    /// journal. Returns the bytes written (0 in memory).
+    pub fn fold(&mut self) -> std::io::Result<u64> {
+        let Some(json_path) = self.json_path.clone() else {
+            return Ok(0);
+        };
+        let written = write_json(&json_path, &self.state)?;
+        self.journal = None;
+        File::create(journal_path(&json_path))?;
+        Ok(written)
+    }
+}
+
+fn apply_node(state: &mut Checkpoint, id: String, data: CheckpointNode) {
+    state.pending_nodes.retain(|p| *p != id);
+    if let Some(cost) = data.cost_usd {
+        state.total_cost_usd += cost;
+    }
+    state.updated_at = now_iso();
+    state.completed_nodes.insert(id, data);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Map;
+
+    fn checkpoint() -> Checkpoint {
+        Checkpoint {
+            run_id: "r".into(),
+            project_name: "p".into(),
+            started_at: now_iso(),
+            updated_at: now_iso(),
+            status: "running".into(),
+            completed_nodes: Default::default(),
+            pending_nodes: vec!["a".into(), "b".into()],
+            total_cost_usd: 0.0,
+            inputs: Map::new(),
+            entrypoint: Some("input".into()),
+            branch_states: Default::default(),
+        }
+    }
+
+    fn node(cost: Option<f64>) -> CheckpointNode {
+        CheckpointNode {
+            outputs: Map::new(),
+            completed_at: now_iso(),
+            session_id: None,
+            cost_usd: cost,
+            num_turns: 0,
+        }
+    }
+
+    #[test]
+    fn journal_survives_without_fold_and_fold_empties_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("checkpoint.json");
+        let mut store = CheckpointStore::create(checkpoint(), &path).unwrap();
+        store.record_node("a", node(Some(0.5))).unwrap();
+        store.record_branch("loop", 2).unwrap();
+        // Crash here: checkpoint.json is stale, the journal has the rest.
+        let loaded = CheckpointStore::load(&path).unwrap();
+        assert!(loaded.completed_nodes.contains_key("a"));
+        assert_eq!(loaded.pending_nodes, vec!["b".to_string()]);
+        assert_eq!(loaded.total_cost_usd, 0.5);
+        assert_eq!(loaded.branch_states["loop"], 2);
+        store.fold().unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("checkpoint.journal")).unwrap(),
+            ""
+        );
+        let loaded = CheckpointStore::load(&path).unwrap();
+        assert_eq!(loaded.total_cost_usd, 0.5);
+    }
+
+    #[test]
+    fn torn_journal_line_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("checkpoint.json");
+        let mut store = CheckpointStore::create(checkpoint(), &path).unwrap();
+        store.record_node("a", node(None)).unwrap();
+        let mut f = File::options()
+            .append(true)
+            .open(dir.path().join("checkpoint.journal"))
+            .unwrap();
+        f.write_all(b"{\"node\":\"b\",\"da").unwrap();
+        let loaded = CheckpointStore::load(&path).unwrap();
+        assert_eq!(loaded.completed_nodes.len(), 1);
+    }
+}

@@ -1,0 +1,21 @@
+//! The `.trident/` artifact store: its JSON records (field names are a public interface read
+//! by the monitoring dashboard), atomic writes, the locked run index, journaled checkpoints
+//! and the per-run store.
+//!
+//! ```text
+//! .trident/runs/manifest.json            run index
+//! .trident/runs/<run_id>/metadata.json   checkpoint.json (+ checkpoint.journal)
+//! .trident/runs/<run_id>/trace.json      outputs.json   branches/<b>/iteration_<n>.json
+//! .trident/signals/<workflow>.<type>     .trident/outputs/<alias>.json
+//! ```
+
+pub mod atomic;
+pub mod checkpoint;
+pub mod records;
+pub mod run_index;
+pub mod store;
+
+pub use checkpoint::CheckpointStore;
+pub use records::*;
+pub use run_index::RunIndexFile;
+pub use store::RunStore;

@@ -1,0 +1,198 @@
+//! The JSON records of the `.trident/` run store, with the original's field names and order
+//! (the monitoring dashboard reads them): run manifest entries, metadata, checkpoints,
+//! traces, branch iterations and signals.
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// ISO 8601 UTC timestamp in the original's shape (`2026-01-23T10:15:30.123456+00:00`).
+pub fn now_iso() -> String {
+    iso(chrono::Utc::now())
+}
+
+/// Format a UTC time like [`now_iso`].
+pub fn iso(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string()
+}
+
+/// `.trident/runs/manifest.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunIndex {
+    #[serde(default = "index_version")]
+    pub version: String,
+    #[serde(default)]
+    pub runs: Vec<RunEntry>,
+}
+
+fn index_version() -> String {
+    "1".into()
+}
+
+impl Default for RunIndex {
+    fn default() -> Self {
+        RunIndex {
+            version: index_version(),
+            runs: Vec::new(),
+        }
+    }
+}
+
+/// One run in the run index.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunEntry {
+    pub run_id: String,
+    pub project_name: String,
+    pub entrypoint: Option<String>,
+    /// running | completed | failed | interrupted
+    pub status: String,
+    pub started_at: String,
+    #[serde(default)]
+    pub ended_at: Option<String>,
+    #[serde(default)]
+    pub success: Option<bool>,
+    #[serde(default)]
+    pub error_summary: Option<String>,
+}
+
+/// `runs/<run_id>/metadata.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunMetadata {
+    pub run_id: String,
+    pub project_name: String,
+    pub project_root: String,
+    pub entrypoint: Option<String>,
+    pub inputs: Map<String, Value>,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    pub trident_version: String,
+}
+
+/// A completed node in a checkpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckpointNode {
+    pub outputs: Map<String, Value>,
+    pub completed_at: String,
+    #[serde(default)]
+    pub session_id: Option<String>,
+    #[serde(default)]
+    pub cost_usd: Option<f64>,
+    #[serde(default)]
+    pub num_turns: u64,
+}
+
+/// `runs/<run_id>/checkpoint.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub run_id: String,
+    pub project_name: String,
+    pub started_at: String,
+    pub updated_at: String,
+    /// running | interrupted | completed | failed
+    pub status: String,
+    #[serde(default)]
+    pub completed_nodes: IndexMap<String, CheckpointNode>,
+    #[serde(default)]
+    pub pending_nodes: Vec<String>,
+    #[serde(default)]
+    pub total_cost_usd: f64,
+    #[serde(default)]
+    pub inputs: Map<String, Value>,
+    #[serde(default)]
+    pub entrypoint: Option<String>,
+    #[serde(default)]
+    pub branch_states: IndexMap<String, u64>,
+}
+
+/// Token counts of a node (`{"input": n, "output": m}`, empty when not applicable).
+pub type Tokens = IndexMap<String, u64>;
+
+/// One node in `trace.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NodeTrace {
+    pub id: String,
+    pub start_time: String,
+    pub end_time: Option<String>,
+    pub input: Map<String, Value>,
+    pub output: Map<String, Value>,
+    pub model: Option<String>,
+    pub tokens: Tokens,
+    pub skipped: bool,
+    pub error: Option<String>,
+    pub error_type: Option<String>,
+    pub cost_usd: Option<f64>,
+    pub session_id: Option<String>,
+    pub num_turns: u64,
+}
+
+impl NodeTrace {
+    /// A trace entry starting now.
+    pub fn start(id: &str) -> NodeTrace {
+        NodeTrace {
+            id: id.to_string(),
+            start_time: now_iso(),
+            end_time: None,
+            input: Map::new(),
+            output: Map::new(),
+            model: None,
+            tokens: Tokens::new(),
+            skipped: false,
+            error: None,
+            error_type: None,
+            cost_usd: None,
+            session_id: None,
+            num_turns: 0,
+        }
+    }
+
+    /// Input tokens (0 when none were reported).
+    pub fn input_tokens(&self) -> u64 {
+        self.tokens.get("input").copied().unwrap_or(0)
+    }
+
+    /// Output tokens (0 when none were reported).
+    pub fn output_tokens(&self) -> u64 {
+        self.tokens.get("output").copied().unwrap_or(0)
+    }
+
+    /// Executed without error and not skipped.
+    pub fn succeeded(&self) -> bool {
+        self.error.is_none() && !self.skipped
+    }
+}
+
+/// `runs/<run_id>/trace.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Trace {
+    pub run_id: String,
+    pub start_time: String,
+    pub end_time: Option<String>,
+    pub error: Option<String>,
+    pub nodes: Vec<NodeTrace>,
+}
+
+/// `runs/<run_id>/branches/<branch>/iteration_<n>.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BranchIteration {
+    pub branch_id: String,
+    pub iteration: u64,
+    pub inputs: Map<String, Value>,
+    pub outputs: Map<String, Value>,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    pub success: bool,
+    pub error: Option<String>,
+}
+
+/// `.trident/signals/<workflow>.<type>`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Signal {
+    pub signal_type: String,
+    pub run_id: String,
+    pub timestamp: String,
+    pub workflow: String,
+    #[serde(default)]
+    pub outputs_path: Option<String>,
+    #[serde(default)]
+    pub metadata: Map<String, Value>,
+}

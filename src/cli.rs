@@ -1,0 +1,226 @@
+//! Raw command-line flags (clap derive). Resolution into validated settings happens in the
+//! commands (`crate::commands`), so every value error names its flag.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::telemetry::args::TelemetryArgs;
+
+/// Trident - a runtime for LLM workflows, with a real-time telemetry stream.
+#[derive(Debug, Parser)]
+#[command(name = "trident", version, about, long_about = None, disable_version_flag = true)]
+pub struct Cli {
+    /// Print the version and exit.
+    #[arg(long = "version", short = 'V')]
+    pub version: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the version.
+    Version,
+    /// Work with a Trident project (init, validate, graph, run...).
+    #[command(subcommand)]
+    Project(ProjectCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Create a new project (agent.tml and an example prompt).
+    Init(InitArgs),
+    /// Load and validate a project (and its sub-workflows); warnings for edge mappings.
+    Validate(ValidateArgs),
+    /// Draw the project's DAG as ascii or as a Mermaid flowchart.
+    Graph(GraphArgs),
+    /// Execute a workflow.
+    Run(Box<RunArgs>),
+    /// List past runs (from .trident/runs/manifest.json).
+    Runs(RunsArgs),
+    /// List or clear orchestration signals (.trident/signals).
+    Signals(SignalsArgs),
+    /// Print a scheduler configuration (cron, systemd, launchd) for the workflow.
+    Schedule(ScheduleArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Template {
+    Minimal,
+    Standard,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Folder to create the project in.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Project template: minimal (manifest + prompt) or standard (also tools/ and schemas/).
+    #[arg(long, short = 't', value_enum, default_value = "minimal")]
+    pub template: Template,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Project folder or manifest file.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Treat warnings (such as edge mapping mismatches) as errors.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum GraphFormat {
+    Ascii,
+    Mermaid,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Direction {
+    #[value(name = "TD")]
+    Td,
+    #[value(name = "LR")]
+    Lr,
+    #[value(name = "BT")]
+    Bt,
+    #[value(name = "RL")]
+    Rl,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Td => "TD",
+            Direction::Lr => "LR",
+            Direction::Bt => "BT",
+            Direction::Rl => "RL",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// Project folder or manifest file.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "ascii")]
+    pub format: GraphFormat,
+    /// Mermaid flow direction: TD (top-down), LR (left-right), BT, RL.
+    #[arg(long, short = 'd', value_enum, default_value = "TD")]
+    pub direction: Direction,
+}
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// Project folder.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Number of runs to show.
+    #[arg(long = "limit", short = 'n', default_value_t = 10)]
+    pub limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct SignalsArgs {
+    /// Project folder or manifest file.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Remove all signal files.
+    #[arg(long)]
+    pub clear: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ScheduleFormat {
+    Cron,
+    Systemd,
+    Launchd,
+}
+
+#[derive(Debug, Args)]
+pub struct ScheduleArgs {
+    /// Project folder or manifest file.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "cron")]
+    pub format: ScheduleFormat,
+    /// Show the schedule configured in the manifest instead.
+    #[arg(long)]
+    pub show: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputMode {
+    /// Human-readable summary and outputs.
+    Pretty,
+    /// `{success, outputs, error?, trace?}` as JSON.
+    Json,
+    /// Each output on a line.
+    Text,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Project folder or manifest file.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Inputs as a JSON object, e.g. '{"name": "Ada"}'.
+    #[arg(long = "input", short = 'i', value_name = "JSON")]
+    pub input: Option<String>,
+    /// Inputs from a JSON file.
+    #[arg(long = "input-file", short = 'f', value_name = "FILE")]
+    pub input_file: Option<PathBuf>,
+    /// Inputs from a file path, `alias:NAME` (.trident/outputs/NAME.json) or `run:ID`
+    /// (that run's outputs.json).
+    #[arg(long = "input-from", value_name = "SRC")]
+    pub input_from: Option<String>,
+    /// Entrypoint node (default: the manifest's first entrypoint).
+    #[arg(long = "entrypoint", short = 'e', value_name = "NODE")]
+    pub entrypoint: Option<String>,
+    /// Result format.
+    #[arg(long = "output", short = 'o', value_enum, default_value = "pretty")]
+    pub output: OutputMode,
+    /// Include the execution trace in the result.
+    #[arg(long)]
+    pub trace: bool,
+    /// Simulate: no model or agent calls (tools still run), mock outputs.
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+    /// Print node-by-node progress.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+    /// Do not write .trident/ artifacts.
+    #[arg(long = "no-artifacts")]
+    pub no_artifacts: bool,
+    /// Artifact folder (default: <project>/.trident).
+    #[arg(long = "artifact-dir", value_name = "DIR")]
+    pub artifact_dir: Option<PathBuf>,
+    /// Run id (default: a new UUID).
+    #[arg(long = "run-id", value_name = "ID")]
+    pub run_id: Option<String>,
+    /// Resume a previous run from its checkpoint: a run id, `latest`, or a checkpoint path.
+    #[arg(long, value_name = "ID|latest")]
+    pub resume: Option<String>,
+    /// With --resume: re-run from this node (only its ancestors keep cached outputs).
+    #[arg(long = "start-from", value_name = "NODE")]
+    pub start_from: Option<String>,
+    /// Write orchestration signals (started/completed/failed/ready).
+    #[arg(long = "emit-signal")]
+    pub emit_signal: bool,
+    /// Also publish outputs to this path (overrides orchestration.publish.path).
+    #[arg(long = "publish-to", value_name = "PATH")]
+    pub publish_to: Option<String>,
+    /// Wait for a signal file before starting (repeatable): `signal:WORKFLOW.TYPE`, or a
+    /// path relative to the project or absolute.
+    #[arg(long = "wait-for", value_name = "SIGNAL")]
+    pub wait_for: Vec<String>,
+    /// Seconds to wait for --wait-for signals (exit code 4 on timeout).
+    #[arg(long, default_value_t = 300.0, value_name = "SECONDS")]
+    pub timeout: f64,
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
+}

@@ -1,0 +1,78 @@
+//! Run inputs from `-i JSON`, `-f FILE` or `--input-from file|alias:NAME|run:ID` (first one
+//! given wins, in that order). Every failure names the flag and is a validation error.
+
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use crate::cli::RunArgs;
+use crate::error::TridentError;
+
+fn object(value: Value, origin: &str) -> Result<Map<String, Value>, TridentError> {
+    match value {
+        Value::Object(o) => Ok(o),
+        other => Err(TridentError::Validation(format!(
+            "{origin} must be a JSON object of inputs, like '{{\"name\": \"Ada\"}}', got {}",
+            match other {
+                Value::Array(_) => "an array",
+                Value::String(_) => "a string",
+                Value::Number(_) => "a number",
+                Value::Bool(_) => "a boolean",
+                _ => "null",
+            }
+        ))),
+    }
+}
+
+fn parse(text: &str, origin: &str) -> Result<Map<String, Value>, TridentError> {
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        TridentError::Validation(format!(
+            "Invalid JSON in {origin}: {e}. Pass a JSON object, e.g. -i '{{\"name\": \"Ada\"}}'."
+        ))
+    })?;
+    object(value, origin)
+}
+
+fn read(path: &Path, origin: &str) -> Result<Map<String, Value>, TridentError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        TridentError::Validation(format!(
+            "Input source not found: {} ({origin}: {e}). Check the path.",
+            path.display()
+        ))
+    })?;
+    parse(&text, &format!("{origin} file {}", path.display()))
+}
+
+/// Resolve `--input-from`: a file (relative to the project root), `alias:NAME` or `run:ID`.
+pub fn resolve_input_source(
+    source: &str,
+    project_root: &Path,
+) -> Result<Map<String, Value>, TridentError> {
+    let path = if let Some(alias) = source.strip_prefix("alias:") {
+        project_root.join(".trident").join("outputs").join(format!("{alias}.json"))
+    } else if let Some(run) = source.strip_prefix("run:") {
+        project_root.join(".trident").join("runs").join(run).join("outputs.json")
+    } else {
+        let p = Path::new(source);
+        if p.is_absolute() || p.exists() {
+            p.to_path_buf()
+        } else {
+            project_root.join(p)
+        }
+    };
+    read(&path, "--input-from")
+}
+
+/// The run's inputs from the flags (empty when none is given).
+pub fn run_inputs(args: &RunArgs, project_root: &Path) -> Result<Map<String, Value>, TridentError> {
+    if let Some(json) = &args.input {
+        return parse(json, "--input");
+    }
+    if let Some(file) = &args.input_file {
+        return read(file, "--input-file");
+    }
+    if let Some(source) = &args.input_from {
+        return resolve_input_source(source, project_root);
+    }
+    Ok(Map::new())
+}

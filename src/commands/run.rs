@@ -1,0 +1,274 @@
+//! `trident project run`: resolve flags, inputs and telemetry settings (all refused before
+//! anything runs when invalid), wait for signals, run the workflow, print the result.
+//!
+//! When telemetry writes to stdout, every stdout line is an event: the result, `--verbose`
+//! progress and warnings go to stderr instead.
+
+use std::io::Write;
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+
+use super::inputs::run_inputs;
+use super::wait::wait_for_signals;
+use crate::artifacts::RunIndexFile;
+use crate::cli::{OutputMode, RunArgs};
+use crate::dag::Dag;
+use crate::engine::interrupt::install_signal_handler;
+use crate::engine::{Console, RunOptions, RunOutcome, Runtime, TelemetryScope, run_workflow};
+use crate::error::TridentError;
+use crate::exit::ExitCode;
+use crate::project::load_project;
+use crate::project::validate::validate_edge_mappings;
+use crate::telemetry::Telemetry;
+use crate::telemetry::settings::TelemetrySettings;
+
+/// Values to keep out of telemetry: the project's `.env` values and any environment
+/// variable that names a key, token, secret or password.
+fn secrets(dotenv_values: &[String]) -> Vec<String> {
+    let mut values: Vec<String> = dotenv_values.to_vec();
+    for (key, value) in std::env::vars() {
+        let key = key.to_ascii_uppercase();
+        let secret = ["API_KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL"]
+            .iter()
+            .any(|s| key.contains(s));
+        if secret && value.len() >= 4 {
+            values.push(value);
+        }
+    }
+    values
+}
+
+/// Most nodes of one level that run at once (`TRIDENT_MAX_PARALLEL`, default 64).
+fn max_parallel() -> Result<usize, TridentError> {
+    match std::env::var("TRIDENT_MAX_PARALLEL") {
+        Err(_) => Ok(64),
+        Ok(v) => v.trim().parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
+            TridentError::Validation(format!(
+                "TRIDENT_MAX_PARALLEL must be a positive integer, got '{v}'"
+            ))
+        }),
+    }
+}
+
+pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
+    let project = load_project(&args.path)?;
+    let inputs = run_inputs(args, &project.root)?;
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let env = |name: &str| std::env::var(name).ok();
+    let settings = TelemetrySettings::resolve(
+        &args.telemetry,
+        &env,
+        project.telemetry.as_ref(),
+        &project.root,
+        &cwd,
+    )?;
+    let runtime = Runtime {
+        console: Console {
+            verbose: args.verbose,
+            stdout_is_telemetry: settings.writes_stdout(),
+        },
+        max_parallel: max_parallel()?,
+        ..Runtime::default()
+    };
+    let artifact_dir = if args.no_artifacts {
+        None
+    } else {
+        Some(match &args.artifact_dir {
+            Some(dir) => std::path::absolute(dir).unwrap_or(dir.clone()),
+            None => project.root.join(".trident"),
+        })
+    };
+    let resume_from = match args.resume.as_deref() {
+        Some("latest") => {
+            let base = artifact_dir
+                .clone()
+                .unwrap_or_else(|| project.root.join(".trident"));
+            match RunIndexFile::new(&base).latest() {
+                Some(id) => {
+                    runtime
+                        .console
+                        .progress(format!("Resuming from latest run: {id}"));
+                    Some(id)
+                }
+                None => {
+                    return Err(TridentError::Validation(format!(
+                        "No previous runs found to resume in {}: run the workflow once first.",
+                        base.join("runs").display()
+                    )));
+                }
+            }
+        }
+        other => other.map(str::to_string),
+    };
+    if let Some(id) = &args.run_id
+        && (id.is_empty() || id.contains(['/', '\\']) || id == "." || id == "..")
+    {
+        return Err(TridentError::Validation(format!(
+            "--run-id '{id}' cannot be used as a folder name: use letters, digits, '-' or '_'."
+        )));
+    }
+    let run_id = args
+        .run_id
+        .clone()
+        .or_else(|| resume_from.clone().filter(|r| !r.ends_with(".json")))
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+
+    if args.dry_run || args.verbose {
+        let dag = Dag::build(&project)?;
+        let warnings = validate_edge_mappings(&project, &dag);
+        if !warnings.is_empty() {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "⚠ Edge mapping warnings:");
+            for w in &warnings {
+                let _ = writeln!(err, "  - {}", w.message);
+            }
+            let _ = writeln!(err);
+        }
+    }
+
+    let (telemetry, guard) = Telemetry::start(&settings, secrets(&project.dotenv_values));
+    {
+        let telemetry = telemetry.clone();
+        install_signal_handler(&runtime, move || {
+            telemetry.flush_blocking(Duration::from_secs(2));
+        });
+    }
+
+    if !args.wait_for.is_empty() {
+        let tel = telemetry.for_run(&run_id);
+        if let Err(e) = wait_for_signals(
+            &args.wait_for,
+            &project.root,
+            args.timeout,
+            &tel,
+            &runtime.console,
+        ) {
+            drop(guard);
+            return Err(e);
+        }
+    }
+
+    let opts = RunOptions {
+        entrypoint: args.entrypoint.clone(),
+        inputs,
+        dry_run: args.dry_run,
+        artifact_dir,
+        run_id: Some(run_id),
+        resume_from,
+        start_from: args.start_from.clone(),
+        emit_signals: args.emit_signal,
+        publish_to: args.publish_to.clone(),
+    };
+    let result = run_workflow(&project, &opts, TelemetryScope::Root(&telemetry), &runtime);
+    // Flush and join the telemetry writer on every path, before printing the result.
+    drop(guard);
+    let outcome = result?;
+    print_result(args, &outcome, settings.writes_stdout());
+    Ok(match &outcome.error {
+        Some(e) => e.exit,
+        None => ExitCode::Success,
+    })
+}
+
+fn trace_summary(outcome: &RunOutcome) -> Value {
+    let nodes: Vec<Value> = outcome
+        .trace
+        .nodes
+        .iter()
+        .map(|n| {
+            json!({
+                "id": n.id, "start_time": n.start_time, "end_time": n.end_time,
+                "model": n.model, "tokens": n.tokens, "skipped": n.skipped,
+                "error": n.error, "error_type": n.error_type,
+            })
+        })
+        .collect();
+    json!({
+        "run_id": outcome.trace.run_id,
+        "start_time": outcome.trace.start_time,
+        "end_time": outcome.trace.end_time,
+        "nodes": nodes,
+    })
+}
+
+/// Print the result in the `-o` format (to stderr when telemetry owns stdout).
+fn print_result(args: &RunArgs, outcome: &RunOutcome, stdout_is_telemetry: bool) {
+    let mut text = String::new();
+    let mut errors = String::new();
+    match args.output {
+        OutputMode::Json => {
+            let mut out = Map::new();
+            out.insert("success".into(), Value::Bool(outcome.success()));
+            out.insert("outputs".into(), Value::Object(outcome.outputs.clone()));
+            if let Some(e) = &outcome.error {
+                out.insert(
+                    "error".into(),
+                    json!({"node_id": e.node_id, "node_type": e.node_type.as_str(),
+                           "message": e.message, "cause_type": e.cause_type}),
+                );
+            }
+            if args.trace {
+                out.insert("trace".into(), trace_summary(outcome));
+            }
+            text.push_str(&serde_json::to_string_pretty(&Value::Object(out)).unwrap_or_default());
+            text.push('\n');
+        }
+        OutputMode::Text => match &outcome.error {
+            Some(e) => errors.push_str(&format!("FAILED: {e}\n")),
+            None => {
+                for value in outcome.outputs.values() {
+                    match value {
+                        Value::Object(_) => text.push_str(&value.to_string()),
+                        Value::String(s) => text.push_str(s),
+                        other => text.push_str(&other.to_string()),
+                    }
+                    text.push('\n');
+                }
+            }
+        },
+        OutputMode::Pretty => {
+            text.push_str(if outcome.success() {
+                "=== Execution Complete ===\n\n"
+            } else {
+                "=== Execution FAILED ===\n\n"
+            });
+            if args.trace || !outcome.success() {
+                text.push_str("Trace:\n");
+                for n in &outcome.trace.nodes {
+                    let status = if n.error.is_some() {
+                        "FAILED"
+                    } else if n.skipped {
+                        "SKIPPED"
+                    } else {
+                        "OK"
+                    };
+                    let tokens = if n.tokens.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({}+{} tokens)", n.input_tokens(), n.output_tokens())
+                    };
+                    let error = n.error.as_ref().map(|e| format!(" - {e}")).unwrap_or_default();
+                    text.push_str(&format!("  [{status}] {}{tokens}{error}\n", n.id));
+                }
+                text.push('\n');
+            }
+            if let Some(e) = &outcome.error {
+                text.push_str(&format!("Error:\n  {e}\n\n"));
+            }
+            text.push_str("Outputs:\n");
+            text.push_str(
+                &serde_json::to_string_pretty(&Value::Object(outcome.outputs.clone()))
+                    .unwrap_or_default(),
+            );
+            text.push('\n');
+        }
+    }
+    // A closed stdout (`| head`) is not an error worth a panic.
+    if stdout_is_telemetry {
+        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    } else {
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    }
+    let _ = std::io::stderr().lock().write_all(errors.as_bytes());
+}

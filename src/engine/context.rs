@@ -1,0 +1,103 @@
+//! What a run needs to know while its nodes execute: the project and its DAG, the options,
+//! its telemetry handle, its artifact store and checkpoint, and the process-wide runtime
+//! (console, interruption).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Map, Value};
+
+use super::console::Console;
+use super::interrupt::InterruptHook;
+use crate::artifacts::{CheckpointStore, RunStore};
+use crate::dag::Dag;
+use crate::project::Project;
+use crate::telemetry::{RunTelemetry, Telemetry};
+
+/// How to run a workflow (the `trident project run` flags, resolved).
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub entrypoint: Option<String>,
+    pub inputs: Map<String, Value>,
+    pub dry_run: bool,
+    /// Artifact folder; `None` = `--no-artifacts`.
+    pub artifact_dir: Option<PathBuf>,
+    pub run_id: Option<String>,
+    /// A run id or a checkpoint path.
+    pub resume_from: Option<String>,
+    pub start_from: Option<String>,
+    pub emit_signals: bool,
+    pub publish_to: Option<String>,
+}
+
+/// Process-wide state shared by a run and its sub-workflows.
+#[derive(Clone, Default)]
+pub struct Runtime {
+    pub console: Console,
+    /// Set on Ctrl-C / SIGTERM: no new level starts.
+    pub interrupted: Arc<AtomicBool>,
+    /// Installed by the top-level run; called by the signal handler.
+    pub interrupt_hook: InterruptHook,
+    /// Most nodes of one level running at once.
+    pub max_parallel: usize,
+}
+
+impl Runtime {
+    /// Whether an interruption was requested.
+    pub fn is_interrupted(&self) -> bool {
+        self.interrupted.load(Ordering::SeqCst)
+    }
+}
+
+/// Where a run's telemetry handle comes from.
+pub enum TelemetryScope<'a> {
+    /// A top-level run.
+    Root(&'a Telemetry),
+    /// A sub-workflow started by `node_id` of the parent run.
+    Child {
+        parent: &'a RunTelemetry,
+        node_id: &'a str,
+    },
+}
+
+impl TelemetryScope<'_> {
+    /// The handle for run `run_id`.
+    pub fn handle(&self, run_id: &str) -> RunTelemetry {
+        match self {
+            TelemetryScope::Root(t) => t.for_run(run_id),
+            TelemetryScope::Child { parent, node_id } => parent.child(run_id, node_id),
+        }
+    }
+
+    /// Whether this is a top-level run.
+    pub fn is_root(&self) -> bool {
+        matches!(self, TelemetryScope::Root(_))
+    }
+}
+
+/// The state of one running workflow, shared by its concurrently running nodes.
+pub struct RunContext<'a> {
+    pub project: &'a Project,
+    pub dag: &'a Dag,
+    pub opts: &'a RunOptions,
+    pub runtime: &'a Runtime,
+    pub run_id: String,
+    pub tel: RunTelemetry,
+    pub store: Option<RunStore>,
+    pub checkpoint: Arc<Mutex<CheckpointStore>>,
+    /// Session ids of agents completed in the run being resumed.
+    pub resume_sessions: HashMap<String, String>,
+    /// Sum of agent costs so far.
+    pub cost: Mutex<f64>,
+}
+
+impl RunContext<'_> {
+    /// Add an agent's cost; returns the run's total so far.
+    pub fn add_cost(&self, cost: f64) -> f64 {
+        let mut total = self.cost.lock().unwrap_or_else(|e| e.into_inner());
+        *total += cost;
+        *total
+    }
+}

@@ -1,0 +1,66 @@
+//! Ctrl-C and SIGTERM: the top-level run installs a hook that marks its checkpoint and run
+//! index `interrupted`, writes `workflow_interrupted` and flushes telemetry; the signal
+//! thread (installed by the CLI) runs it, then the process exits with 130.
+
+use std::sync::{Arc, Mutex};
+
+type Hook = Box<dyn FnMut(&'static str) + Send>;
+
+/// A replaceable slot for the running workflow's interruption handler.
+#[derive(Clone, Default)]
+pub struct InterruptHook {
+    slot: Arc<Mutex<Option<Hook>>>,
+}
+
+impl InterruptHook {
+    /// Install `hook`, replacing any previous one.
+    pub fn install(&self, hook: impl FnMut(&'static str) + Send + 'static) {
+        *self.slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(hook));
+    }
+
+    /// Remove the hook (the run finished normally).
+    pub fn clear(&self) {
+        *self.slot.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// Run the hook, if any, with the signal's name (`SIGINT`, `SIGTERM`).
+    pub fn fire(&self, signal: &'static str) -> bool {
+        let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        match slot.as_mut() {
+            Some(hook) => {
+                hook(signal);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Start the thread that turns SIGINT/SIGTERM into an orderly interruption: set the flag,
+/// run the hook, call `before_exit` (flush telemetry), exit 130. A second signal exits at
+/// once.
+pub fn install_signal_handler(
+    runtime: &super::context::Runtime,
+    before_exit: impl Fn() + Send + 'static,
+) {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        return;
+    };
+    let flag = runtime.interrupted.clone();
+    let hook = runtime.interrupt_hook.clone();
+    std::thread::Builder::new()
+        .name("trident-signals".into())
+        .spawn(move || {
+            for signal in signals.forever() {
+                let name = if signal == SIGTERM { "SIGTERM" } else { "SIGINT" };
+                if flag.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                    std::process::exit(130);
+                }
+                hook.fire(name);
+                before_exit();
+                std::process::exit(130);
+            }
+        })
+        .ok();
+}

@@ -1,0 +1,19 @@
+//! The execution engine: runs a project's DAG level by level, one file per node kind, with
+//! checkpoints, artifacts, signals and telemetry at every step.
+
+pub mod agent_node;
+pub mod branch_node;
+pub mod console;
+pub mod context;
+pub mod gather;
+pub mod interrupt;
+pub mod node;
+pub mod node_error;
+pub mod prompt_node;
+pub mod run;
+pub mod tool_node;
+pub mod trigger_node;
+
+pub use console::Console;
+pub use context::{RunOptions, Runtime, TelemetryScope};
+pub use run::{RunError, RunOutcome, run_workflow};

@@ -1,0 +1,198 @@
+//! Executing one node: edge conditions, input gathering, dispatch to the node kind, timing,
+//! and the node's telemetry (started, then exactly one of completed, failed or skipped).
+
+use serde_json::{Map, Value};
+
+use super::agent_node::run_agent_node;
+use super::branch_node::run_branch;
+use super::context::RunContext;
+use super::gather::{Outputs, edge_allows, gather_inputs};
+use super::node_error::NodeError;
+use super::prompt_node::run_prompt;
+use super::tool_node::run_tool_node;
+use super::trigger_node::run_trigger;
+use crate::artifacts::{CheckpointNode, NodeTrace, iso};
+use crate::project::NodeKind;
+use crate::telemetry::{ConditionKind, Event, SkipReason};
+
+/// The result of executing one node.
+pub struct NodeRun {
+    pub trace: NodeTrace,
+    /// The output to hand downstream (`None` when an edge condition skipped the node or it
+    /// failed).
+    pub output: Option<Map<String, Value>>,
+    pub error: Option<NodeError>,
+}
+
+/// How a node finished, before bookkeeping.
+enum Finish {
+    Done(Map<String, Value>),
+    /// A false branch/trigger condition: output kept, node marked skipped.
+    ConditionSkipped(Map<String, Value>, SkipReason),
+}
+
+fn duration_ms(start: chrono::DateTime<chrono::Utc>, end: chrono::DateTime<chrono::Utc>) -> u64 {
+    (end - start).num_milliseconds().max(0) as u64
+}
+
+/// Execute `node_id` of kind `kind` against the outputs of earlier levels.
+pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &Outputs) -> NodeRun {
+    let tel = &ctx.tel;
+    let console = &ctx.runtime.console;
+
+    // Any false incoming edge condition skips the node.
+    for edge in ctx.dag.incoming(ctx.project, node_id) {
+        let (allowed, error) = edge_allows(edge, outputs);
+        if let Some(condition) = &edge.condition {
+            tel.emit(Some(node_id), || Event::ConditionEvaluated {
+                kind: ConditionKind::Edge,
+                expression: condition.clone(),
+                result: allowed,
+                edge_id: Some(edge.id.clone()),
+                error: error.clone(),
+            });
+        }
+        if !allowed {
+            let mut trace = NodeTrace::start(node_id);
+            trace.skipped = true;
+            trace.end_time = Some(crate::artifacts::now_iso());
+            console.progress(format!("Skipping node: {node_id} (edge {} condition false)", edge.id));
+            tel.emit(Some(node_id), || Event::NodeSkipped {
+                reason: SkipReason::EdgeConditionFalse,
+                edge: Some(edge.id.clone()),
+            });
+            return NodeRun {
+                trace,
+                output: None,
+                error: None,
+            };
+        }
+    }
+
+    let started = chrono::Utc::now();
+    let mut trace = NodeTrace::start(node_id);
+    trace.start_time = iso(started);
+    console.progress(format!("Executing node: {node_id}"));
+    tel.emit(Some(node_id), || Event::NodeStarted { node_type: kind });
+
+    let result: Result<Finish, NodeError> = match kind {
+        NodeKind::Input => Ok(Finish::Done(
+            outputs.get(node_id).map(|o| (**o).clone()).unwrap_or_default(),
+        )),
+        _ => {
+            let gathered = gather_inputs(ctx.project, ctx.dag, node_id, outputs);
+            if tel.enabled() {
+                tel.emit(Some(node_id), || Event::InputReceived {
+                    inputs: Value::Object(gathered.clone()),
+                });
+            }
+            trace.input = gathered.clone();
+            match kind {
+                NodeKind::Output => Ok(Finish::Done(gathered)),
+                NodeKind::Prompt => run_prompt(ctx, node_id, &gathered, &mut trace).map(Finish::Done),
+                NodeKind::Tool => run_tool_node(ctx, node_id, &gathered).map(Finish::Done),
+                NodeKind::Agent => {
+                    run_agent_node(ctx, node_id, &gathered, &mut trace).map(Finish::Done)
+                }
+                NodeKind::Branch => run_branch(ctx, node_id, &gathered).map(|r| {
+                    if r.skipped {
+                        Finish::ConditionSkipped(r.output, SkipReason::BranchConditionFalse)
+                    } else {
+                        Finish::Done(r.output)
+                    }
+                }),
+                NodeKind::Trigger => run_trigger(ctx, node_id, &gathered).map(|r| {
+                    if r.skipped {
+                        Finish::ConditionSkipped(r.output, SkipReason::TriggerConditionFalse)
+                    } else {
+                        Finish::Done(r.output)
+                    }
+                }),
+                NodeKind::Input => unreachable!("handled above"),
+            }
+        }
+    };
+
+    let ended = chrono::Utc::now();
+    let end_time = iso(ended);
+    trace.end_time = Some(end_time.clone());
+    let elapsed = duration_ms(started, ended);
+
+    let output = match result {
+        Err(error) => {
+            trace.error = Some(error.message.clone());
+            trace.error_type = Some(error.error_type.clone());
+            console.progress(format!("  Node {node_id} failed: {}", error.message));
+            tel.emit(Some(node_id), || Event::NodeFailed {
+                node_type: kind,
+                error: error.message.clone(),
+                error_type: error.error_type.clone(),
+                duration_ms: elapsed,
+            });
+            return NodeRun {
+                trace,
+                output: None,
+                error: Some(error),
+            };
+        }
+        Ok(Finish::ConditionSkipped(output, reason)) => {
+            trace.skipped = true;
+            tel.emit(Some(node_id), || Event::NodeSkipped { reason, edge: None });
+            output
+        }
+        Ok(Finish::Done(output)) => {
+            if tel.enabled() {
+                tel.emit(Some(node_id), || Event::OutputProduced {
+                    outputs: Value::Object(output.clone()),
+                });
+            }
+            tel.emit(Some(node_id), || Event::NodeCompleted {
+                node_type: kind,
+                duration_ms: elapsed,
+                input_tokens: trace.input_tokens(),
+                output_tokens: trace.output_tokens(),
+                model: trace.model.clone(),
+                cost_usd: trace.cost_usd,
+            });
+            output
+        }
+    };
+    trace.output = output.clone();
+
+    // Durable at once: the checkpoint journal gets the node before the level ends.
+    let record = CheckpointNode {
+        outputs: output.clone(),
+        completed_at: end_time,
+        session_id: trace.session_id.clone(),
+        cost_usd: trace.cost_usd,
+        num_turns: trace.num_turns,
+    };
+    let mut checkpoint = ctx.checkpoint.lock().unwrap_or_else(|e| e.into_inner());
+    if let Err(e) = checkpoint.record_node(node_id, record) {
+        console.warn(format!("could not journal node '{node_id}' in the checkpoint: {e}"));
+    }
+    if tel.enabled() {
+        let state = checkpoint.state();
+        let (done, pending, cost) = (
+            state.completed_nodes.len(),
+            state.pending_nodes.len(),
+            state.total_cost_usd,
+        );
+        let path = checkpoint
+            .path()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        drop(checkpoint);
+        tel.emit(Some(node_id), || Event::CheckpointSaved {
+            completed_nodes: done,
+            pending_nodes: pending,
+            total_cost_usd: cost,
+            path,
+        });
+    }
+    NodeRun {
+        trace,
+        output: Some(output),
+        error: None,
+    }
+}

@@ -1,0 +1,220 @@
+//! Prompt nodes: required-input check, model resolution, template rendering, the provider
+//! call (or the dry-run mock), and parsing/validating the output against the schema.
+
+use serde_json::{Map, Value};
+
+use super::context::RunContext;
+use super::node_error::NodeError;
+use crate::artifacts::NodeTrace;
+use crate::project::{OutputFormat, PromptFile, SchemaField};
+use crate::providers::{CompletionRequest, resolve};
+use crate::telemetry::Event;
+use crate::template::render;
+
+/// Fail when a required input (without default) is missing or null.
+pub fn check_required_inputs(
+    prompt: &PromptFile,
+    gathered: &Map<String, Value>,
+) -> Result<(), NodeError> {
+    let missing: Vec<&str> = prompt
+        .inputs
+        .values()
+        .filter(|i| i.required && i.default.is_null())
+        .filter(|i| gathered.get(&i.name).is_none_or(Value::is_null))
+        .map(|i| i.name.as_str())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(NodeError::new(
+        "SchemaValidationError",
+        format!(
+            "Missing required input(s) for '{}': {}. Check edge mappings to ensure these fields \
+             are provided.",
+            prompt.id,
+            missing.join(", ")
+        ),
+    ))
+}
+
+/// The template variables: gathered inputs plus declared defaults for absent inputs.
+pub fn template_variables(prompt: &PromptFile, gathered: &Map<String, Value>) -> Map<String, Value> {
+    let mut vars = gathered.clone();
+    for input in prompt.inputs.values() {
+        if !input.default.is_null() && vars.get(&input.name).is_none_or(Value::is_null) {
+            vars.insert(input.name.clone(), input.default.clone());
+        }
+    }
+    vars
+}
+
+/// The dry-run output of a prompt: mock text, or mock schema fields plus their JSON text.
+pub fn mock_output(prompt: &PromptFile) -> Map<String, Value> {
+    let mut out = Map::new();
+    if prompt.output_format == OutputFormat::Text {
+        out.insert("text".into(), Value::String("[DRY RUN] Mock text response".into()));
+        return out;
+    }
+    let mut mock = Map::new();
+    for (name, field) in &prompt.output_fields {
+        let value = match field.field_type.as_str() {
+            "string" => Value::String(format!("[mock_{name}]")),
+            "number" => Value::from(0),
+            "boolean" => Value::Bool(true),
+            "array" => Value::Array(Vec::new()),
+            "object" => Value::Object(Map::new()),
+            _ => Value::Null,
+        };
+        mock.insert(name.clone(), value);
+    }
+    out.insert("text".into(), Value::String(python_json_dumps(&Value::Object(mock.clone()))));
+    out.extend(mock);
+    out
+}
+
+/// JSON text in Python's `json.dumps` default style (`{"a": 1, "b": [1, 2]}`).
+pub fn python_json_dumps(value: &Value) -> String {
+    match value {
+        Value::Object(o) => {
+            let items: Vec<String> = o
+                .iter()
+                .map(|(k, v)| format!("{}: {}", Value::String(k.clone()), python_json_dumps(v)))
+                .collect();
+            format!("{{{}}}", items.join(", "))
+        }
+        Value::Array(a) => {
+            let items: Vec<String> = a.iter().map(python_json_dumps).collect();
+            format!("[{}]", items.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Python's name for a JSON value's type, for messages matching the original's.
+fn python_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
+}
+
+/// Check parsed output against the schema: every field present, of its declared type.
+pub fn validate_schema(
+    data: &Map<String, Value>,
+    schema: &indexmap::IndexMap<String, SchemaField>,
+) -> Result<(), NodeError> {
+    for (name, field) in schema {
+        let Some(value) = data.get(name) else {
+            return Err(NodeError::new(
+                "SchemaValidationError",
+                format!("Missing required field: {name}"),
+            ));
+        };
+        let ok = match field.field_type.as_str() {
+            "string" => value.is_string(),
+            "number" => value.is_number(),
+            "boolean" => value.is_boolean(),
+            "array" => value.is_array(),
+            "object" => value.is_object(),
+            _ => true,
+        };
+        if !ok {
+            return Err(NodeError::new(
+                "SchemaValidationError",
+                format!(
+                    "Field '{name}' expected {}, got {}",
+                    field.field_type,
+                    python_type(value)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Turn a model's reply into the node output (`text` plus parsed fields for json prompts).
+pub fn parse_reply(prompt: &PromptFile, content: &str) -> Result<Map<String, Value>, NodeError> {
+    let mut out = Map::new();
+    out.insert("text".into(), Value::String(content.to_string()));
+    if prompt.output_format == OutputFormat::Text {
+        return Ok(out);
+    }
+    let parsed: Map<String, Value> = match serde_json::from_str::<Value>(content) {
+        Ok(Value::Object(o)) => o,
+        _ => {
+            let start: String = content.chars().take(100).collect();
+            return Err(NodeError::new(
+                "SchemaValidationError",
+                format!("LLM returned invalid JSON. Response started with: {start:?}"),
+            ));
+        }
+    };
+    validate_schema(&parsed, &prompt.output_fields)?;
+    out.extend(parsed);
+    Ok(out)
+}
+
+/// Run a prompt node with its gathered inputs; fills the trace's model and tokens.
+pub fn run_prompt(
+    ctx: &RunContext,
+    node_id: &str,
+    gathered: &Map<String, Value>,
+    trace: &mut NodeTrace,
+) -> Result<Map<String, Value>, NodeError> {
+    let project = ctx.project;
+    let Some(prompt) = project.prompts.get(node_id) else {
+        return Err(NodeError::runtime("Prompt definition not found in project"));
+    };
+    check_required_inputs(prompt, gathered)?;
+    let Some(model) = prompt.model.clone().or_else(|| project.defaults.model.clone()) else {
+        return Err(NodeError::runtime(format!(
+            "No model specified for prompt '{node_id}'. Set `model:` in {} or `defaults.model` \
+             in the manifest.",
+            prompt.path.display()
+        )));
+    };
+    trace.model = Some(model.clone());
+    if ctx.opts.dry_run {
+        trace.tokens.insert("input".into(), 0);
+        trace.tokens.insert("output".into(), 0);
+        return Ok(mock_output(prompt));
+    }
+    let (provider, model_name) = resolve(&model).map_err(|e| NodeError::provider(e.to_string()))?;
+    let rendered = render(&prompt.body, &template_variables(prompt, gathered));
+    let request = CompletionRequest {
+        model: &model_name,
+        prompt: &rendered,
+        temperature: prompt.temperature.or(project.defaults.temperature),
+        max_tokens: prompt.max_tokens.or(project.defaults.max_tokens),
+        json_schema: (prompt.output_format == OutputFormat::Json).then_some(&prompt.output_fields),
+    };
+    let tel = &ctx.tel;
+    let completion = provider
+        .complete(&request, &mut |notice| {
+            tel.emit(Some(node_id), || Event::ProviderRetry {
+                provider: notice.provider.to_string(),
+                attempt: notice.attempt,
+                status: notice.status,
+                error: notice.error.clone(),
+                delay_ms: notice.delay_ms,
+            })
+        })
+        .map_err(|e| NodeError::provider(e.to_string()))?;
+    trace.tokens.insert("input".into(), completion.input_tokens);
+    trace.tokens.insert("output".into(), completion.output_tokens);
+    tel.emit(Some(node_id), || Event::TimingMetric {
+        name: "provider_latency_ms",
+        value: completion.latency_ms as f64,
+    });
+    tel.emit(Some(node_id), || Event::TokenUsage {
+        model: model.clone(),
+        input_tokens: completion.input_tokens,
+        output_tokens: completion.output_tokens,
+    });
+    parse_reply(prompt, &completion.content)
+}

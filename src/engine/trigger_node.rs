@@ -1,0 +1,157 @@
+//! Trigger nodes: start another workflow. `wait` runs it in-process (its events share this
+//! stream, with parent ids) and outputs its flattened outputs; `fire-and-forget` starts a
+//! detached `trident project run` and outputs its pid.
+
+use std::process::{Command, Stdio};
+
+use serde_json::{Map, Value, json};
+
+use super::branch_node::check_condition;
+use super::context::{RunContext, RunOptions, TelemetryScope};
+use super::gather::flatten_outputs;
+use super::node_error::NodeError;
+use super::run::run_workflow;
+use crate::project::{TriggerMode, load_project};
+use crate::telemetry::ConditionKind;
+
+/// What a trigger node produced.
+pub struct TriggerResult {
+    pub output: Map<String, Value>,
+    pub skipped: bool,
+}
+
+fn object(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(o) => o,
+        _ => Map::new(),
+    }
+}
+
+fn trigger_error(message: String) -> NodeError {
+    NodeError::new("TridentError", message)
+}
+
+/// Run trigger `node_id` with its gathered inputs.
+pub fn run_trigger(
+    ctx: &RunContext,
+    node_id: &str,
+    gathered: &Map<String, Value>,
+) -> Result<TriggerResult, NodeError> {
+    let Some(trigger) = ctx.project.triggers.get(node_id) else {
+        return Err(NodeError::runtime(format!("Trigger definition not found: {node_id}")));
+    };
+    if let Some(condition) = trigger.condition.as_deref() {
+        let run = check_condition(ctx, node_id, ConditionKind::Trigger, condition, gathered)
+            .map_err(|e| {
+                trigger_error(format!("Failed to evaluate trigger condition: {condition} ({e})"))
+            })?;
+        if !run {
+            ctx.runtime
+                .console
+                .progress(format!("  Trigger {node_id} skipped (condition false)"));
+            return Ok(TriggerResult {
+                output: object(json!({"triggered": false, "status": "skipped", "output": {}})),
+                skipped: true,
+            });
+        }
+    }
+    if ctx.opts.dry_run {
+        ctx.runtime.console.progress(format!(
+            "  [DRY RUN] Would trigger: {}",
+            trigger.workflow_path
+        ));
+        return Ok(TriggerResult {
+            output: object(json!({"triggered": false, "status": "dry_run", "output": {}})),
+            skipped: false,
+        });
+    }
+    let path = ctx.project.root.join(&trigger.workflow_path);
+    if !path.exists() {
+        return Err(trigger_error(format!(
+            "Trigger workflow not found: {}",
+            path.display()
+        )));
+    }
+    let inputs = if trigger.pass_outputs {
+        gathered.clone()
+    } else {
+        Map::new()
+    };
+    match trigger.mode {
+        TriggerMode::FireAndForget => {
+            ctx.runtime.console.progress(format!(
+                "  Triggering workflow (fire-and-forget): {}",
+                trigger.workflow_path
+            ));
+            let exe = std::env::current_exe()
+                .map_err(|e| trigger_error(format!("Failed to trigger workflow: {e}")))?;
+            let mut cmd = Command::new(exe);
+            cmd.arg("project").arg("run").arg(&path);
+            if !inputs.is_empty() {
+                cmd.arg("-i").arg(Value::Object(inputs).to_string());
+            }
+            if trigger.emit_signal {
+                cmd.arg("--emit-signal");
+            }
+            {
+                use std::os::unix::process::CommandExt;
+                cmd.process_group(0);
+            }
+            let child = cmd
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .map_err(|e| trigger_error(format!("Failed to trigger workflow: {e}")))?;
+            let pid = child.id();
+            // The child is detached; a thread reaps it so it never lingers as a zombie.
+            std::thread::spawn(move || {
+                let mut child = child;
+                let _ = child.wait();
+            });
+            ctx.runtime
+                .console
+                .progress(format!("  Triggered workflow (PID: {pid})"));
+            Ok(TriggerResult {
+                output: object(json!({"triggered": true, "status": "success", "pid": pid, "output": {}})),
+                skipped: false,
+            })
+        }
+        TriggerMode::Wait => {
+            ctx.runtime.console.progress(format!(
+                "  Triggering workflow (waiting): {}",
+                trigger.workflow_path
+            ));
+            let sub_project = load_project(&path)
+                .map_err(|e| trigger_error(format!("Triggered workflow failed: {e}")))?;
+            let sub_opts = RunOptions {
+                inputs,
+                dry_run: ctx.opts.dry_run,
+                artifact_dir: ctx
+                    .store
+                    .as_ref()
+                    .map(|s| s.run_dir().join("triggers").join(node_id)),
+                emit_signals: trigger.emit_signal,
+                ..RunOptions::default()
+            };
+            let scope = TelemetryScope::Child {
+                parent: &ctx.tel,
+                node_id,
+            };
+            let sub = run_workflow(&sub_project, &sub_opts, scope, ctx.runtime)
+                .map_err(|e| trigger_error(format!("Triggered workflow failed: {e}")))?;
+            if let Some(error) = sub.error {
+                return Err(trigger_error(format!("Triggered workflow failed: {error}")));
+            }
+            ctx.runtime
+                .console
+                .progress("  Triggered workflow completed successfully");
+            let mut output = object(json!({"triggered": true, "status": "success"}));
+            output.insert("output".into(), Value::Object(flatten_outputs(&sub.outputs)));
+            Ok(TriggerResult {
+                output,
+                skipped: false,
+            })
+        }
+    }
+}
