@@ -7,7 +7,7 @@ use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
 use super::model::*;
-use super::yaml::type_name;
+use super::yaml::{as_bool, type_name};
 use crate::error::TridentError;
 
 /// A scalar as text (`"a"` -> `a`, `3` -> `3`, `true` -> `true`), JSON for anything else.
@@ -120,7 +120,7 @@ pub fn project_from_manifest(
                 .and_then(|e| opt_text(e, "path")),
             signals_enabled: signals
                 .and_then(|s| s.get("enabled"))
-                .and_then(Value::as_bool)
+                .and_then(as_bool)
                 .unwrap_or(true),
             signals_dir: signals
                 .and_then(|s| opt_text(s, "directory"))
@@ -420,11 +420,11 @@ fn parse_node(
                     mode,
                     pass_outputs: spec
                         .get("pass_outputs")
-                        .and_then(Value::as_bool)
+                        .and_then(as_bool)
                         .unwrap_or(true),
                     emit_signal: spec
                         .get("emit_signal")
-                        .and_then(Value::as_bool)
+                        .and_then(as_bool)
                         .unwrap_or(true),
                     condition: opt_text(spec, "condition"),
                 },

@@ -6,7 +6,7 @@ use indexmap::IndexMap;
 use serde_json::Value;
 
 use super::model::{OutputFormat, PromptFile, PromptInput, SchemaField};
-use super::yaml::{parse_yaml, type_name};
+use super::yaml::{as_bool, parse_yaml, type_name};
 use crate::error::TridentError;
 
 /// Read and parse a prompt file.
@@ -121,7 +121,7 @@ pub fn parse_prompt(text: &str, path: &Path) -> Result<PromptFile, TridentError>
                         .and_then(Value::as_str)
                         .unwrap_or("")
                         .to_string(),
-                    required: f.get("required").and_then(Value::as_bool).unwrap_or(true),
+                    required: f.get("required").and_then(as_bool).unwrap_or(true),
                     default: f.get("default").cloned().unwrap_or(Value::Null),
                 },
                 _ => PromptInput {

@@ -9,12 +9,36 @@ use serde_json::Value;
 
 use crate::error::TridentError;
 
+/// The YAML options: PyYAML-compatible where it matters for manifests. Booleans are the
+/// YAML 1.2 spellings (`true`/`false`), so that a field named `n` or `y` stays a string (the
+/// original's PyYAML does not read `y`/`n` as booleans); `yes`/`no`/`on`/`off` are accepted
+/// by the boolean fields themselves. A duplicate key keeps its last value, as in PyYAML.
+fn options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        strict_booleans: true,
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
+    }
+}
+
+/// A boolean field: JSON booleans, or the YAML 1.1 words PyYAML reads as booleans.
+pub fn as_bool(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) => match s.to_ascii_lowercase().as_str() {
+            "yes" | "on" | "true" => Some(true),
+            "no" | "off" | "false" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// Parse a YAML document into a JSON value (an empty document is `{}`).
 pub fn parse_yaml(text: &str, path: &Path) -> Result<Value, TridentError> {
     if text.trim().is_empty() {
         return Ok(Value::Object(Default::default()));
     }
-    match serde_saphyr::from_str::<Value>(text) {
+    match serde_saphyr::from_str_with_options::<Value>(text, options()) {
         Ok(Value::Null) => Ok(Value::Object(Default::default())),
         Ok(v) => Ok(v),
         Err(e) => {

@@ -1,0 +1,85 @@
+//! Whole-process benchmark of dry runs: projects of 50, 200 and 1000 prompt nodes, in a
+//! wide shape (one level) and a chain, artifacts on. Prints a table of wall time (median
+//! and min of several runs) and peak RSS (max over runs) of the `trident` binary.
+//!
+//! Run: `cargo bench --bench dry_run` (set `DRY_RUN_BENCH_RUNS` to change the run count).
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn write_project(dir: &Path, nodes: usize, chain: bool) {
+    let prompts = dir.join("prompts");
+    std::fs::create_dir_all(&prompts).unwrap();
+    let mut manifest = String::from(
+        "trident: \"0.1\"\nname: bench\ndefaults:\n  model: anthropic/claude-sonnet-4-20250514\n\
+         nodes:\n  input:\n    type: input\n    schema:\n      text: {type: string, description: t}\n\
+         \x20 output:\n    type: output\n    format: json\nedges:\n",
+    );
+    for i in 0..nodes {
+        let from = if chain && i > 0 { format!("p{}", i - 1) } else { "input".into() };
+        let field = if chain && i > 0 { "text" } else { "text" };
+        writeln!(manifest, "  e{i}:\n    from: {from}\n    to: p{i}\n    mapping:\n      text: {field}").unwrap();
+        let prompt = format!(
+            "---\nid: p{i}\nname: Prompt {i}\ndescription: Bench prompt\ninput:\n  text:\n    type: string\n    required: true\n\
+             output:\n  format: json\n  schema:\n    text:\n      type: string\n      description: out\n    score:\n      type: number\n      description: s\n---\n\
+             Rewrite {{{{ text }}}} and score it.\n"
+        );
+        std::fs::write(prompts.join(format!("p{i}.prompt")), prompt).unwrap();
+    }
+    let last = if chain { vec![nodes - 1] } else { (0..nodes).collect() };
+    for i in last {
+        writeln!(manifest, "  o{i}:\n    from: p{i}\n    to: output\n    mapping:\n      r{i}: score").unwrap();
+    }
+    std::fs::write(dir.join("agent.tml"), manifest).unwrap();
+}
+
+/// Run the command once; wall time and the child's peak RSS in KiB.
+fn measure(dir: &Path) -> (Duration, i64) {
+    let start = Instant::now();
+    let child = Command::new(env!("CARGO_BIN_EXE_trident"))
+        .args(["project", "run", "--dry-run", "-i", r#"{"text":"hello"}"#, "-o", "json"])
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waiting for our own child with valid out-pointers.
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    let elapsed = start.elapsed();
+    assert!(pid > 0 && status == 0, "trident failed in {}", dir.display());
+    (elapsed, usage.ru_maxrss)
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let runs: usize = std::env::var("DRY_RUN_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
+    println!("| nodes | shape | median wall | min wall | peak RSS |");
+    println!("|------:|-------|------------:|---------:|---------:|");
+    for nodes in [50, 200, 1000] {
+        for chain in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            write_project(dir.path(), nodes, chain);
+            measure(dir.path()); // warm the page cache
+            let mut times = Vec::new();
+            let mut peak = 0;
+            for _ in 0..runs {
+                let (t, rss) = measure(dir.path());
+                times.push(t);
+                peak = peak.max(rss);
+            }
+            times.sort();
+            println!(
+                "| {nodes} | {} | {:.1} ms | {:.1} ms | {:.1} MiB |",
+                if chain { "chain" } else { "wide" },
+                times[times.len() / 2].as_secs_f64() * 1000.0,
+                times[0].as_secs_f64() * 1000.0,
+                peak as f64 / 1024.0
+            );
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! version, help, init, validate and graph.
+
+use crate::support::Fixture;
+
+#[test]
+fn version_both_ways() {
+    let f = Fixture::empty();
+    let a = f.run(&["version"]);
+    a.code(0);
+    assert_eq!(a.stdout.trim(), format!("trident {}", env!("CARGO_PKG_VERSION")));
+    let b = f.run(&["--version"]);
+    b.code(0);
+    assert_eq!(a.stdout, b.stdout);
+}
+
+#[test]
+fn every_command_has_help() {
+    let f = Fixture::empty();
+    for cmd in ["init", "validate", "graph", "run", "runs", "signals", "schedule"] {
+        let out = f.run(&["project", cmd, "--help"]);
+        out.code(0);
+        assert!(out.stdout.contains("Usage: trident project"), "{cmd}: {}", out.stdout);
+    }
+    let run = f.run(&["project", "run", "--help"]);
+    for flag in [
+        "--dry-run", "--resume", "--start-from", "--wait-for", "--telemetry-format",
+        "--telemetry-file", "--telemetry-level", "--telemetry-filter", "--emit-signal",
+    ] {
+        assert!(run.stdout.contains(flag), "run --help lacks {flag}");
+    }
+}
+
+#[test]
+fn init_creates_a_project_that_validates_and_dry_runs() {
+    let f = Fixture::empty();
+    f.run(&["project", "init", "demo", "--template", "standard"]).code(0);
+    assert!(f.join("demo/agent.tml").is_file());
+    assert!(f.join("demo/prompts/example.prompt").is_file());
+    assert!(f.join("demo/tools/example_tool.py").is_file());
+    let v = f.run(&["project", "validate", "demo"]);
+    v.code(0);
+    assert!(v.stdout.contains("✓ Validation passed"), "{}", v.stdout);
+    assert!(!v.stdout.contains("Warnings"), "{}", v.stdout);
+    f.run(&["project", "run", "demo", "--dry-run", "-i", r#"{"text": "hi"}"#]).code(0);
+    // A second init refuses and leaves the project alone.
+    let again = f.run(&["project", "init", "demo"]);
+    again.code(2);
+    assert!(again.stderr.contains("already contains agent.tml"));
+}
+
+#[test]
+fn validate_reports_counts() {
+    let f = Fixture::new("branching");
+    let out = f.run(&["project", "validate"]);
+    out.code(0);
+    assert!(out.stdout.contains("Project: branching"));
+    assert!(out.stdout.contains("Prompts: 3"));
+    assert!(out.stdout.contains("Edges: 5"));
+    assert!(out.stdout.contains("Nodes in execution order: 5"));
+}
+
+#[test]
+fn validate_strict_fails_on_mapping_warnings() {
+    let f = Fixture::new("hello").file(
+        "agent.tml",
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/integration/fixtures/hello/agent.tml"),
+        )
+        .unwrap()
+        .replace("greeting: text", "greeting: no_such_field"),
+    );
+    let lax = f.run(&["project", "validate"]);
+    lax.code(0);
+    assert!(lax.stdout.contains("no_such_field"), "{}", lax.stdout);
+    let strict = f.run(&["project", "validate", "--strict"]);
+    strict.code(2);
+    assert!(strict.stderr.contains("strict mode"));
+}
+
+#[test]
+fn graph_ascii_and_mermaid() {
+    let f = Fixture::new("hello");
+    let ascii = f.run(&["project", "graph"]);
+    ascii.code(0);
+    insta::assert_snapshot!("graph_ascii", ascii.stdout);
+    let mermaid = f.run(&["project", "graph", "--format", "mermaid", "--direction", "LR"]);
+    mermaid.code(0);
+    insta::assert_snapshot!("graph_mermaid", mermaid.stdout);
+}

@@ -1,0 +1,12 @@
+//! Integration tests: the `trident` binary against small fixture projects, a fake LLM server
+//! on 127.0.0.1 and fake `claude` executables. One test binary (see Cargo.toml).
+
+mod support;
+
+mod artifacts;
+mod cli_basics;
+mod errors;
+mod nodes;
+mod providers;
+mod resume;
+mod signals;

@@ -1,0 +1,192 @@
+//! Every node kind end to end: prompts (dry run and through the fake provider), conditions,
+//! python and shell tools, branch loops, wait triggers, failures.
+
+use serde_json::json;
+
+use crate::support::Fixture;
+use crate::support::fake_llm::{FakeLlm, FakeReply};
+
+#[test]
+fn dry_run_mocks_prompts() {
+    let f = Fixture::new("hello");
+    let out = f.run(&["project", "run", "--dry-run", "-i", r#"{"name":"Ada"}"#, "-o", "json"]);
+    out.code(0);
+    let v = out.json();
+    assert_eq!(v["success"], true);
+    assert_eq!(v["outputs"]["output"]["greeting"], "[DRY RUN] Mock text response");
+}
+
+#[test]
+fn dry_run_json_prompt_mocks_schema_and_conditions_skip() {
+    let f = Fixture::new("branching");
+    let out = f.run(&["project", "run", "--dry-run", "-i", r#"{"message":"hi"}"#, "-o", "json", "--trace"]);
+    out.code(0);
+    let v = out.json();
+    // The mock sentiment matches neither condition: both responders are skipped.
+    let nodes = v["trace"]["nodes"].as_array().unwrap();
+    let skipped: Vec<&str> = nodes
+        .iter()
+        .filter(|n| n["skipped"] == true)
+        .map(|n| n["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(skipped, vec!["negative", "positive"]);
+    let classify = f.run_file("trace.json")["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["id"] == "classify")
+        .unwrap()
+        .clone();
+    assert_eq!(classify["output"]["sentiment"], "[mock_sentiment]");
+    assert_eq!(
+        classify["output"]["text"],
+        r#"{"sentiment": "[mock_sentiment]", "message": "[mock_message]"}"#
+    );
+}
+
+#[test]
+fn prompts_through_openai_with_conditions() {
+    let fake = FakeLlm::start();
+    fake.push_reply(FakeReply::json(json!({"sentiment": "positive", "message": "great day"})).tokens(10, 5))
+        .push_reply(FakeReply::text("Hooray!").tokens(7, 3));
+    let f = Fixture::new("branching").llm(&fake);
+    let out = f.run(&["project", "run", "-i", r#"{"message":"great day"}"#, "-o", "json"]);
+    out.code(0);
+    let v = out.json();
+    assert_eq!(v["outputs"]["output"]["reply"], "Hooray!");
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 2);
+    assert!(requests[0].path.ends_with("/chat/completions"));
+    assert_eq!(requests[0].model(), Some("gpt-test"));
+    assert!(requests[0].prompt().unwrap().contains("Classify: great day"));
+    let trace = f.run_file("trace.json");
+    let classify = &trace["nodes"].as_array().unwrap().iter().find(|n| n["id"] == "classify").unwrap().clone();
+    assert_eq!(classify["tokens"], json!({"input": 10, "output": 5}));
+    assert_eq!(classify["model"], "openai/gpt-test");
+    assert_eq!(classify["output"]["sentiment"], "positive");
+    let negative = trace["nodes"].as_array().unwrap().iter().find(|n| n["id"] == "negative").unwrap().clone();
+    assert_eq!(negative["skipped"], true);
+}
+
+#[test]
+fn anthropic_text_prompt_renders_template() {
+    let fake = FakeLlm::start();
+    fake.push_reply(FakeReply::text("Hello, Ada!").tokens(12, 40));
+    let f = Fixture::new("hello").llm(&fake);
+    let out = f.run(&["project", "run", "-i", r#"{"name":"Ada"}"#, "-o", "text"]);
+    out.code(0);
+    assert_eq!(out.stdout.trim(), r#"{"greeting":"Hello, Ada!"}"#);
+    let req = &fake.requests()[0];
+    assert_eq!(req.path, "/v1/messages");
+    assert_eq!(req.prompt(), Some("Say hello to Ada."));
+    assert_eq!(req.body["max_tokens"], 64);
+}
+
+#[test]
+fn invalid_json_from_model_fails_the_node() {
+    let fake = FakeLlm::start();
+    fake.push_reply(FakeReply::text("not json at all"));
+    let f = Fixture::new("branching").llm(&fake);
+    let out = f.run(&["project", "run", "-i", r#"{"message":"x"}"#, "-o", "json"]);
+    out.code(1);
+    let v = out.json();
+    assert_eq!(v["success"], false);
+    assert_eq!(v["error"]["node_id"], "classify");
+    assert_eq!(v["error"]["cause_type"], "SchemaValidationError");
+    assert!(v["error"]["message"].as_str().unwrap().contains("invalid JSON"));
+}
+
+#[test]
+fn missing_required_input_fails_before_any_call() {
+    let fake = FakeLlm::start();
+    let f = Fixture::new("hello").llm(&fake);
+    let out = f.run(&["project", "run", "-i", r#"{"other":"x"}"#, "-o", "json"]);
+    out.code(1);
+    assert!(out.json()["error"]["message"].as_str().unwrap().contains("Missing required input(s) for 'greet': name"));
+    assert!(fake.requests().is_empty());
+}
+
+#[test]
+fn python_and_shell_tools() {
+    let f = Fixture::new("tools");
+    let out = f.run(&["project", "run", "-i", r#"{"city":"Paris"}"#, "-o", "json"]);
+    out.code(0);
+    assert_eq!(out.json()["outputs"]["output"]["loud"], "SUNNY IN PARIS");
+    let trace = f.run_file("trace.json");
+    let weather = trace["nodes"].as_array().unwrap().iter().find(|n| n["id"] == "weather").unwrap().clone();
+    assert_eq!(weather["output"], json!({"city": "Paris", "temp_c": 21, "summary": "sunny in Paris"}));
+    assert_eq!(weather["tokens"], json!({}));
+}
+
+#[test]
+fn tools_run_in_dry_run_too() {
+    let f = Fixture::new("tools");
+    let out = f.run(&["project", "run", "--dry-run", "-i", r#"{"city":"Oslo"}"#, "-o", "json"]);
+    out.code(0);
+    assert_eq!(out.json()["outputs"]["output"]["loud"], "SUNNY IN OSLO");
+}
+
+#[test]
+fn tool_exception_fails_the_run_after_its_level() {
+    let f = Fixture::new("failing");
+    let out = f.run(&["project", "run", "-i", r#"{"n": 7}"#]);
+    out.code(1);
+    assert!(out.stdout.contains("=== Execution FAILED ==="));
+    assert!(out.stdout.contains("[FAILED] boom"));
+    assert!(out.stdout.contains("bad value 7"), "{}", out.stdout);
+    let trace = f.run_file("trace.json");
+    let ids: Vec<&str> = trace["nodes"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec!["input", "first", "boom"], "no later level runs");
+    let boom = &trace["nodes"][2];
+    assert_eq!(boom["error_type"], "ToolError");
+    assert!(trace["error"].as_str().unwrap().starts_with("Node 'boom' (tool) failed:"));
+    assert_eq!(f.run_file("checkpoint.json")["status"], "failed");
+}
+
+#[test]
+fn branch_loops_until_condition_false() {
+    let f = Fixture::new("looping");
+    let out = f.run(&["project", "run", "-i", r#"{"count": 0}"#, "-o", "json"]);
+    out.code(0);
+    assert_eq!(out.json()["outputs"]["output"]["final"], 3);
+    let id = f.last_run_id();
+    for n in 0..3 {
+        let it = f.read_json(&format!(".trident/runs/{id}/branches/counter/iteration_{n}.json"));
+        assert_eq!(it["iteration"], n);
+        assert_eq!(it["success"], true);
+        assert_eq!(it["inputs"]["count"], n);
+    }
+    assert!(!f.join(&format!(".trident/runs/{id}/branches/counter/iteration_3.json")).exists());
+    assert_eq!(f.run_file("checkpoint.json")["branch_states"]["counter"], 2);
+}
+
+#[test]
+fn branch_max_iterations_fails() {
+    let f = Fixture::new("looping");
+    let out = f.run(&["project", "run", "-i", r#"{"count": -10}"#, "-o", "json"]);
+    out.code(1);
+    let v = out.json();
+    assert_eq!(v["error"]["cause_type"], "BranchError");
+    assert!(v["error"]["message"].as_str().unwrap().contains("Max iterations (5) reached"));
+}
+
+#[test]
+fn branch_dry_run_passes_inputs_through() {
+    let f = Fixture::new("looping");
+    let out = f.run(&["project", "run", "--dry-run", "-i", r#"{"count": 1}"#, "-o", "json"]);
+    out.code(0);
+    let trace = f.run_file("trace.json");
+    let counter = trace["nodes"].as_array().unwrap().iter().find(|n| n["id"] == "counter").unwrap().clone();
+    assert_eq!(counter["output"], json!({"dry_run": true, "count": 1}));
+}
+
+#[test]
+fn wait_trigger_runs_the_child_workflow() {
+    let f = Fixture::new("triggers");
+    let out = f.run(&["project", "run", "-i", r#"{"word": "hey"}"#, "-o", "json"]);
+    out.code(0);
+    assert_eq!(out.json()["outputs"]["output"]["result"], "HEY");
+    let dry = f.run(&["project", "run", "--dry-run", "-i", r#"{"word": "hey"}"#, "-o", "json", "--no-artifacts"]);
+    dry.code(0);
+    assert_eq!(dry.json()["outputs"]["output"], json!({"result": null}));
+}
