@@ -10,6 +10,7 @@
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -29,7 +30,13 @@ pub struct CheckpointStore {
     state: Checkpoint,
     json_path: Option<PathBuf>,
     journal: Option<File>,
+    last_fold: Instant,
 }
+
+/// The least time between two level-end folds: a chain of a thousand one-node levels would
+/// otherwise rewrite a growing checkpoint.json a thousand times (quadratic); the journal
+/// already makes every node durable, so the fold only refreshes what plain readers see.
+pub const FOLD_INTERVAL: Duration = Duration::from_millis(200);
 
 fn journal_path(json_path: &Path) -> PathBuf {
     json_path.with_file_name("checkpoint.journal")
@@ -42,6 +49,7 @@ impl CheckpointStore {
             state,
             json_path: None,
             journal: None,
+            last_fold: Instant::now(),
         }
     }
 
@@ -51,6 +59,7 @@ impl CheckpointStore {
             state,
             json_path: Some(json_path.to_path_buf()),
             journal: None,
+            last_fold: Instant::now(),
         };
         store.fold()?;
         Ok(store)
@@ -137,9 +146,19 @@ impl CheckpointStore {
         })
     }
 
+    /// [`fold`](Self::fold) unless the last fold was less than [`FOLD_INTERVAL`] ago
+    /// (used at level ends). Returns the bytes written (0 when skipped).
+    pub fn fold_if_due(&mut self) -> std::io::Result<u64> {
+        if self.last_fold.elapsed() < FOLD_INTERVAL {
+            return Ok(0);
+        }
+        self.fold()
+    }
+
     /// Write `checkpoint.json` (atomically) with everything recorded, then empty the
     /// journal. Returns the bytes written (0 in memory).
     pub fn fold(&mut self) -> std::io::Result<u64> {
+        self.last_fold = Instant::now();
         let Some(json_path) = self.json_path.clone() else {
             return Ok(0);
         };

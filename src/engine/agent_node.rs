@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::context::RunContext;
 use super::node_error::NodeError;
-use crate::agent::{AgentRequest, dry_run_output, run_agent};
+use crate::agent::{AgentRequest, dry_run_output, run_agent_cancellable};
 use crate::artifacts::NodeTrace;
 use crate::engine::prompt_node::check_required_inputs;
 use crate::project::prompt::load_prompt_file;
@@ -38,7 +38,8 @@ pub fn run_agent_node(
         telemetry: &ctx.tel,
         node_id,
     };
-    let outcome = run_agent(&request).map_err(|e| NodeError::new(&e.error_type, e.message))?;
+    let interrupted = || ctx.runtime.is_interrupted();
+    let outcome = run_agent_cancellable(&request, &interrupted).map_err(|e| NodeError::new(&e.error_type, e.message))?;
     trace.tokens.insert("input".into(), outcome.input_tokens);
     trace.tokens.insert("output".into(), outcome.output_tokens);
     trace.cost_usd = outcome.cost_usd;

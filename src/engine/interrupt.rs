@@ -52,15 +52,22 @@ pub fn install_signal_handler(
     std::thread::Builder::new()
         .name("trident-signals".into())
         .spawn(move || {
-            for signal in signals.forever() {
-                let name = if signal == SIGTERM { "SIGTERM" } else { "SIGINT" };
-                if flag.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            let Some(signal) = signals.forever().next() else {
+                return;
+            };
+            let name = if signal == SIGTERM { "SIGTERM" } else { "SIGINT" };
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            // A second signal while the hook runs exits at once.
+            std::thread::spawn(move || {
+                if signals.forever().next().is_some() {
                     std::process::exit(130);
                 }
-                hook.fire(name);
-                before_exit();
-                std::process::exit(130);
-            }
+            });
+            // Agent CLIs run in their own process groups: stop them before leaving.
+            crate::agent::stop_running_agents();
+            hook.fire(name);
+            before_exit();
+            std::process::exit(130);
         })
         .ok();
 }

@@ -400,12 +400,16 @@ pub fn run_workflow(
             }
             trace.nodes.push(node_trace);
         }
-        // Level end: fold the journal into checkpoint.json.
+        // Level end: fold the journal into checkpoint.json (at once on failure, else at
+        // most every FOLD_INTERVAL).
         let mut cp = checkpoint.lock().unwrap_or_else(|e| e.into_inner());
-        if error.is_some() {
+        let folded = if error.is_some() {
             cp.state_mut().status = "failed".into();
-        }
-        if let Err(e) = cp.fold() {
+            cp.fold()
+        } else {
+            cp.fold_if_due()
+        };
+        if let Err(e) = folded {
             runtime
                 .console
                 .warn(format!("could not write the checkpoint: {e}"));

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::dotenv::load_dotenv;
 use super::manifest::project_from_manifest;
-use super::model::{InputNode, OutputNode, Project};
+use super::model::{InputNode, OutputNode, Project, PromptFile};
 use super::prompt::load_prompt_file;
 use super::yaml::parse_yaml;
 use crate::error::TridentError;
@@ -76,8 +76,9 @@ fn load_prompts(project: &mut Project) -> Result<(), TridentError> {
         .filter(|p| p.extension().is_some_and(|x| x == "prompt"))
         .collect();
     files.sort();
-    for file in files {
-        let prompt = load_prompt_file(&file)?;
+    for prompt in load_prompt_files(&files) {
+        let prompt = prompt?;
+        let file = prompt.path.clone();
         if let Some(previous) = project.prompts.get(&prompt.id) {
             return Err(TridentError::Validation(format!(
                 "Two prompt files declare id '{}': {} and {}. Give each prompt a unique `id:`.",
@@ -89,6 +90,32 @@ fn load_prompts(project: &mut Project) -> Result<(), TridentError> {
         project.prompts.insert(prompt.id.clone(), prompt);
     }
     Ok(())
+}
+
+/// Parse prompt files, in parallel for large projects (YAML parsing is most of a big
+/// project's load time); results keep the order of `files`.
+fn load_prompt_files(files: &[PathBuf]) -> Vec<Result<PromptFile, TridentError>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    if files.len() < 64 || threads < 2 {
+        return files.iter().map(|f| load_prompt_file(f)).collect();
+    }
+    let chunk = files.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || part.iter().map(|f| load_prompt_file(f)).collect::<Vec<_>>())
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    vec![Err(TridentError::Parse("internal error while reading prompt files".into()))]
+                })
+            })
+            .collect()
+    })
 }
 
 /// A `type: prompt` entry under `nodes:` must have a prompt file with that id.

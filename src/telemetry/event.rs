@@ -1,10 +1,15 @@
-//! The telemetry event catalogue: one typed variant per event of TELEMETRY.md.
+//! The telemetry event catalogue: one typed variant per event of TELEMETRY.md, and the
+//! order and spelling of each event's `data` fields on the wire.
 //!
-//! (Contract stub written by the runtime; the telemetry work fills in serialisation,
-//! levels, categories and verbosity.)
+//! The envelope (timestamp, seq, run ids, node id) is added by the emitter; name, category,
+//! level and verbosity come from [`EventKind`](super::EventKind). Optional fields marked
+//! `?` in the catalogue are omitted when `None`; `WorkflowFailed.failed_node` is not
+//! optional in the catalogue and is written as `null` when unknown.
 
 use serde_json::Value;
 
+use super::catalogue::{Category, EventKind, Level, Verbosity};
+use super::fields::DataVisitor;
 use crate::project::NodeKind;
 
 /// Why a node did not run.
@@ -16,6 +21,18 @@ pub enum SkipReason {
     CachedFromCheckpoint,
 }
 
+impl SkipReason {
+    /// The wire spelling (`edge_condition_false`...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::EdgeConditionFalse => "edge_condition_false",
+            SkipReason::BranchConditionFalse => "branch_condition_false",
+            SkipReason::TriggerConditionFalse => "trigger_condition_false",
+            SkipReason::CachedFromCheckpoint => "cached_from_checkpoint",
+        }
+    }
+}
+
 /// Which kind of condition was evaluated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConditionKind {
@@ -25,16 +42,31 @@ pub enum ConditionKind {
     Trigger,
 }
 
+impl ConditionKind {
+    /// The wire spelling (`edge`, `branch`, `loop`, `trigger`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConditionKind::Edge => "edge",
+            ConditionKind::Branch => "branch",
+            ConditionKind::Loop => "loop",
+            ConditionKind::Trigger => "trigger",
+        }
+    }
+}
+
 /// One telemetry event, without its envelope (timestamp, seq, run_id, node_id are added
 /// by the emitter).
 #[derive(Debug, Clone)]
 pub enum Event {
+    /// `workflow_started` {name, entrypoint, dry_run, trident_version, resumed_from?}.
     WorkflowStarted {
         name: String,
         entrypoint: String,
         dry_run: bool,
         resumed_from: Option<String>,
     },
+    /// `workflow_completed` {name, duration_ms, nodes{succeeded, skipped, failed},
+    /// input_tokens, output_tokens, cost_usd}.
     WorkflowCompleted {
         name: String,
         duration_ms: u64,
@@ -45,20 +77,22 @@ pub enum Event {
         output_tokens: u64,
         cost_usd: f64,
     },
+    /// `workflow_failed` {name, error, failed_node (null when unknown), duration_ms}.
     WorkflowFailed {
         name: String,
         error: String,
         failed_node: Option<String>,
         duration_ms: u64,
     },
+    /// `workflow_interrupted` {name, signal, duration_ms}.
     WorkflowInterrupted {
         name: String,
         signal: String,
         duration_ms: u64,
     },
-    NodeStarted {
-        node_type: NodeKind,
-    },
+    /// `node_started` {type}.
+    NodeStarted { node_type: NodeKind },
+    /// `node_completed` {type, duration_ms, input_tokens, output_tokens, model?, cost_usd?}.
     NodeCompleted {
         node_type: NodeKind,
         duration_ms: u64,
@@ -67,22 +101,23 @@ pub enum Event {
         model: Option<String>,
         cost_usd: Option<f64>,
     },
+    /// `node_failed` {type, error, error_type, duration_ms}.
     NodeFailed {
         node_type: NodeKind,
         error: String,
         error_type: String,
         duration_ms: u64,
     },
+    /// `node_skipped` {reason, edge?}.
     NodeSkipped {
         reason: SkipReason,
         edge: Option<String>,
     },
-    InputReceived {
-        inputs: Value,
-    },
-    OutputProduced {
-        outputs: Value,
-    },
+    /// `input_received` {inputs}.
+    InputReceived { inputs: Value },
+    /// `output_produced` {outputs}.
+    OutputProduced { outputs: Value },
+    /// `condition_evaluated` {kind, expression, result, edge_id?, error?}.
     ConditionEvaluated {
         kind: ConditionKind,
         expression: String,
@@ -90,19 +125,17 @@ pub enum Event {
         edge_id: Option<String>,
         error: Option<String>,
     },
+    /// `token_usage` {model, input_tokens, output_tokens}.
     TokenUsage {
         model: String,
         input_tokens: u64,
         output_tokens: u64,
     },
-    CostIncurred {
-        cost_usd: f64,
-        total_cost_usd: f64,
-    },
-    TimingMetric {
-        name: &'static str,
-        value: f64,
-    },
+    /// `cost_incurred` {cost_usd, total_cost_usd}.
+    CostIncurred { cost_usd: f64, total_cost_usd: f64 },
+    /// `timing_metric` {name, value}.
+    TimingMetric { name: &'static str, value: f64 },
+    /// `provider_retry` {provider, attempt, status?, error, delay_ms}.
     ProviderRetry {
         provider: String,
         attempt: u32,
@@ -110,52 +143,334 @@ pub enum Event {
         error: String,
         delay_ms: u64,
     },
+    /// `checkpoint_saved` {completed_nodes, pending_nodes, total_cost_usd, path}.
     CheckpointSaved {
         completed_nodes: usize,
         pending_nodes: usize,
         total_cost_usd: f64,
         path: String,
     },
+    /// `artifact_saved` {kind, path, bytes}.
     ArtifactSaved {
         kind: &'static str,
         path: String,
         bytes: u64,
     },
+    /// `signal_emitted` {signal_type, workflow, path}.
     SignalEmitted {
         signal_type: String,
         workflow: String,
         path: String,
     },
+    /// `signal_received` {signal, path, waited_ms}.
     SignalReceived {
         signal: String,
         path: String,
         waited_ms: u64,
     },
+    /// `branch_iteration` {iteration, max_iterations, continue}.
     BranchIteration {
         iteration: u64,
         max_iterations: u64,
         continues: bool,
     },
-    AgentTurnStarted {
-        turn_number: u64,
-    },
+    /// `agent_turn_started` {turn_number}.
+    AgentTurnStarted { turn_number: u64 },
+    /// `agent_turn_completed` {turn_number, tool_calls, input_tokens?, output_tokens?}.
     AgentTurnCompleted {
         turn_number: u64,
         tool_calls: u64,
         input_tokens: Option<u64>,
         output_tokens: Option<u64>,
     },
+    /// `agent_tool_called` {tool_name, tool_input}.
     AgentToolCalled {
         tool_name: String,
         tool_input: Value,
     },
-    AgentOutputSkipped {
-        line: String,
-        error: String,
-    },
+    /// `agent_output_skipped` {line, error}: a malformed line of the agent CLI's stream.
+    AgentOutputSkipped { line: String, error: String },
+    /// `telemetry_dropped` {sink, count, reason}: events that could not be written.
     TelemetryDropped {
         sink: String,
         count: u64,
         reason: String,
     },
+}
+
+impl Event {
+    /// The kind of this event (what filters look at).
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Event::WorkflowStarted { .. } => EventKind::WorkflowStarted,
+            Event::WorkflowCompleted { .. } => EventKind::WorkflowCompleted,
+            Event::WorkflowFailed { .. } => EventKind::WorkflowFailed,
+            Event::WorkflowInterrupted { .. } => EventKind::WorkflowInterrupted,
+            Event::NodeStarted { .. } => EventKind::NodeStarted,
+            Event::NodeCompleted { .. } => EventKind::NodeCompleted,
+            Event::NodeFailed { .. } => EventKind::NodeFailed,
+            Event::NodeSkipped { .. } => EventKind::NodeSkipped,
+            Event::InputReceived { .. } => EventKind::InputReceived,
+            Event::OutputProduced { .. } => EventKind::OutputProduced,
+            Event::ConditionEvaluated { .. } => EventKind::ConditionEvaluated,
+            Event::TokenUsage { .. } => EventKind::TokenUsage,
+            Event::CostIncurred { .. } => EventKind::CostIncurred,
+            Event::TimingMetric { .. } => EventKind::TimingMetric,
+            Event::ProviderRetry { .. } => EventKind::ProviderRetry,
+            Event::CheckpointSaved { .. } => EventKind::CheckpointSaved,
+            Event::ArtifactSaved { .. } => EventKind::ArtifactSaved,
+            Event::SignalEmitted { .. } => EventKind::SignalEmitted,
+            Event::SignalReceived { .. } => EventKind::SignalReceived,
+            Event::BranchIteration { .. } => EventKind::BranchIteration,
+            Event::AgentTurnStarted { .. } => EventKind::AgentTurnStarted,
+            Event::AgentTurnCompleted { .. } => EventKind::AgentTurnCompleted,
+            Event::AgentToolCalled { .. } => EventKind::AgentToolCalled,
+            Event::AgentOutputSkipped { .. } => EventKind::AgentOutputSkipped,
+            Event::TelemetryDropped { .. } => EventKind::TelemetryDropped,
+        }
+    }
+
+    /// The snake_case wire name.
+    pub fn name(&self) -> &'static str {
+        self.kind().name()
+    }
+
+    /// The severity written in `level`.
+    pub fn level(&self) -> Level {
+        self.kind().level()
+    }
+
+    /// The catalogue category.
+    pub fn category(&self) -> Category {
+        self.kind().category()
+    }
+
+    /// The lowest verbosity that writes this event.
+    pub fn verbosity(&self) -> Verbosity {
+        self.kind().verbosity()
+    }
+
+    /// The `data` object as written with redaction off and nothing truncated (for tests and
+    /// for callers that want the documented shape without the stream).
+    pub fn data(&self) -> Value {
+        super::format::jsonl::plain_data(self)
+    }
+
+    /// Walks the `data` fields in their documented order.
+    pub(crate) fn visit_data(&self, v: &mut impl DataVisitor) {
+        match self {
+            Event::WorkflowStarted {
+                name,
+                entrypoint,
+                dry_run,
+                resumed_from,
+            } => {
+                v.text("name", name);
+                v.text("entrypoint", entrypoint);
+                v.boolean("dry_run", *dry_run);
+                v.label("trident_version", env!("CARGO_PKG_VERSION"));
+                v.opt_text("resumed_from", resumed_from.as_deref());
+            }
+            Event::WorkflowCompleted {
+                name,
+                duration_ms,
+                succeeded,
+                skipped,
+                failed,
+                input_tokens,
+                output_tokens,
+                cost_usd,
+            } => {
+                v.text("name", name);
+                v.uint("duration_ms", *duration_ms);
+                v.begin_object("nodes");
+                v.uint("succeeded", *succeeded);
+                v.uint("skipped", *skipped);
+                v.uint("failed", *failed);
+                v.end_object();
+                v.uint("input_tokens", *input_tokens);
+                v.uint("output_tokens", *output_tokens);
+                v.float("cost_usd", *cost_usd);
+            }
+            Event::WorkflowFailed {
+                name,
+                error,
+                failed_node,
+                duration_ms,
+            } => {
+                v.text("name", name);
+                v.text("error", error);
+                match failed_node {
+                    Some(node) => v.text("failed_node", node),
+                    None => v.null("failed_node"),
+                }
+                v.uint("duration_ms", *duration_ms);
+            }
+            Event::WorkflowInterrupted {
+                name,
+                signal,
+                duration_ms,
+            } => {
+                v.text("name", name);
+                v.label("signal", signal);
+                v.uint("duration_ms", *duration_ms);
+            }
+            Event::NodeStarted { node_type } => {
+                v.label("type", node_type.as_str());
+            }
+            Event::NodeCompleted {
+                node_type,
+                duration_ms,
+                input_tokens,
+                output_tokens,
+                model,
+                cost_usd,
+            } => {
+                v.label("type", node_type.as_str());
+                v.uint("duration_ms", *duration_ms);
+                v.uint("input_tokens", *input_tokens);
+                v.uint("output_tokens", *output_tokens);
+                v.opt_text("model", model.as_deref());
+                v.opt_float("cost_usd", *cost_usd);
+            }
+            Event::NodeFailed {
+                node_type,
+                error,
+                error_type,
+                duration_ms,
+            } => {
+                v.label("type", node_type.as_str());
+                v.text("error", error);
+                v.label("error_type", error_type);
+                v.uint("duration_ms", *duration_ms);
+            }
+            Event::NodeSkipped { reason, edge } => {
+                v.label("reason", reason.as_str());
+                v.opt_text("edge", edge.as_deref());
+            }
+            Event::InputReceived { inputs } => v.payload("inputs", inputs),
+            Event::OutputProduced { outputs } => v.payload("outputs", outputs),
+            Event::ConditionEvaluated {
+                kind,
+                expression,
+                result,
+                edge_id,
+                error,
+            } => {
+                v.label("kind", kind.as_str());
+                v.text("expression", expression);
+                v.boolean("result", *result);
+                v.opt_text("edge_id", edge_id.as_deref());
+                v.opt_text("error", error.as_deref());
+            }
+            Event::TokenUsage {
+                model,
+                input_tokens,
+                output_tokens,
+            } => {
+                v.text("model", model);
+                v.uint("input_tokens", *input_tokens);
+                v.uint("output_tokens", *output_tokens);
+            }
+            Event::CostIncurred {
+                cost_usd,
+                total_cost_usd,
+            } => {
+                v.float("cost_usd", *cost_usd);
+                v.float("total_cost_usd", *total_cost_usd);
+            }
+            Event::TimingMetric { name, value } => {
+                v.label("name", name);
+                v.float("value", *value);
+            }
+            Event::ProviderRetry {
+                provider,
+                attempt,
+                status,
+                error,
+                delay_ms,
+            } => {
+                v.label("provider", provider);
+                v.uint("attempt", u64::from(*attempt));
+                v.opt_uint("status", status.map(u64::from));
+                v.text("error", error);
+                v.uint("delay_ms", *delay_ms);
+            }
+            Event::CheckpointSaved {
+                completed_nodes,
+                pending_nodes,
+                total_cost_usd,
+                path,
+            } => {
+                v.uint("completed_nodes", *completed_nodes as u64);
+                v.uint("pending_nodes", *pending_nodes as u64);
+                v.float("total_cost_usd", *total_cost_usd);
+                v.text("path", path);
+            }
+            Event::ArtifactSaved { kind, path, bytes } => {
+                v.label("kind", kind);
+                v.text("path", path);
+                v.uint("bytes", *bytes);
+            }
+            Event::SignalEmitted {
+                signal_type,
+                workflow,
+                path,
+            } => {
+                v.text("signal_type", signal_type);
+                v.text("workflow", workflow);
+                v.text("path", path);
+            }
+            Event::SignalReceived {
+                signal,
+                path,
+                waited_ms,
+            } => {
+                v.text("signal", signal);
+                v.text("path", path);
+                v.uint("waited_ms", *waited_ms);
+            }
+            Event::BranchIteration {
+                iteration,
+                max_iterations,
+                continues,
+            } => {
+                v.uint("iteration", *iteration);
+                v.uint("max_iterations", *max_iterations);
+                v.boolean("continue", *continues);
+            }
+            Event::AgentTurnStarted { turn_number } => v.uint("turn_number", *turn_number),
+            Event::AgentTurnCompleted {
+                turn_number,
+                tool_calls,
+                input_tokens,
+                output_tokens,
+            } => {
+                v.uint("turn_number", *turn_number);
+                v.uint("tool_calls", *tool_calls);
+                v.opt_uint("input_tokens", *input_tokens);
+                v.opt_uint("output_tokens", *output_tokens);
+            }
+            Event::AgentToolCalled {
+                tool_name,
+                tool_input,
+            } => {
+                v.text("tool_name", tool_name);
+                v.payload("tool_input", tool_input);
+            }
+            Event::AgentOutputSkipped { line, error } => {
+                v.text("line", line);
+                v.text("error", error);
+            }
+            Event::TelemetryDropped {
+                sink,
+                count,
+                reason,
+            } => {
+                v.text("sink", sink);
+                v.uint("count", *count);
+                v.text("reason", reason);
+            }
+        }
+    }
 }

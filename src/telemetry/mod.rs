@@ -1,28 +1,61 @@
-//! Real-time telemetry (contract stub; see TELEMETRY.md).
+//! Real-time telemetry: every significant thing a run does becomes one event, written the
+//! moment it happens, one line each, to stdout and/or a file (`docs/TELEMETRY.md`).
+//!
+//! How an event travels:
+//! 1. The engine calls [`RunTelemetry::emit`] with a closure building a typed [`Event`].
+//!    Off, that is one branch. On, the event's kind is tested against the filter mask
+//!    ([`filter`]), then it is stamped (`seq`, monotonic time) and appended to a bounded
+//!    queue under one short lock ([`queue`]).
+//! 2. One writer thread ([`writer`]) drains the queue every couple of milliseconds (at once
+//!    for ERROR and lifecycle events), formats each event ([`format`]: JSON Lines or
+//!    human), redacting and truncating payloads ([`redact`], [`policy`]), and hands whole
+//!    lines to the [`sink`]s (stdout, a rotating file, memory for tests).
+//! 3. The [`TelemetryGuard`] returned by [`Telemetry::start`] writes what is left and
+//!    stops the writer when dropped.
+//!
+//! Module map: [`catalogue`] (event kinds, categories, levels, verbosity), [`event`] (the
+//! typed events and their fields), `fields` (the visitor the formats read events through),
+//! `record` (an event with its envelope), [`settings`] and [`args`] (flags, environment,
+//! manifest), `values` (value spellings), `clock` (time stamps), `emitter` (the handles),
+//! `builder` (starting a stream), `guard`, `notice` (stderr warnings).
+//!
+//! The file path's `{run_id}` is resolved lazily: the file sink is opened when the first
+//! event arrives, with that event's top-level run id.
 
+pub mod args;
+mod builder;
+pub mod catalogue;
+mod clock;
+mod emitter;
 pub mod event;
+mod fields;
+pub mod filter;
+mod format;
+mod guard;
+mod notice;
+pub mod policy;
+mod queue;
+mod record;
+pub mod redact;
+pub mod settings;
+pub mod sink;
+mod values;
+mod writer;
 
+pub use args::TelemetryArgs;
+pub use builder::{DEFAULT_QUEUE_CAPACITY, TelemetryBuilder};
+pub use catalogue::{Category, EventKind, Level, Verbosity};
+pub use emitter::{RunTelemetry, Telemetry};
 pub use event::{ConditionKind, Event, SkipReason};
+pub use filter::{EventFilter, LevelSetting, Selector};
+pub use format::Format;
+pub use guard::{SHUTDOWN_TIMEOUT, TelemetryGuard};
+pub use notice::Notices;
+pub use record::RunScope;
+pub use redact::{Redactor, secret_env_values};
+pub use settings::TelemetrySettings;
+pub use sink::{FileSink, MemorySink, Rotation, Sink, StdoutSink};
+pub use writer::FLUSH_INTERVAL;
 
-/// A handle that emits the events of one run. Cheap to clone.
-#[derive(Clone, Default)]
-pub struct RunTelemetry {
-    _private: (),
-}
-
-impl RunTelemetry {
-    /// A handle that emits nothing.
-    pub fn disabled() -> Self {
-        RunTelemetry::default()
-    }
-    /// Whether any event can pass.
-    pub fn enabled(&self) -> bool {
-        false
-    }
-    /// Emit an event built by `make` (called only when telemetry is on).
-    pub fn emit(&self, _node_id: Option<&str>, _make: impl FnOnce() -> Event) {}
-    /// A handle for a sub-workflow run started by `parent_node_id` of this run.
-    pub fn child(&self, _run_id: &str, _parent_node_id: &str) -> RunTelemetry {
-        self.clone()
-    }
-}
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,166 @@
+//! Agent nodes: a prompt handed to the Claude Code CLI, which works in the node's `cwd`
+//! with its tools and MCP servers for up to `max_turns` turns, streaming its progress.
+//!
+//! [`run_agent`] runs `claude -p PROMPT --output-format stream-json --verbose ...` (see
+//! `command`), reads its JSON lines as they arrive (`stream`), reports each turn and tool
+//! call to telemetry at once (`turns`), and turns the final `result` line into the node's
+//! output (`output`) with its session id, turns, cost and tokens. The process side
+//! (own process group, reader threads, timeout, kill, reaping) is in `process`; the one
+//! place the environment is read is `env`.
+//!
+//! Files: `command.rs` (argv, cwd, child environment), `mcp.rs` (`--mcp-config`),
+//! `env.rs` (`TRIDENT_CLAUDE_BIN`, `PATH`, `${VAR}` values), `stream.rs` (stream-json lines),
+//! `turns.rs` (turn events), `events.rs` (event sink, truncation), `output.rs` (result to
+//! output, JSON extraction, schema), `process.rs` (the child), `running.rs` (live CLIs, for
+//! Ctrl-C), `run.rs` (one run), `error.rs`.
+
+mod command;
+mod env;
+mod error;
+mod events;
+mod mcp;
+mod output;
+mod process;
+mod run;
+mod running;
+mod stream;
+mod turns;
+
+#[cfg(test)]
+mod run_tests;
+
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+pub use env::CLAUDE_BIN_ENV;
+pub use error::{AgentError, CLI_AGENT_ERROR};
+pub use run::DEFAULT_TIMEOUT_SECS;
+pub use running::stop_running_agents;
+
+use env::AgentEnv;
+use events::AgentEvents;
+
+use crate::project::{AgentNode, OutputFormat, PromptFile};
+use crate::telemetry::RunTelemetry;
+
+/// Everything one agent run needs.
+pub struct AgentRequest<'a> {
+    pub node: &'a AgentNode,
+    /// The node's prompt file (loaded from `node.prompt_path`).
+    pub prompt: &'a PromptFile,
+    /// The gathered inputs the prompt body is rendered with.
+    pub inputs: &'a Map<String, Value>,
+    /// The project root; `node.cwd` is relative to it.
+    pub project_root: &'a Path,
+    /// The session to continue (`--resume`), from the checkpoint of a resumed run.
+    pub resume_session: Option<&'a str>,
+    pub telemetry: &'a RunTelemetry,
+    pub node_id: &'a str,
+}
+
+/// What a successful agent run produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentOutcome {
+    /// The node's output: `{"text": ...}` for text prompts, the JSON object for json ones.
+    pub output: Map<String, Value>,
+    /// From the result's `usage` (`input_tokens`, not counting cache reads, as the original).
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// The result's `total_cost_usd`.
+    pub cost_usd: Option<f64>,
+    /// The CLI session, for `--resume`.
+    pub session_id: Option<String>,
+    /// The result's `num_turns` (or the turns counted, if it has none).
+    pub num_turns: u64,
+}
+
+/// Runs an agent node through the Claude CLI, its turn and tool events going to
+/// `req.telemetry` as they happen.
+pub fn run_agent(req: &AgentRequest<'_>) -> Result<AgentOutcome, AgentError> {
+    run_agent_cancellable(req, &|| false)
+}
+
+/// [`run_agent`], also stopping the CLI (its whole process group) within 100 ms once
+/// `cancelled` returns true, e.g. on Ctrl-C: the CLI runs in its own process group, so the
+/// terminal's signal does not reach it.
+pub fn run_agent_cancellable(
+    req: &AgentRequest<'_>,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<AgentOutcome, AgentError> {
+    run_agent_in_env(&AgentEnv::from_process(), req, cancelled)
+}
+
+/// [`run_agent_cancellable`] with the environment `env` instead of the process's.
+pub(crate) fn run_agent_in_env(
+    env: &AgentEnv,
+    req: &AgentRequest<'_>,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<AgentOutcome, AgentError> {
+    if req.telemetry.enabled() {
+        let telemetry = req.telemetry;
+        let node_id = req.node_id;
+        let mut sink = |event| telemetry.emit(Some(node_id), || event);
+        run::run_agent_in(env, req, cancelled, AgentEvents::to(&mut sink))
+    } else {
+        run::run_agent_in(env, req, cancelled, AgentEvents::none())
+    }
+}
+
+/// The output of an agent under `--dry-run`, as the original's: for json prompts each
+/// declared field as `"[mock_<field>]"` (type `string`), `[]` (type `array`) or `null`
+/// (any other type); for text prompts `{"text": "[DRY RUN] Mock agent response"}`.
+pub fn dry_run_output(prompt: &PromptFile) -> Map<String, Value> {
+    let mut output = Map::new();
+    match prompt.output_format {
+        OutputFormat::Json => {
+            for (name, field) in &prompt.output_fields {
+                let mock = match field.field_type.as_str() {
+                    "string" => Value::String(format!("[mock_{name}]")),
+                    "array" => Value::Array(Vec::new()),
+                    _ => Value::Null,
+                };
+                output.insert(name.clone(), mock);
+            }
+        }
+        OutputFormat::Text => {
+            output.insert(
+                "text".into(),
+                Value::String("[DRY RUN] Mock agent response".into()),
+            );
+        }
+    }
+    output
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::command::tests::prompt_file;
+    use serde_json::json;
+
+    #[test]
+    fn dry_run_outputs_match_the_original() {
+        let text = dry_run_output(&prompt_file(OutputFormat::Text, &[], ""));
+        assert_eq!(
+            Value::Object(text),
+            json!({"text": "[DRY RUN] Mock agent response"})
+        );
+        let prompt = prompt_file(
+            OutputFormat::Json,
+            &[
+                ("summary", "string"),
+                ("files", "array"),
+                ("count", "number"),
+                ("ok", "boolean"),
+                ("s", "str"),
+            ],
+            "",
+        );
+        assert_eq!(
+            Value::Object(dry_run_output(&prompt)),
+            json!({"summary": "[mock_summary]", "files": [], "count": null, "ok": null, "s": null})
+        );
+        assert!(dry_run_output(&prompt_file(OutputFormat::Json, &[], "")).is_empty());
+    }
+}

@@ -1,0 +1,369 @@
+//! The running Claude CLI: started in its own process group, its stdout read line by line on
+//! a thread as the lines arrive (handed over through a bounded channel), the last few KB of
+//! its stderr kept by another thread for error messages, its stdin (when the prompt goes
+//! there) written by a third, and the whole group killed and the child reaped on timeout,
+//! interruption or drop, so no CLI, tool process or zombie outlives the node.
+//!
+//! The own process group means a Ctrl-C at the terminal reaches trident, not the CLI: the
+//! CLI is listed in `running` while alive, for `stop_running_agents` on the way out, and
+//! `run_agent_cancellable` stops it when asked. Tool processes behave the same way.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::running;
+
+/// Stderr bytes kept for error messages (the end of it, where the reason usually is).
+pub const STDERR_TAIL: usize = 4096;
+/// Longest stdout line read; a longer one is skipped (bounds memory whatever the CLI prints).
+pub const MAX_LINE: usize = 64 * 1024 * 1024;
+/// Lines read ahead of the consumer before the reader waits (and the CLI with it).
+const LINE_QUEUE: usize = 256;
+/// Longest pause between two checks of the child once its stdout has closed.
+const MAX_POLL_PAUSE: Duration = Duration::from_millis(50);
+
+/// One item of the CLI's stdout.
+#[derive(Debug)]
+pub enum StdoutItem {
+    /// A line (without its end of line; invalid UTF-8 replaced).
+    Line(String),
+    /// A line over [`MAX_LINE`] bytes, skipped; `head` is its beginning.
+    TooLong { bytes: usize, head: String },
+    /// Reading failed; nothing more will come.
+    ReadError(String),
+}
+
+/// What waiting for the next stdout item gave.
+#[derive(Debug)]
+pub enum Next {
+    Item(StdoutItem),
+    /// Stdout closed: the CLI (and everything it started) is done writing.
+    Closed,
+    /// Nothing within the wait.
+    Idle,
+}
+
+/// A started CLI process.
+pub struct AgentProcess {
+    child: Child,
+    lines: Receiver<StdoutItem>,
+    stderr: StderrTail,
+    /// Set once the child has been waited for (it can no longer become a zombie).
+    status: Option<ExitStatus>,
+    /// Its process group (its pid), while it is in the registry of running CLIs.
+    group: Option<i32>,
+}
+
+impl AgentProcess {
+    /// Starts `command` in a new process group, with `stdin` as its whole input (`None`:
+    /// no input at all).
+    pub fn spawn(mut command: Command, stdin: Option<String>) -> io::Result<AgentProcess> {
+        command
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut child = command.spawn()?;
+        if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+            // A CLI that exits without reading it all gives a broken pipe here: its exit
+            // status says what happened.
+            thread::spawn(move || {
+                let _ = pipe.write_all(text.as_bytes());
+            });
+        }
+        let (sender, lines) = mpsc::sync_channel(LINE_QUEUE);
+        if let Some(stdout) = child.stdout.take() {
+            thread::spawn(move || read_lines(stdout, sender));
+        }
+        let stderr = StderrTail::start(child.stderr.take());
+        let group = i32::try_from(child.id()).ok();
+        if let Some(group) = group {
+            running::register(group);
+        }
+        Ok(AgentProcess {
+            child,
+            lines,
+            stderr,
+            status: None,
+            group,
+        })
+    }
+
+    /// The next stdout item, waiting at most `wait`.
+    pub fn next(&self, wait: Duration) -> Next {
+        match self.lines.recv_timeout(wait) {
+            Ok(item) => Next::Item(item),
+            Err(RecvTimeoutError::Timeout) => Next::Idle,
+            Err(RecvTimeoutError::Disconnected) => Next::Closed,
+        }
+    }
+
+    /// The exit status, if the CLI has exited (never blocks).
+    pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
+        if self.status.is_none() {
+            self.status = self.child.try_wait()?;
+            if self.status.is_some() {
+                self.forget();
+            }
+        }
+        Ok(self.status)
+    }
+
+    /// Takes the CLI out of the registry of running CLIs (it has exited or is being killed).
+    fn forget(&mut self) {
+        if let Some(group) = self.group.take() {
+            running::unregister(group);
+        }
+    }
+
+    /// Waits for the CLI to exit, until `deadline` at most (`None`: it was still running);
+    /// without a deadline, as long as it takes.
+    pub fn wait_until(&mut self, deadline: Option<Instant>) -> io::Result<Option<ExitStatus>> {
+        let Some(deadline) = deadline else {
+            if self.status.is_none() {
+                self.status = Some(self.child.wait()?);
+                self.forget();
+            }
+            return Ok(self.status);
+        };
+        let mut pause = Duration::from_millis(1);
+        loop {
+            if let Some(status) = self.try_wait()? {
+                return Ok(Some(status));
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(None);
+            }
+            thread::sleep(pause.min(deadline - now));
+            pause = (pause * 2).min(MAX_POLL_PAUSE);
+        }
+    }
+
+    /// Kills the CLI's whole process group and reaps the CLI.
+    pub fn kill(&mut self) {
+        if self.status.is_some() {
+            // Reaped: its pid (and group id) may belong to someone else by now. Anything it
+            // left behind in the group still holds our pipes; the reader threads end with it.
+            return;
+        }
+        if let Some(group) = self.group {
+            running::kill_group(group);
+        }
+        let _ = self.child.kill();
+        self.forget();
+        self.status = self.child.wait().ok();
+    }
+
+    /// The process id (also its process group id).
+    #[cfg(test)]
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The end of what the CLI wrote to stderr, waiting until `deadline` at most for the
+    /// pipe to close.
+    pub fn stderr_tail(&self, deadline: Instant) -> String {
+        self.stderr.snapshot(deadline)
+    }
+}
+
+impl Drop for AgentProcess {
+    /// An early return (error, panic) never leaves the CLI running or unreaped.
+    fn drop(&mut self) {
+        if self.status.is_none() {
+            self.kill();
+        }
+    }
+}
+
+fn read_lines(stdout: impl Read, sender: SyncSender<StdoutItem>) {
+    let mut reader = BufReader::new(stdout);
+    let mut buffer = Vec::new();
+    loop {
+        buffer.clear();
+        let read = (&mut reader)
+            .take(MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut buffer);
+        let item = match read {
+            Ok(0) => return,
+            Ok(_) if buffer.len() > MAX_LINE && buffer.last() != Some(&b'\n') => {
+                let mut bytes = buffer.len();
+                let rest = reader.skip_until(b'\n');
+                bytes += rest.unwrap_or(0);
+                let head = String::from_utf8_lossy(&buffer[..200]).into_owned();
+                StdoutItem::TooLong { bytes, head }
+            }
+            Ok(_) => {
+                while matches!(buffer.last(), Some(b'\n' | b'\r')) {
+                    buffer.pop();
+                }
+                StdoutItem::Line(String::from_utf8_lossy(&buffer).into_owned())
+            }
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => StdoutItem::ReadError(error.to_string()),
+        };
+        let stop = matches!(item, StdoutItem::ReadError(_));
+        // The receiver is gone when the run has ended (timeout, failure): stop reading.
+        if sender.send(item).is_err() || stop {
+            return;
+        }
+    }
+}
+
+/// The last [`STDERR_TAIL`] bytes of a pipe, read by their own thread.
+struct StderrTail {
+    buffer: Arc<Mutex<Vec<u8>>>,
+    /// Disconnects when the reading thread ends.
+    done: Receiver<()>,
+}
+
+impl StderrTail {
+    fn start(pipe: Option<impl Read + Send + 'static>) -> StderrTail {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let (done_sender, done) = mpsc::channel::<()>();
+        if let Some(mut pipe) = pipe {
+            let buffer = Arc::clone(&buffer);
+            thread::spawn(move || {
+                let _done_on_drop = done_sender;
+                let mut chunk = [0u8; 8192];
+                loop {
+                    match pipe.read(&mut chunk) {
+                        Ok(0) => break,
+                        Ok(read) => {
+                            let mut kept = lock(&buffer);
+                            kept.extend_from_slice(&chunk[..read]);
+                            if kept.len() > 2 * STDERR_TAIL {
+                                let cut = kept.len() - STDERR_TAIL;
+                                kept.drain(..cut);
+                            }
+                        }
+                        Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(_) => break,
+                    }
+                }
+            });
+        }
+        StderrTail { buffer, done }
+    }
+
+    fn snapshot(&self, deadline: Instant) -> String {
+        let _ = self
+            .done
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()));
+        let kept = lock(&self.buffer);
+        let start = kept.len().saturating_sub(STDERR_TAIL);
+        String::from_utf8_lossy(&kept[start..]).trim().to_string()
+    }
+}
+
+fn lock(buffer: &Mutex<Vec<u8>>) -> std::sync::MutexGuard<'_, Vec<u8>> {
+    // Only appends and drains run under this lock; a poisoned buffer is still a valid buffer.
+    buffer
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str) -> Command {
+        let mut command = Command::new("sh");
+        command.arg("-c").arg(script);
+        command
+    }
+
+    fn collect(process: &AgentProcess) -> Vec<String> {
+        let mut lines = Vec::new();
+        loop {
+            match process.next(Duration::from_secs(10)) {
+                Next::Item(StdoutItem::Line(line)) => lines.push(line),
+                Next::Item(other) => lines.push(format!("{other:?}")),
+                Next::Closed => return lines,
+                Next::Idle => panic!("no output within 10 s"),
+            }
+        }
+    }
+
+    #[test]
+    fn lines_arrive_as_they_are_written() {
+        let mut process = AgentProcess::spawn(sh("echo one; sleep 2; echo two"), None).unwrap();
+        let started = Instant::now();
+        match process.next(Duration::from_secs(5)) {
+            Next::Item(StdoutItem::Line(line)) => assert_eq!(line, "one"),
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            started.elapsed() < Duration::from_millis(1500),
+            "first line was held back"
+        );
+        assert_eq!(collect(&process), ["two"]);
+        assert!(
+            process
+                .wait_until(Some(Instant::now() + Duration::from_secs(5)))
+                .unwrap()
+                .unwrap()
+                .success()
+        );
+    }
+
+    #[test]
+    fn stdin_crlf_invalid_utf8_and_stderr_tail() {
+        let mut process = AgentProcess::spawn(
+            sh("cat; printf 'a\\r\\n\\377b\\nlast'; head -c 10000 /dev/zero | tr '\\0' x >&2; echo END >&2"),
+            Some("from stdin\n".into()),
+        )
+        .unwrap();
+        assert_eq!(collect(&process), ["from stdin", "a", "\u{fffd}b", "last"]);
+        process
+            .wait_until(Some(Instant::now() + Duration::from_secs(5)))
+            .unwrap();
+        let tail = process.stderr_tail(Instant::now() + Duration::from_secs(5));
+        assert!(tail.ends_with("xxEND"), "{}", &tail[tail.len() - 10..]);
+        assert!(tail.len() <= STDERR_TAIL);
+    }
+
+    #[test]
+    fn kill_stops_the_whole_group_and_reaps() {
+        let mut process = AgentProcess::spawn(sh("sleep 30 & sleep 30; echo never"), None).unwrap();
+        let started = Instant::now();
+        process.kill();
+        assert!(process.try_wait().unwrap().is_some(), "reaped");
+        // The background `sleep` held stdout: it closes only if the whole group died.
+        assert!(matches!(process.next(Duration::from_secs(5)), Next::Closed));
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn live_clis_are_registered_until_reaped() {
+        let mut process = AgentProcess::spawn(sh("sleep 30"), None).unwrap();
+        let group = i32::try_from(process.id()).unwrap();
+        assert!(running::is_registered(group));
+        process.kill();
+        assert!(!running::is_registered(group));
+        let mut quick = AgentProcess::spawn(sh("exit 0"), None).unwrap();
+        let group = i32::try_from(quick.id()).unwrap();
+        assert!(quick.wait_until(None).unwrap().is_some());
+        assert!(!running::is_registered(group));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn drop_kills_a_running_cli() {
+        let process = AgentProcess::spawn(sh("sleep 30"), None).unwrap();
+        let pid = process.id();
+        drop(process);
+        // Reaped: no such process (not even a zombie) any more.
+        assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
+    }
+}

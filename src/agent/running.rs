@@ -1,0 +1,72 @@
+//! The Claude CLI process groups alive right now, so that an interrupted trident can stop
+//! them before it exits ([`stop_running_agents`]).
+//!
+//! Each CLI runs in its own process group (so a timeout can kill everything it started),
+//! which also means a Ctrl-C at the terminal does not reach it, and a `process::exit` leaves
+//! it running, spending the user's subscription with nobody reading its output. The
+//! interruption path calls [`stop_running_agents`] before exiting. This is process-wide
+//! state on purpose: it mirrors the process's own children, and nothing else writes to it.
+
+use std::sync::Mutex;
+
+static RUNNING: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+fn running() -> std::sync::MutexGuard<'static, Vec<i32>> {
+    // Only pushes and removals run under this lock; a poisoned list is still a valid list.
+    RUNNING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Records a started CLI (the leader of process group `group`).
+pub fn register(group: i32) {
+    running().push(group);
+}
+
+/// Forgets a CLI, before it is reaped (after that its id may be reused).
+pub fn unregister(group: i32) {
+    running().retain(|g| *g != group);
+}
+
+/// Whether `group` is listed (tests only: the list is shared by every test of the process,
+/// so no test may stop them all).
+#[cfg(test)]
+pub fn is_registered(group: i32) -> bool {
+    running().contains(&group)
+}
+
+/// Kills (`SIGKILL`) the process group of every Claude CLI that agent nodes are running
+/// and returns how many there were. For the Ctrl-C / SIGTERM path, just before exiting:
+/// the nodes themselves then fail with "killed by signal 9" if they are still watched.
+pub fn stop_running_agents() -> usize {
+    let groups = running().clone();
+    for group in &groups {
+        kill_group(*group);
+    }
+    groups.len()
+}
+
+/// Sends `SIGKILL` to process group `group`.
+pub fn kill_group(group: i32) {
+    #[cfg(unix)]
+    if group > 0 {
+        // ESRCH (nothing left in the group) is the only expected failure and is harmless.
+        let _ = signal::kill(-group, signal::SIGKILL);
+    }
+    #[cfg(not(unix))]
+    let _ = group;
+}
+
+#[cfg(unix)]
+mod signal {
+    //! The one libc call std does not offer: signalling a whole process group.
+
+    /// `SIGKILL` has the number 9 on every Unix.
+    pub const SIGKILL: i32 = 9;
+
+    unsafe extern "C" {
+        // `pid_t` is a 32-bit signed integer on every Unix Rust supports. Sending a signal
+        // touches no memory of ours, so calling it cannot break memory safety.
+        pub safe fn kill(pid: i32, signal: i32) -> i32;
+    }
+}

@@ -1,0 +1,157 @@
+//! The raw telemetry flags of `trident project run`, as typed by the user. Nothing is
+//! validated here: `settings::TelemetrySettings::resolve` combines them with the
+//! environment and the manifest and refuses invalid values with exit code 2.
+
+use std::path::PathBuf;
+
+/// Telemetry flags (flatten into a run command with `#[command(flatten)]`).
+#[derive(clap::Args, Debug, Clone, Default, PartialEq, Eq)]
+#[command(next_help_heading = "Telemetry")]
+pub struct TelemetryArgs {
+    /// Stream real-time telemetry events (JSON Lines on stdout unless --telemetry-file is
+    /// given) [env: TRIDENT_TELEMETRY_ENABLED; manifest: telemetry.enabled; default: off]
+    #[arg(long = "telemetry", overrides_with = "no_telemetry")]
+    pub telemetry: bool,
+
+    /// Turn telemetry off, whatever the environment or the manifest say
+    #[arg(long = "no-telemetry", overrides_with = "telemetry")]
+    pub no_telemetry: bool,
+
+    /// Telemetry line format: jsonl or human [env: TRIDENT_TELEMETRY_FORMAT; default: jsonl]
+    #[arg(long = "telemetry-format", value_name = "FORMAT")]
+    pub telemetry_format: Option<String>,
+
+    /// Append telemetry to this file (parent folders are created; may contain {run_id})
+    /// [env: TRIDENT_TELEMETRY_FILE]
+    #[arg(long = "telemetry-file", value_name = "PATH")]
+    pub telemetry_file: Option<PathBuf>,
+
+    /// Also write telemetry to stdout when a file is set (the command's own output then goes
+    /// to stderr) [env: TRIDENT_TELEMETRY_STDOUT; default: on when no file]
+    #[arg(long = "telemetry-stdout", overrides_with = "no_telemetry_stdout")]
+    pub telemetry_stdout: bool,
+
+    /// Do not write telemetry to stdout
+    #[arg(long = "no-telemetry-stdout", overrides_with = "telemetry_stdout")]
+    pub no_telemetry_stdout: bool,
+
+    /// Telemetry verbosity: minimal, normal, verbose or debug; or a severity floor: info
+    /// (= normal), warning, error [env: TRIDENT_TELEMETRY_LEVEL; default: normal]
+    #[arg(long = "telemetry-level", value_name = "LEVEL")]
+    pub telemetry_level: Option<String>,
+
+    /// Only write these events: comma-separated event names (node_failed), categories
+    /// (lifecycle, node, execution, resource, state, agent, telemetry) or severities (error,
+    /// warning) [env: TRIDENT_TELEMETRY_FILTER]
+    #[arg(long = "telemetry-filter", value_name = "LIST")]
+    pub telemetry_filter: Option<String>,
+
+    /// Rotate the telemetry file before it grows past this size (B, KB, MB, GB; e.g. 10MB)
+    /// [env: TRIDENT_TELEMETRY_MAX_SIZE; default: no rotation]
+    #[arg(long = "telemetry-max-size", value_name = "SIZE")]
+    pub telemetry_max_size: Option<String>,
+
+    /// How many rotated telemetry files to keep (FILE.1 ... FILE.N)
+    /// [env: TRIDENT_TELEMETRY_MAX_FILES; default: 5]
+    #[arg(long = "telemetry-max-files", value_name = "N")]
+    pub telemetry_max_files: Option<String>,
+
+    /// Redact secrets from telemetry payloads: on or off [env: TRIDENT_TELEMETRY_REDACT;
+    /// default: on]
+    #[arg(long = "telemetry-redact", value_name = "on|off")]
+    pub telemetry_redact: Option<String>,
+}
+
+impl TelemetryArgs {
+    /// `--telemetry` / `--no-telemetry`, if either was given.
+    pub fn enabled(&self) -> Option<bool> {
+        match (self.telemetry, self.no_telemetry) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        }
+    }
+
+    /// `--telemetry-stdout` / `--no-telemetry-stdout`, if either was given.
+    pub fn stdout(&self) -> Option<bool> {
+        match (self.telemetry_stdout, self.no_telemetry_stdout) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser, Debug)]
+    struct Cli {
+        #[command(flatten)]
+        telemetry: TelemetryArgs,
+    }
+
+    fn parse(args: &[&str]) -> TelemetryArgs {
+        let mut all = vec!["trident"];
+        all.extend_from_slice(args);
+        Cli::try_parse_from(all).unwrap().telemetry
+    }
+
+    #[test]
+    fn every_flag_parses_raw() {
+        let a = parse(&[
+            "--telemetry",
+            "--telemetry-format",
+            "human",
+            "--telemetry-file",
+            "logs/{run_id}.jsonl",
+            "--telemetry-stdout",
+            "--telemetry-level",
+            "verbose",
+            "--telemetry-filter",
+            "node,error",
+            "--telemetry-max-size",
+            "10MB",
+            "--telemetry-max-files",
+            "3",
+            "--telemetry-redact",
+            "off",
+        ]);
+        assert_eq!(a.enabled(), Some(true));
+        assert_eq!(a.telemetry_format.as_deref(), Some("human"));
+        assert_eq!(a.telemetry_file, Some(PathBuf::from("logs/{run_id}.jsonl")));
+        assert_eq!(a.stdout(), Some(true));
+        assert_eq!(a.telemetry_level.as_deref(), Some("verbose"));
+        assert_eq!(a.telemetry_filter.as_deref(), Some("node,error"));
+        assert_eq!(a.telemetry_max_size.as_deref(), Some("10MB"));
+        assert_eq!(a.telemetry_max_files.as_deref(), Some("3"));
+        assert_eq!(a.telemetry_redact.as_deref(), Some("off"));
+        // Invalid values are kept raw: validation happens in settings, with exit code 2.
+        assert_eq!(
+            parse(&["--telemetry-format", "xml"])
+                .telemetry_format
+                .as_deref(),
+            Some("xml")
+        );
+    }
+
+    #[test]
+    fn on_off_flags_last_wins() {
+        assert_eq!(parse(&[]).enabled(), None);
+        assert_eq!(parse(&["--no-telemetry"]).enabled(), Some(false));
+        assert_eq!(
+            parse(&["--no-telemetry", "--telemetry"]).enabled(),
+            Some(true)
+        );
+        assert_eq!(
+            parse(&["--telemetry", "--no-telemetry"]).enabled(),
+            Some(false)
+        );
+        assert_eq!(parse(&["--no-telemetry-stdout"]).stdout(), Some(false));
+        assert_eq!(parse(&[]).stdout(), None);
+        assert_eq!(parse(&[]), TelemetryArgs::default());
+    }
+}

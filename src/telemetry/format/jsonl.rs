@@ -1,0 +1,625 @@
+//! The JSON Lines format: one object per line, fields in a fixed order.
+//!
+//! ```text
+//! {"timestamp":"2026-01-23T10:15:30.123Z","seq":7,"run_id":"0194...","event":"node_completed","level":"INFO","node_id":"greet","data":{"type":"prompt","duration_ms":333,"input_tokens":12,"output_tokens":40}}
+//! ```
+//! Envelope order: `timestamp`, `seq`, `run_id`, `parent_run_id`?, `parent_node_id`?,
+//! `event`, `level`, `node_id`?, `data`. Written by hand into the batch buffer (no
+//! intermediate map), strings escaped by serde_json.
+
+use serde_json::Value;
+
+use super::Envelope;
+use crate::telemetry::clock::TimestampText;
+use crate::telemetry::event::Event;
+use crate::telemetry::fields::DataVisitor;
+use crate::telemetry::policy::PayloadPolicy;
+use crate::telemetry::redact::REDACTED;
+
+/// Appends one event as a JSON line.
+pub(crate) fn write_line(
+    envelope: &Envelope<'_>,
+    time: &mut TimestampText,
+    policy: &PayloadPolicy,
+    out: &mut Vec<u8>,
+) {
+    out.extend_from_slice(b"{\"timestamp\":\"");
+    time.rfc3339(envelope.unix_millis, out);
+    out.extend_from_slice(b"\",\"seq\":");
+    write_uint(out, envelope.seq);
+    out.extend_from_slice(b",\"run_id\":");
+    write_str(out, &envelope.scope.run_id);
+    if let Some(parent) = &envelope.scope.parent_run_id {
+        out.extend_from_slice(b",\"parent_run_id\":");
+        write_str(out, parent);
+    }
+    if let Some(parent_node) = &envelope.scope.parent_node_id {
+        out.extend_from_slice(b",\"parent_node_id\":");
+        write_str(out, parent_node);
+    }
+    out.extend_from_slice(b",\"event\":\"");
+    out.extend_from_slice(envelope.event.name().as_bytes());
+    out.extend_from_slice(b"\",\"level\":\"");
+    out.extend_from_slice(envelope.event.level().as_str().as_bytes());
+    out.push(b'"');
+    if let Some(node_id) = envelope.node_id {
+        out.extend_from_slice(b",\"node_id\":");
+        write_str(out, node_id);
+    }
+    out.extend_from_slice(b",\"data\":");
+    write_data(envelope.event, policy, out);
+    out.extend_from_slice(b"}\n");
+}
+
+/// Appends the `data` object of `event`.
+pub(crate) fn write_data(event: &Event, policy: &PayloadPolicy, out: &mut Vec<u8>) {
+    out.push(b'{');
+    let mut writer = JsonData {
+        out,
+        policy,
+        need_comma: false,
+    };
+    event.visit_data(&mut writer);
+    writer.out.push(b'}');
+}
+
+/// The `data` object with nothing redacted or truncated.
+pub(crate) fn plain_data(event: &Event) -> Value {
+    let mut out = Vec::with_capacity(128);
+    write_data(event, &PayloadPolicy::passthrough(), &mut out);
+    serde_json::from_slice(&out).unwrap_or(Value::Null)
+}
+
+/// Appends a JSON string literal.
+pub(crate) fn write_str(out: &mut Vec<u8>, text: &str) {
+    // Writing into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, text);
+}
+
+fn write_uint(out: &mut Vec<u8>, value: u64) {
+    let _ = serde_json::to_writer(&mut *out, &value);
+}
+
+/// Appends a JSON payload with secret keys hidden and strings redacted and truncated.
+pub(crate) fn write_value(out: &mut Vec<u8>, value: &Value, policy: &PayloadPolicy) {
+    match value {
+        Value::String(s) => write_str(out, &policy.text(s)),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item, policy);
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            out.push(b'{');
+            for (i, (key, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_str(out, key);
+                out.push(b':');
+                if !item.is_null() && policy.redactor().is_secret_key(key) {
+                    write_str(out, REDACTED);
+                } else {
+                    write_value(out, item, policy);
+                }
+            }
+            out.push(b'}');
+        }
+        scalar => {
+            let _ = serde_json::to_writer(&mut *out, scalar);
+        }
+    }
+}
+
+struct JsonData<'a> {
+    out: &'a mut Vec<u8>,
+    policy: &'a PayloadPolicy,
+    need_comma: bool,
+}
+
+impl JsonData<'_> {
+    fn key(&mut self, key: &str) {
+        if self.need_comma {
+            self.out.push(b',');
+        }
+        self.need_comma = true;
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+}
+
+impl DataVisitor for JsonData<'_> {
+    fn text(&mut self, key: &'static str, value: &str) {
+        self.key(key);
+        write_str(self.out, &self.policy.text(value));
+    }
+
+    fn label(&mut self, key: &'static str, value: &str) {
+        self.key(key);
+        write_str(self.out, value);
+    }
+
+    fn uint(&mut self, key: &'static str, value: u64) {
+        self.key(key);
+        write_uint(self.out, value);
+    }
+
+    fn float(&mut self, key: &'static str, value: f64) {
+        self.key(key);
+        // serde_json writes non-finite numbers as `null`.
+        let _ = serde_json::to_writer(&mut *self.out, &value);
+    }
+
+    fn boolean(&mut self, key: &'static str, value: bool) {
+        self.key(key);
+        self.out
+            .extend_from_slice(if value { b"true" } else { b"false" });
+    }
+
+    fn null(&mut self, key: &'static str) {
+        self.key(key);
+        self.out.extend_from_slice(b"null");
+    }
+
+    fn payload(&mut self, key: &'static str, value: &Value) {
+        self.key(key);
+        write_value(self.out, value, self.policy);
+    }
+
+    fn begin_object(&mut self, key: &'static str) {
+        self.key(key);
+        self.out.push(b'{');
+        self.need_comma = false;
+    }
+
+    fn end_object(&mut self) {
+        self.out.push(b'}');
+        self.need_comma = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::project::NodeKind;
+    use crate::telemetry::event::{ConditionKind, SkipReason};
+    use crate::telemetry::policy::MAX_PAYLOAD_CHARS;
+    use crate::telemetry::record::RunScope;
+    use crate::telemetry::redact::Redactor;
+
+    fn scope() -> RunScope {
+        RunScope {
+            run_id: "0194ab12-7c3d".into(),
+            parent_run_id: None,
+            parent_node_id: None,
+            root_run_id: "0194ab12-7c3d".into(),
+        }
+    }
+
+    fn line(
+        event: &Event,
+        node_id: Option<&str>,
+        scope: &RunScope,
+        policy: &PayloadPolicy,
+    ) -> Value {
+        let mut out = Vec::new();
+        let envelope = Envelope {
+            unix_millis: 1_769_163_330_123,
+            seq: 7,
+            scope,
+            node_id,
+            event,
+        };
+        write_line(&envelope, &mut TimestampText::default(), policy, &mut out);
+        assert_eq!(out.iter().filter(|b| **b == b'\n').count(), 1);
+        assert_eq!(out.last(), Some(&b'\n'));
+        serde_json::from_slice(&out).expect("valid JSON")
+    }
+
+    #[test]
+    fn envelope_shape_and_order() {
+        let event = Event::NodeCompleted {
+            node_type: NodeKind::Prompt,
+            duration_ms: 333,
+            input_tokens: 12,
+            output_tokens: 40,
+            model: None,
+            cost_usd: None,
+        };
+        let mut out = Vec::new();
+        let scope = scope();
+        let envelope = Envelope {
+            unix_millis: 1_769_163_330_123,
+            seq: 7,
+            scope: &scope,
+            node_id: Some("greet"),
+            event: &event,
+        };
+        write_line(
+            &envelope,
+            &mut TimestampText::default(),
+            &PayloadPolicy::passthrough(),
+            &mut out,
+        );
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "{\"timestamp\":\"2026-01-23T10:15:30.123Z\",\"seq\":7,\"run_id\":\"0194ab12-7c3d\",\"event\":\"node_completed\",\"level\":\"INFO\",\"node_id\":\"greet\",\"data\":{\"type\":\"prompt\",\"duration_ms\":333,\"input_tokens\":12,\"output_tokens\":40}}\n"
+        );
+    }
+
+    #[test]
+    fn sub_workflow_envelope() {
+        let child = RunScope {
+            run_id: "child".into(),
+            parent_run_id: Some("parent".into()),
+            parent_node_id: Some("loop".into()),
+            root_run_id: "parent".into(),
+        };
+        let v = line(
+            &Event::AgentTurnStarted { turn_number: 1 },
+            None,
+            &child,
+            &PayloadPolicy::passthrough(),
+        );
+        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            [
+                "timestamp",
+                "seq",
+                "run_id",
+                "parent_run_id",
+                "parent_node_id",
+                "event",
+                "level",
+                "data"
+            ]
+        );
+        assert_eq!(v["parent_run_id"], "parent");
+        assert_eq!(v["parent_node_id"], "loop");
+        assert!(v.get("node_id").is_none());
+    }
+
+    #[test]
+    fn payloads_are_redacted_and_truncated() {
+        let policy = PayloadPolicy::new(
+            Redactor::new(true, vec!["dotenv-secret-value".into()], &["ssn".into()]),
+            Some(MAX_PAYLOAD_CHARS),
+        );
+        let inputs = json!({
+            "topic": "cats",
+            "api_key": "plain-looking",
+            "nested": {"Authorization": "Bearer abcdefghij", "input_tokens": 5, "list": ["sk-abcdefghijk", "ok"]},
+            "note": "uses dotenv-secret-value here",
+            "ssn": 123,
+            "password": null,
+            "long": "z".repeat(1200),
+        });
+        let v = line(
+            &Event::InputReceived { inputs },
+            Some("n"),
+            &scope(),
+            &policy,
+        );
+        let d = &v["data"]["inputs"];
+        assert_eq!(d["topic"], "cats");
+        assert_eq!(d["api_key"], "[REDACTED]");
+        assert_eq!(d["nested"]["Authorization"], "[REDACTED]");
+        assert_eq!(d["nested"]["input_tokens"], 5);
+        assert_eq!(d["nested"]["list"][0], "[REDACTED]");
+        assert_eq!(d["nested"]["list"][1], "ok");
+        assert_eq!(d["note"], "uses [REDACTED] here");
+        assert_eq!(d["ssn"], "[REDACTED]");
+        assert_eq!(d["password"], Value::Null);
+        let long = d["long"].as_str().unwrap();
+        assert!(long.starts_with(&"z".repeat(1000)));
+        assert!(long.ends_with("...[truncated 200 chars]"));
+
+        let error = Event::NodeFailed {
+            node_type: NodeKind::Prompt,
+            error: "401: invalid x-api-key sk-ant-api03-secretsecret".into(),
+            error_type: "ProviderError".into(),
+            duration_ms: 3,
+        };
+        let v = line(&error, Some("n"), &scope(), &policy);
+        assert_eq!(v["data"]["error"], "401: invalid x-api-key [REDACTED]");
+        let v = line(&error, Some("n"), &scope(), &PayloadPolicy::passthrough());
+        assert!(v["data"]["error"].as_str().unwrap().contains("sk-ant"));
+    }
+
+    /// Every variant's `data`, field by field.
+    #[test]
+    fn every_variant_serialises_to_the_documented_fields() {
+        let version = env!("CARGO_PKG_VERSION");
+        let cases: Vec<(Event, Value)> = vec![
+            (
+                Event::WorkflowStarted {
+                    name: "demo".into(),
+                    entrypoint: "input".into(),
+                    dry_run: true,
+                    resumed_from: None,
+                },
+                json!({"name":"demo","entrypoint":"input","dry_run":true,"trident_version":version}),
+            ),
+            (
+                Event::WorkflowStarted {
+                    name: "demo".into(),
+                    entrypoint: "input".into(),
+                    dry_run: false,
+                    resumed_from: Some("0194".into()),
+                },
+                json!({"name":"demo","entrypoint":"input","dry_run":false,"trident_version":version,"resumed_from":"0194"}),
+            ),
+            (
+                Event::WorkflowCompleted {
+                    name: "demo".into(),
+                    duration_ms: 1200,
+                    succeeded: 3,
+                    skipped: 1,
+                    failed: 0,
+                    input_tokens: 10,
+                    output_tokens: 20,
+                    cost_usd: 0.0015,
+                },
+                json!({"name":"demo","duration_ms":1200,"nodes":{"succeeded":3,"skipped":1,"failed":0},"input_tokens":10,"output_tokens":20,"cost_usd":0.0015}),
+            ),
+            (
+                Event::WorkflowFailed {
+                    name: "demo".into(),
+                    error: "boom".into(),
+                    failed_node: Some("greet".into()),
+                    duration_ms: 5,
+                },
+                json!({"name":"demo","error":"boom","failed_node":"greet","duration_ms":5}),
+            ),
+            (
+                Event::WorkflowFailed {
+                    name: "demo".into(),
+                    error: "boom".into(),
+                    failed_node: None,
+                    duration_ms: 5,
+                },
+                json!({"name":"demo","error":"boom","failed_node":null,"duration_ms":5}),
+            ),
+            (
+                Event::WorkflowInterrupted {
+                    name: "demo".into(),
+                    signal: "SIGTERM".into(),
+                    duration_ms: 9,
+                },
+                json!({"name":"demo","signal":"SIGTERM","duration_ms":9}),
+            ),
+            (
+                Event::NodeStarted {
+                    node_type: NodeKind::Tool,
+                },
+                json!({"type":"tool"}),
+            ),
+            (
+                Event::NodeCompleted {
+                    node_type: NodeKind::Prompt,
+                    duration_ms: 333,
+                    input_tokens: 12,
+                    output_tokens: 40,
+                    model: Some("claude-x".into()),
+                    cost_usd: Some(0.25),
+                },
+                json!({"type":"prompt","duration_ms":333,"input_tokens":12,"output_tokens":40,"model":"claude-x","cost_usd":0.25}),
+            ),
+            (
+                Event::NodeFailed {
+                    node_type: NodeKind::Agent,
+                    error: "bad".into(),
+                    error_type: "ToolError".into(),
+                    duration_ms: 1,
+                },
+                json!({"type":"agent","error":"bad","error_type":"ToolError","duration_ms":1}),
+            ),
+            (
+                Event::NodeSkipped {
+                    reason: SkipReason::EdgeConditionFalse,
+                    edge: Some("e1".into()),
+                },
+                json!({"reason":"edge_condition_false","edge":"e1"}),
+            ),
+            (
+                Event::NodeSkipped {
+                    reason: SkipReason::CachedFromCheckpoint,
+                    edge: None,
+                },
+                json!({"reason":"cached_from_checkpoint"}),
+            ),
+            (
+                Event::InputReceived {
+                    inputs: json!({"a":1}),
+                },
+                json!({"inputs":{"a":1}}),
+            ),
+            (
+                Event::OutputProduced {
+                    outputs: json!({"text":"hi"}),
+                },
+                json!({"outputs":{"text":"hi"}}),
+            ),
+            (
+                Event::ConditionEvaluated {
+                    kind: ConditionKind::Loop,
+                    expression: "x > 1".into(),
+                    result: false,
+                    edge_id: Some("e2".into()),
+                    error: Some("undefined x".into()),
+                },
+                json!({"kind":"loop","expression":"x > 1","result":false,"edge_id":"e2","error":"undefined x"}),
+            ),
+            (
+                Event::ConditionEvaluated {
+                    kind: ConditionKind::Trigger,
+                    expression: "true".into(),
+                    result: true,
+                    edge_id: None,
+                    error: None,
+                },
+                json!({"kind":"trigger","expression":"true","result":true}),
+            ),
+            (
+                Event::TokenUsage {
+                    model: "m".into(),
+                    input_tokens: 1,
+                    output_tokens: 2,
+                },
+                json!({"model":"m","input_tokens":1,"output_tokens":2}),
+            ),
+            (
+                Event::CostIncurred {
+                    cost_usd: 0.5,
+                    total_cost_usd: 1.5,
+                },
+                json!({"cost_usd":0.5,"total_cost_usd":1.5}),
+            ),
+            (
+                Event::TimingMetric {
+                    name: "provider_latency_ms",
+                    value: 12.5,
+                },
+                json!({"name":"provider_latency_ms","value":12.5}),
+            ),
+            (
+                Event::ProviderRetry {
+                    provider: "anthropic".into(),
+                    attempt: 2,
+                    status: Some(429),
+                    error: "rate limited".into(),
+                    delay_ms: 1000,
+                },
+                json!({"provider":"anthropic","attempt":2,"status":429,"error":"rate limited","delay_ms":1000}),
+            ),
+            (
+                Event::ProviderRetry {
+                    provider: "openai".into(),
+                    attempt: 1,
+                    status: None,
+                    error: "timeout".into(),
+                    delay_ms: 500,
+                },
+                json!({"provider":"openai","attempt":1,"error":"timeout","delay_ms":500}),
+            ),
+            (
+                Event::CheckpointSaved {
+                    completed_nodes: 2,
+                    pending_nodes: 3,
+                    total_cost_usd: 0.0,
+                    path: "/r/checkpoint.json".into(),
+                },
+                json!({"completed_nodes":2,"pending_nodes":3,"total_cost_usd":0.0,"path":"/r/checkpoint.json"}),
+            ),
+            (
+                Event::ArtifactSaved {
+                    kind: "trace",
+                    path: "/r/trace.json".into(),
+                    bytes: 99,
+                },
+                json!({"kind":"trace","path":"/r/trace.json","bytes":99}),
+            ),
+            (
+                Event::SignalEmitted {
+                    signal_type: "completed".into(),
+                    workflow: "wf".into(),
+                    path: "/s".into(),
+                },
+                json!({"signal_type":"completed","workflow":"wf","path":"/s"}),
+            ),
+            (
+                Event::SignalReceived {
+                    signal: "wf.completed".into(),
+                    path: "/s".into(),
+                    waited_ms: 40,
+                },
+                json!({"signal":"wf.completed","path":"/s","waited_ms":40}),
+            ),
+            (
+                Event::BranchIteration {
+                    iteration: 2,
+                    max_iterations: 5,
+                    continues: true,
+                },
+                json!({"iteration":2,"max_iterations":5,"continue":true}),
+            ),
+            (
+                Event::AgentTurnStarted { turn_number: 1 },
+                json!({"turn_number":1}),
+            ),
+            (
+                Event::AgentTurnCompleted {
+                    turn_number: 1,
+                    tool_calls: 2,
+                    input_tokens: Some(3),
+                    output_tokens: None,
+                },
+                json!({"turn_number":1,"tool_calls":2,"input_tokens":3}),
+            ),
+            (
+                Event::AgentToolCalled {
+                    tool_name: "Read".into(),
+                    tool_input: json!({"file_path":"/x"}),
+                },
+                json!({"tool_name":"Read","tool_input":{"file_path":"/x"}}),
+            ),
+            (
+                Event::AgentOutputSkipped {
+                    line: "{not json".into(),
+                    error: "EOF while parsing".into(),
+                },
+                json!({"line":"{not json","error":"EOF while parsing"}),
+            ),
+            (
+                Event::TelemetryDropped {
+                    sink: "queue".into(),
+                    count: 4,
+                    reason: "queue full".into(),
+                },
+                json!({"sink":"queue","count":4,"reason":"queue full"}),
+            ),
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for (event, data) in cases {
+            seen.insert(event.kind());
+            let v = line(&event, Some("n"), &scope(), &PayloadPolicy::passthrough());
+            assert_eq!(v["event"], event.name());
+            assert_eq!(v["level"], event.level().as_str());
+            assert_eq!(v["data"], data, "{}", event.name());
+            // Field order is the documented order, too.
+            let got: Vec<&String> = v["data"].as_object().unwrap().keys().collect();
+            let want: Vec<&String> = data.as_object().unwrap().keys().collect();
+            assert_eq!(got, want, "{}", event.name());
+            assert_eq!(event.data(), data);
+        }
+        assert_eq!(
+            seen.len(),
+            crate::telemetry::EventKind::ALL.len(),
+            "every variant covered"
+        );
+    }
+
+    #[test]
+    fn non_finite_floats_are_null_and_strings_escaped() {
+        let v = line(
+            &Event::CostIncurred {
+                cost_usd: f64::NAN,
+                total_cost_usd: f64::INFINITY,
+            },
+            Some("quote\"d\nnode"),
+            &scope(),
+            &PayloadPolicy::passthrough(),
+        );
+        assert_eq!(v["data"]["cost_usd"], Value::Null);
+        assert_eq!(v["node_id"], "quote\"d\nnode");
+    }
+}

@@ -1,0 +1,389 @@
+//! Redaction: what counts as a secret in a telemetry payload and how it is hidden.
+//!
+//! Three rules, applied on the writer thread (never on the emitting thread):
+//! - a payload key that names a secret (`api_key`, `password`, `authorization`,
+//!   `access_token`, `client_secret`, `private_key`... but not `input_tokens`) has its value
+//!   replaced by `"[REDACTED]"`, plus any extra key names from the manifest;
+//! - a substring that looks like a credential (`sk-...`, `Bearer ...`, GitHub, Slack, AWS and
+//!   Google key shapes) is replaced by `[REDACTED]`, so a whole-credential string becomes
+//!   exactly `"[REDACTED]"` and an error message keeps its words but loses the key;
+//! - any occurrence of a secret value handed over at start (the project's `.env` values,
+//!   API-key environment variables) is replaced the same way.
+
+use std::borrow::Cow;
+
+/// The replacement text.
+pub const REDACTED: &str = "[REDACTED]";
+
+/// Secret values shorter than this are not redacted by value: `.env` files hold short
+/// non-secrets (`true`, `dev`, `8080`) whose every occurrence would otherwise vanish.
+pub const MIN_SECRET_LEN: usize = 6;
+
+/// Credential shapes: a prefix, then at least `min_tail` token characters.
+const CREDENTIAL_PREFIXES: &[(&str, usize)] = &[
+    ("sk-", 6),
+    ("ghp_", 10),
+    ("gho_", 10),
+    ("ghs_", 10),
+    ("ghu_", 10),
+    ("github_pat_", 10),
+    ("xoxb-", 10),
+    ("xoxp-", 10),
+    ("xoxa-", 10),
+    ("xoxr-", 10),
+    ("AKIA", 16),
+    ("AIza", 30),
+];
+
+/// Words that make a key secret wherever they appear in it.
+const SECRET_WORDS: &[&str] = &[
+    "secret",
+    "secrets",
+    "password",
+    "passwords",
+    "passwd",
+    "passphrase",
+    "credential",
+    "credentials",
+    "authorization",
+    "apikey",
+    "privatekey",
+    "cookie",
+];
+
+/// Words that make a key secret when they end it (`x_auth`, `session_token`).
+const SECRET_LAST_WORDS: &[&str] = &["token", "auth", "pwd", "jwt"];
+
+/// Words that make `<word>_key` secret (`api_key`, `private_key`...).
+const KEY_QUALIFIERS: &[&str] = &[
+    "api",
+    "private",
+    "secret",
+    "access",
+    "signing",
+    "encryption",
+    "client",
+    "master",
+    "session",
+    "license",
+];
+
+/// Decides what is secret; cheap to share (built once at start).
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    enabled: bool,
+    /// Secret values, longest first so a longer secret wins over its own prefix.
+    secrets: Vec<String>,
+    /// Extra key names (normalised: lower case, words joined by `_`).
+    extra_keys: Vec<String>,
+}
+
+impl Redactor {
+    /// A redactor; `secrets` shorter than [`MIN_SECRET_LEN`] or purely numeric are ignored.
+    pub fn new(enabled: bool, secrets: Vec<String>, extra_keys: &[String]) -> Redactor {
+        let mut secrets: Vec<String> = secrets
+            .into_iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| s.chars().count() >= MIN_SECRET_LEN)
+            .filter(|s| !s.chars().all(|c| c.is_ascii_digit() || c == '.'))
+            .collect();
+        secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        secrets.dedup();
+        let extra_keys = extra_keys.iter().map(|k| normalise_key(k)).collect();
+        Redactor {
+            enabled,
+            secrets,
+            extra_keys,
+        }
+    }
+
+    /// A redactor that changes nothing.
+    pub fn off() -> Redactor {
+        Redactor::default()
+    }
+
+    /// Whether redaction is on.
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// Whether the value under payload key `key` must be hidden.
+    pub fn is_secret_key(&self, key: &str) -> bool {
+        if !self.enabled {
+            return false;
+        }
+        let normal = normalise_key(key);
+        if self.extra_keys.contains(&normal) {
+            return true;
+        }
+        let words: Vec<&str> = normal.split('_').filter(|w| !w.is_empty()).collect();
+        if words.iter().any(|w| SECRET_WORDS.contains(w)) {
+            return true;
+        }
+        match words.as_slice() {
+            [.., last] if SECRET_LAST_WORDS.contains(last) => true,
+            [.., qualifier, "key"] if KEY_QUALIFIERS.contains(qualifier) => true,
+            _ => false,
+        }
+    }
+
+    /// `text` with every credential-looking substring and every secret value replaced by
+    /// `[REDACTED]`; borrowed when nothing matched.
+    pub fn text<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        if !self.enabled || text.len() < 4 {
+            return Cow::Borrowed(text);
+        }
+        let mut spans: Vec<(usize, usize)> = Vec::new();
+        for secret in &self.secrets {
+            let mut from = 0;
+            while let Some(at) = text[from..].find(secret.as_str()) {
+                let start = from + at;
+                spans.push((start, start + secret.len()));
+                from = start + secret.len();
+            }
+        }
+        for (prefix, min_tail) in CREDENTIAL_PREFIXES {
+            find_prefixed(text, prefix, *min_tail, &mut spans);
+        }
+        find_bearer(text, &mut spans);
+        if spans.is_empty() {
+            return Cow::Borrowed(text);
+        }
+        spans.sort_unstable();
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for (start, end) in spans {
+            if end <= at {
+                continue;
+            }
+            if start >= at {
+                out.push_str(&text[at..start]);
+                out.push_str(REDACTED);
+            }
+            at = end;
+        }
+        out.push_str(&text[at..]);
+        Cow::Owned(out)
+    }
+}
+
+/// Lower case, camelCase split, every run of non-alphanumerics turned into one `_`.
+fn normalise_key(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 4);
+    let mut prev_lower = false;
+    for c in key.chars() {
+        if c.is_alphanumeric() {
+            if c.is_uppercase() && prev_lower {
+                out.push('_');
+            }
+            prev_lower = c.is_lowercase() || c.is_ascii_digit();
+            out.extend(c.to_lowercase());
+        } else {
+            if !out.is_empty() && !out.ends_with('_') {
+                out.push('_');
+            }
+            prev_lower = false;
+        }
+    }
+    while out.ends_with('_') {
+        out.pop();
+    }
+    out
+}
+
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+/// Spans of `prefix` + at least `min_tail` token characters, starting at a word boundary.
+fn find_prefixed(text: &str, prefix: &str, min_tail: usize, spans: &mut Vec<(usize, usize)>) {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(at) = text[from..].find(prefix) {
+        let start = from + at;
+        let tail_start = start + prefix.len();
+        let mut end = tail_start;
+        while end < bytes.len() && is_token_byte(bytes[end]) {
+            end += 1;
+        }
+        let boundary = start == 0 || !bytes[start - 1].is_ascii_alphanumeric();
+        if boundary && end - tail_start >= min_tail {
+            spans.push((start, end));
+        }
+        from = end.max(start + 1);
+    }
+}
+
+/// Spans of `Bearer <token>` (any case), the token at least 6 characters long.
+fn find_bearer(text: &str, spans: &mut Vec<(usize, usize)>) {
+    let bytes = text.as_bytes();
+    let word = b"bearer";
+    let mut i = 0;
+    while i + word.len() < bytes.len() {
+        if !bytes[i..i + word.len()].eq_ignore_ascii_case(word)
+            || (i > 0 && bytes[i - 1].is_ascii_alphanumeric())
+        {
+            i += 1;
+            continue;
+        }
+        let mut j = i + word.len();
+        let spaces = j;
+        while j < bytes.len() && (bytes[j] == b' ' || bytes[j] == b'\t') {
+            j += 1;
+        }
+        let token_start = j;
+        while j < bytes.len()
+            && (is_token_byte(bytes[j]) || matches!(bytes[j], b'.' | b'~' | b'+' | b'/' | b'='))
+        {
+            j += 1;
+        }
+        if j > spaces && token_start > spaces && j - token_start >= 6 {
+            spans.push((i, j));
+        }
+        i = j.max(i + 1);
+    }
+}
+
+/// Values of environment variables whose names look like they hold credentials
+/// (`*_API_KEY`, `*_TOKEN`, `*_SECRET*`, `*PASSWORD*`...), to hand to `Telemetry::start`.
+pub fn secret_env_values<I, K, V>(vars: I) -> Vec<String>
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    let probe = Redactor::new(true, Vec::new(), &[]);
+    vars.into_iter()
+        .filter(|(k, _)| {
+            let k = k.as_ref();
+            probe.is_secret_key(k) || k.to_ascii_uppercase().ends_with("_KEY")
+        })
+        .map(|(_, v)| v.as_ref().to_string())
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn on() -> Redactor {
+        Redactor::new(
+            true,
+            vec!["hunter2-pass".into(), "abc".into()],
+            &["customer_email".into()],
+        )
+    }
+
+    #[test]
+    fn secret_keys() {
+        let r = on();
+        for key in [
+            "api_key",
+            "apiKey",
+            "OPENAI_API_KEY",
+            "x-api-key",
+            "secret",
+            "client_secret",
+            "password",
+            "db_password",
+            "Authorization",
+            "access_token",
+            "token",
+            "refresh_token",
+            "credentials",
+            "private_key",
+            "customerEmail",
+            "customer-email",
+        ] {
+            assert!(r.is_secret_key(key), "{key}");
+        }
+        for key in [
+            "input_tokens",
+            "output_tokens",
+            "max_tokens",
+            "token_usage",
+            "tokens",
+            "key",
+            "monkey",
+            "name",
+            "topic",
+        ] {
+            assert!(!r.is_secret_key(key), "{key}");
+        }
+        assert!(!Redactor::off().is_secret_key("api_key"));
+    }
+
+    #[test]
+    fn credential_shapes() {
+        let r = on();
+        assert_eq!(r.text("sk-ant-api03-abcdefgh"), REDACTED);
+        assert_eq!(r.text("Bearer abcdef123456"), REDACTED);
+        assert_eq!(
+            r.text("401 from API: invalid key sk-proj-1234567890 given"),
+            "401 from API: invalid key [REDACTED] given"
+        );
+        assert_eq!(
+            r.text("header Authorization: bearer eyJhbGciOi.x.y"),
+            "header Authorization: [REDACTED]"
+        );
+        assert_eq!(r.text("token ghp_abcdefghijklmnop"), "token [REDACTED]");
+        assert_eq!(r.text("AKIAABCDEFGHIJKLMNOP"), REDACTED);
+        // Not credentials.
+        for plain in [
+            "risk-assessment",
+            "task-manager",
+            "sk-",
+            "Bearer",
+            "bearer of news",
+            "sk-abc",
+        ] {
+            assert_eq!(r.text(plain), plain, "{plain}");
+        }
+    }
+
+    #[test]
+    fn secret_values_anywhere() {
+        let r = on();
+        assert_eq!(r.text("hunter2-pass"), REDACTED);
+        assert_eq!(r.text("pw=hunter2-pass;x"), "pw=[REDACTED];x");
+        assert_eq!(r.text("hunter2-pass hunter2-pass"), "[REDACTED] [REDACTED]");
+        // Short secrets are ignored.
+        assert_eq!(r.text("abcdef"), "abcdef");
+        assert!(matches!(r.text("nothing to see"), Cow::Borrowed(_)));
+        assert_eq!(
+            Redactor::off().text("sk-ant-api03-abcdefgh"),
+            "sk-ant-api03-abcdefgh"
+        );
+    }
+
+    #[test]
+    fn overlapping_spans_merge() {
+        let r = Redactor::new(
+            true,
+            vec!["sk-ant-secretvalue".into(), "secretvalue".into()],
+            &[],
+        );
+        assert_eq!(r.text("x sk-ant-secretvalue y"), "x [REDACTED] y");
+    }
+
+    #[test]
+    fn unicode_is_safe() {
+        let r = on();
+        assert_eq!(r.text("héllo wörld — Bearer ✓"), "héllo wörld — Bearer ✓");
+        assert_eq!(r.text("ключ sk-abcdef123 ключ"), "ключ [REDACTED] ключ");
+    }
+
+    #[test]
+    fn env_values() {
+        let vars = [
+            ("ANTHROPIC_API_KEY", "sk-ant-xyz"),
+            ("GITHUB_TOKEN", "ghp_x"),
+            ("DB_PASSWORD", "pw"),
+            ("HOME", "/root"),
+            ("PATH", "/bin"),
+            ("EMPTY_SECRET", ""),
+        ];
+        assert_eq!(secret_env_values(vars), vec!["sk-ant-xyz", "ghp_x", "pw"]);
+    }
+}

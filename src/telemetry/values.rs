@@ -1,0 +1,111 @@
+//! The spelling of telemetry setting values shared by flags, environment variables and the
+//! manifest: booleans, sizes with units, file counts.
+
+/// Accepted boolean spellings, for error messages.
+pub const BOOL_ACCEPTED: &str = "true, false, 1, 0, yes, no, on, off";
+
+/// Accepted size spellings, for error messages.
+pub const SIZE_ACCEPTED: &str = "a positive number of bytes with an optional unit B, KB, MB or GB (powers of 1024), e.g. 64KB, 10MB";
+
+/// The largest accepted `max_files`.
+pub const MAX_FILES_LIMIT: u32 = 1000;
+
+/// Accepted `max_files` spellings, for error messages.
+pub const MAX_FILES_ACCEPTED: &str = "a whole number from 0 to 1000";
+
+/// `true/false/1/0/yes/no/on/off`, any case.
+pub fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" | "y" => Some(true),
+        "false" | "0" | "no" | "off" | "n" => Some(false),
+        _ => None,
+    }
+}
+
+/// `512`, `512B`, `64KB`, `10 MB`, `1.5GB`, `2k`, `3MiB` (units are powers of 1024).
+pub fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    if number.is_empty() || number.starts_with('.') || number.ends_with('.') {
+        return None;
+    }
+    let value: f64 = number.parse().ok()?;
+    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return None,
+    };
+    let bytes = (value * multiplier as f64).round();
+    if !(1.0..=(u64::MAX as f64)).contains(&bytes) {
+        return None;
+    }
+    Some(bytes as u64)
+}
+
+/// A whole number from 0 to [`MAX_FILES_LIMIT`].
+pub fn parse_max_files(text: &str) -> Option<u32> {
+    text.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| *n <= MAX_FILES_LIMIT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn booleans() {
+        for t in ["true", "TRUE", "1", "yes", "on", " On "] {
+            assert_eq!(parse_bool(t), Some(true), "{t}");
+        }
+        for f in ["false", "0", "no", "off", "OFF"] {
+            assert_eq!(parse_bool(f), Some(false), "{f}");
+        }
+        for bad in ["", "maybe", "2", "enabled"] {
+            assert_eq!(parse_bool(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("512"), Some(512));
+        assert_eq!(parse_size("512B"), Some(512));
+        assert_eq!(parse_size("64KB"), Some(64 * 1024));
+        assert_eq!(parse_size("64kb"), Some(64 * 1024));
+        assert_eq!(parse_size("10MB"), Some(10 * 1024 * 1024));
+        assert_eq!(parse_size("10 MB"), Some(10 * 1024 * 1024));
+        assert_eq!(parse_size("1GB"), Some(1 << 30));
+        assert_eq!(parse_size("1.5KB"), Some(1536));
+        assert_eq!(parse_size("2MiB"), Some(2 << 20));
+        for bad in [
+            "",
+            "MB",
+            "0",
+            "0KB",
+            "-1MB",
+            "10XB",
+            "ten",
+            "1.2.3MB",
+            ".5MB",
+            "10MB extra",
+        ] {
+            assert_eq!(parse_size(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn max_files() {
+        assert_eq!(parse_max_files("0"), Some(0));
+        assert_eq!(parse_max_files("5"), Some(5));
+        assert_eq!(parse_max_files("1000"), Some(1000));
+        for bad in ["-1", "1001", "x", "", "2.5"] {
+            assert_eq!(parse_max_files(bad), None, "{bad}");
+        }
+    }
+}
