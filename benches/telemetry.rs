@@ -82,6 +82,9 @@ fn emit_cost(c: &mut Criterion) {
     let mut group = c.benchmark_group("emit");
     group.throughput(Throughput::Elements(1));
 
+    // What criterion's loop costs by itself, to read "off" against.
+    group.bench_function("loop_overhead", |b| b.iter(|| black_box(Some("greet"))));
+
     let off = RunTelemetry::disabled();
     group.bench_function("off", |b| {
         b.iter(|| black_box(&off).emit(black_box(Some("greet")), node_completed))
@@ -137,11 +140,8 @@ fn writer_throughput(c: &mut Criterion) {
 
     for (name, format) in [("file_jsonl", Format::Jsonl), ("file_human", Format::Human)] {
         let path = dir.path().join(format!("{name}.jsonl"));
-        let (telemetry, guard) = stream(
-            Box::new(FileSink::new(&path, None)),
-            format,
-            2 * N as usize,
-        );
+        let (telemetry, guard) =
+            stream(Box::new(FileSink::new(&path, None)), format, 2 * N as usize);
         let run = telemetry.for_run("0194ab12-7c3d-7000-8000-000000000001");
         group.bench_function(name, |b| {
             b.iter_custom(|iters| {
@@ -281,11 +281,82 @@ fn end_to_end(c: &mut Criterion) {
     group.finish();
 }
 
+/// Writes a project of `nodes` prompt nodes fed by one input (one wide level).
+fn write_project(dir: &Path, nodes: usize) {
+    use std::fmt::Write as _;
+    let prompts = dir.join("prompts");
+    fs::create_dir_all(&prompts).expect("prompts folder");
+    let mut manifest = String::from(
+        "trident: \"0.1\"\nname: bench\ndefaults:\n  model: anthropic/claude-sonnet-4-20250514\n\
+         nodes:\n  input:\n    type: input\n    schema:\n      text: {type: string, description: t}\n\
+         \x20 output:\n    type: output\n    format: json\nedges:\n",
+    );
+    for i in 0..nodes {
+        let _ = writeln!(
+            manifest,
+            "  e{i}:\n    from: input\n    to: p{i}\n    mapping:\n      text: text\n  \
+             o{i}:\n    from: p{i}\n    to: output\n    mapping:\n      r{i}: score"
+        );
+        let prompt = format!(
+            "---\nid: p{i}\nname: Prompt {i}\ndescription: Bench prompt\ninput:\n  text:\n    type: string\n    required: true\n\
+             output:\n  format: json\n  schema:\n    text:\n      type: string\n      description: out\n    score:\n      type: number\n      description: s\n---\n\
+             Rewrite {{{{ text }}}} and score it.\n"
+        );
+        fs::write(prompts.join(format!("p{i}.prompt")), prompt).expect("prompt file");
+    }
+    fs::write(dir.join("agent.tml"), manifest).expect("manifest");
+}
+
+/// The whole `trident` process: a dry run of 200 prompt nodes, telemetry off and on.
+fn process(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write_project(dir.path(), 200);
+    let log = dir.path().join("telemetry.jsonl");
+    let log_arg = log.display().to_string();
+    let cases: [(&str, Vec<&str>); 3] = [
+        ("dry_run_200_off", vec![]),
+        (
+            "dry_run_200_on_file_verbose",
+            vec![
+                "--telemetry",
+                "--telemetry-level",
+                "verbose",
+                "--telemetry-file",
+                &log_arg,
+            ],
+        ),
+        (
+            "dry_run_200_on_stdout_debug",
+            vec!["--telemetry", "--telemetry-level", "debug"],
+        ),
+    ];
+    let mut group = c.benchmark_group("process");
+    group.sample_size(20);
+    for (name, extra) in cases {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let status = std::process::Command::new(env!("CARGO_BIN_EXE_trident"))
+                    .args(["project", "run", "--dry-run", "--no-artifacts"])
+                    .args(["-i", r#"{"text":"hello"}"#, "-o", "json"])
+                    .args(&extra)
+                    .current_dir(dir.path())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .status()
+                    .expect("trident runs");
+                assert!(status.success());
+                truncate(&log);
+            })
+        });
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3));
-    targets = emit_cost, writer_throughput, end_to_end
+    targets = emit_cost, writer_throughput, end_to_end, process
 }
 criterion_main!(benches);

@@ -7,6 +7,7 @@
 //! state as of the last level; `--resume` reads both, so a crash or Ctrl-C loses nothing
 //! already done. Replaying a journal line twice is harmless (it is an upsert).
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -31,6 +32,8 @@ pub struct CheckpointStore {
     json_path: Option<PathBuf>,
     journal: Option<File>,
     last_fold: Instant,
+    /// The ids of `state.pending_nodes` not completed yet (kept in step per node).
+    pending: HashSet<String>,
 }
 
 /// The least time between two level-end folds: a chain of a thousand one-node levels would
@@ -46,6 +49,7 @@ impl CheckpointStore {
     /// A checkpoint kept in memory only (`--no-artifacts`).
     pub fn in_memory(state: Checkpoint) -> CheckpointStore {
         CheckpointStore {
+            pending: pending_set(&state),
             state,
             json_path: None,
             journal: None,
@@ -56,6 +60,7 @@ impl CheckpointStore {
     /// Start persisting `state` at `json_path` (written now; any old journal is replaced).
     pub fn create(state: Checkpoint, json_path: &Path) -> std::io::Result<CheckpointStore> {
         let mut store = CheckpointStore {
+            pending: pending_set(&state),
             state,
             json_path: Some(json_path.to_path_buf()),
             journal: None,
@@ -85,12 +90,18 @@ impl CheckpointStore {
                 }
             }
         }
+        settle(&mut state);
         Ok(state)
     }
 
-    /// The current state.
+    /// The current state (`pending_nodes` as of the last fold; see [`Self::pending_count`]).
     pub fn state(&self) -> &Checkpoint {
         &self.state
+    }
+
+    /// How many nodes of `pending_nodes` are not completed yet.
+    pub fn pending_count(&self) -> usize {
+        self.pending.len()
     }
 
     /// Mutable access to the state (status, pending nodes...); call [`fold`] to persist.
@@ -130,6 +141,7 @@ impl CheckpointStore {
             data,
         };
         let result = self.append(&line);
+        self.pending.remove(id);
         if let JournalLine::Node { node, data } = line {
             apply_node(&mut self.state, node, data);
         }
@@ -159,6 +171,7 @@ impl CheckpointStore {
     /// journal. Returns the bytes written (0 in memory).
     pub fn fold(&mut self) -> std::io::Result<u64> {
         self.last_fold = Instant::now();
+        settle(&mut self.state);
         let Some(json_path) = self.json_path.clone() else {
             return Ok(0);
         };
@@ -169,13 +182,29 @@ impl CheckpointStore {
     }
 }
 
+/// Record a completed node. `pending_nodes` and `updated_at` are brought up to date when
+/// the state is read or folded ([`settle`]), not per node: that keeps recording O(1).
 fn apply_node(state: &mut Checkpoint, id: String, data: CheckpointNode) {
-    state.pending_nodes.retain(|p| *p != id);
     if let Some(cost) = data.cost_usd {
         state.total_cost_usd += cost;
     }
-    state.updated_at = now_iso();
     state.completed_nodes.insert(id, data);
+}
+
+fn pending_set(state: &Checkpoint) -> HashSet<String> {
+    state
+        .pending_nodes
+        .iter()
+        .filter(|p| !state.completed_nodes.contains_key(*p))
+        .cloned()
+        .collect()
+}
+
+/// Drop completed nodes from `pending_nodes` and stamp `updated_at`.
+fn settle(state: &mut Checkpoint) {
+    let completed = &state.completed_nodes;
+    state.pending_nodes.retain(|p| !completed.contains_key(p));
+    state.updated_at = now_iso();
 }
 
 #[cfg(test)]

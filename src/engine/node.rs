@@ -175,7 +175,7 @@ pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &O
         let state = checkpoint.state();
         let (done, pending, cost) = (
             state.completed_nodes.len(),
-            state.pending_nodes.len(),
+            checkpoint.pending_count(),
             state.total_cost_usd,
         );
         let path = checkpoint

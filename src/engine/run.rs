@@ -582,7 +582,16 @@ fn run_level(ctx: &RunContext, ids: &[&str], outputs: &Outputs) -> Vec<NodeRun> 
     if ids.len() == 1 {
         return vec![execute_node(ctx, ids[0], kind(ids[0]), outputs)];
     }
-    let workers = ids.len().min(ctx.runtime.max_parallel.max(1));
+    // Nodes wait on models, tools and agents, so a level runs up to `max_parallel` of
+    // them at once. A dry run of a level without tools waits on nothing: one thread per
+    // core is then faster than many contending ones.
+    let cpu_bound = ctx.opts.dry_run && ids.iter().all(|id| kind(id) != NodeKind::Tool);
+    let limit = if cpu_bound {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        ctx.runtime.max_parallel
+    };
+    let workers = ids.len().min(limit.max(1));
     let next = AtomicUsize::new(0);
     let slots: Vec<Mutex<Option<NodeRun>>> = ids.iter().map(|_| Mutex::new(None)).collect();
     std::thread::scope(|scope| {

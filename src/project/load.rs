@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use indexmap::IndexMap;
 use serde_json::Value;
 
 use super::dotenv::load_dotenv;
@@ -50,11 +51,19 @@ pub fn load_project(path: &Path) -> Result<Project, TridentError> {
     let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
         TridentError::Parse(format!("Cannot read {}: {e}", manifest_path.display()))
     })?;
-    let manifest = parse_yaml(&text, &manifest_path)?;
+    // Prompt files are parsed while the manifest is: both are mostly YAML parsing.
+    let (manifest, prompts) = std::thread::scope(|scope| {
+        let prompts = scope.spawn(|| read_prompts(&root));
+        let manifest = parse_yaml(&text, &manifest_path);
+        let prompts = prompts.join().unwrap_or_else(|_| {
+            Err(TridentError::Parse("internal error while reading prompt files".into()))
+        });
+        (manifest, prompts)
+    });
+    let manifest = manifest?;
     let mut project = project_from_manifest(&manifest, &root, &manifest_path)?;
     project.dotenv_values = dotenv_values;
-
-    load_prompts(&mut project)?;
+    project.prompts = prompts?;
     check_declared_prompts(&project, &manifest)?;
     check_agent_prompts(&project)?;
     add_implicit_nodes(&mut project);
@@ -66,10 +75,11 @@ pub fn load_project(path: &Path) -> Result<Project, TridentError> {
     Ok(project)
 }
 
-fn load_prompts(project: &mut Project) -> Result<(), TridentError> {
-    let dir = project.root.join("prompts");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return Ok(());
+/// Read every `prompts/*.prompt` of `root`, keyed by id (sorted by file name).
+fn read_prompts(root: &Path) -> Result<IndexMap<String, PromptFile>, TridentError> {
+    let mut prompts = IndexMap::new();
+    let Ok(entries) = std::fs::read_dir(root.join("prompts")) else {
+        return Ok(prompts);
     };
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -78,18 +88,18 @@ fn load_prompts(project: &mut Project) -> Result<(), TridentError> {
     files.sort();
     for prompt in load_prompt_files(&files) {
         let prompt = prompt?;
-        let file = prompt.path.clone();
-        if let Some(previous) = project.prompts.get(&prompt.id) {
+        if let Some(previous) = prompts.get(&prompt.id) {
+            let previous: &PromptFile = previous;
             return Err(TridentError::Validation(format!(
                 "Two prompt files declare id '{}': {} and {}. Give each prompt a unique `id:`.",
                 prompt.id,
                 previous.path.display(),
-                file.display()
+                prompt.path.display()
             )));
         }
-        project.prompts.insert(prompt.id.clone(), prompt);
+        prompts.insert(prompt.id.clone(), prompt);
     }
-    Ok(())
+    Ok(prompts)
 }
 
 /// Parse prompt files, in parallel for large projects (YAML parsing is most of a big

@@ -33,16 +33,16 @@ impl ScopeTable {
     /// Adds a run scope and returns its index.
     pub fn register(&self, scope: RunScope) -> ScopeId {
         let mut scopes = lock(&self.scopes);
-        if let Some(at) = scopes.iter().position(|s| **s == scope) {
-            return at as ScopeId;
-        }
         scopes.push(Arc::new(scope));
-        (scopes.len() - 1) as ScopeId
+        ScopeId::try_from(scopes.len() - 1).unwrap_or(ScopeId::MAX)
     }
 
-    /// A copy of the table (for the writer's cache).
-    pub fn snapshot(&self) -> Vec<Arc<RunScope>> {
-        lock(&self.scopes).clone()
+    /// Appends to `known` the scopes it does not have yet (for the writer's cache).
+    pub fn extend(&self, known: &mut Vec<Arc<RunScope>>) {
+        let scopes = lock(&self.scopes);
+        if let Some(new) = scopes.get(known.len()..) {
+            known.extend(new.iter().cloned());
+        }
     }
 }
 
@@ -412,18 +412,20 @@ mod tests {
     }
 
     #[test]
-    fn scopes_are_deduplicated() {
+    fn scopes_are_indexed_in_order() {
         let t = ScopeTable::default();
         let scope = |id: &str| RunScope {
             run_id: id.into(),
-            parent_run_id: None,
-            parent_node_id: None,
             root_run_id: id.into(),
+            ..RunScope::default()
         };
         assert_eq!(t.register(scope("a")), 0);
         assert_eq!(t.register(scope("b")), 1);
-        assert_eq!(t.register(scope("a")), 0);
-        assert_eq!(t.snapshot()[1].run_id, "b");
-        assert_eq!(t.snapshot().len(), 2);
+        let mut known = Vec::new();
+        t.extend(&mut known);
+        assert_eq!(known.len(), 2);
+        assert_eq!(t.register(scope("c")), 2);
+        t.extend(&mut known);
+        assert_eq!(known[2].run_id, "c");
     }
 }

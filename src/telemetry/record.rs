@@ -90,7 +90,7 @@ impl ScopeCache {
     pub fn get(&mut self, id: ScopeId, table: &super::queue::ScopeTable) -> &RunScope {
         let index = id as usize;
         if index >= self.scopes.len() {
-            self.scopes = table.snapshot();
+            table.extend(&mut self.scopes);
         }
         match self.scopes.get(index) {
             Some(scope) => scope,
