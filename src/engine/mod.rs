@@ -17,3 +17,6 @@ pub mod trigger_node;
 pub use console::Console;
 pub use context::{RunOptions, Runtime, TelemetryScope};
 pub use run::{RunError, RunOutcome, run_workflow};
+
+#[cfg(test)]
+mod tests;

@@ -76,6 +76,25 @@ pub struct Redactor {
     secrets: Vec<String>,
     /// Extra key names (normalised: lower case, words joined by `_`).
     extra_keys: Vec<String>,
+    /// Bytes that can start a match (secret values, credential prefixes, `bearer`), so a
+    /// string is scanned once and most positions are skipped after one table lookup.
+    starts: StartBytes,
+}
+
+/// A 256-entry set of bytes.
+#[derive(Debug, Clone)]
+struct StartBytes([bool; 256]);
+
+impl Default for StartBytes {
+    fn default() -> Self {
+        let mut set = [false; 256];
+        for (prefix, _) in CREDENTIAL_PREFIXES {
+            set[usize::from(prefix.as_bytes()[0])] = true;
+        }
+        set[usize::from(b'b')] = true;
+        set[usize::from(b'B')] = true;
+        StartBytes(set)
+    }
 }
 
 impl Redactor {
@@ -90,10 +109,15 @@ impl Redactor {
         secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         secrets.dedup();
         let extra_keys = extra_keys.iter().map(|k| normalise_key(k)).collect();
+        let mut starts = StartBytes::default();
+        for secret in &secrets {
+            starts.0[usize::from(secret.as_bytes()[0])] = true;
+        }
         Redactor {
             enabled,
             secrets,
             extra_keys,
+            starts,
         }
     }
 
@@ -133,19 +157,28 @@ impl Redactor {
         if !self.enabled || text.len() < 4 {
             return Cow::Borrowed(text);
         }
+        let bytes = text.as_bytes();
         let mut spans: Vec<(usize, usize)> = Vec::new();
-        for secret in &self.secrets {
-            let mut from = 0;
-            while let Some(at) = text[from..].find(secret.as_str()) {
-                let start = from + at;
-                spans.push((start, start + secret.len()));
-                from = start + secret.len();
+        for (at, byte) in bytes.iter().enumerate() {
+            if !self.starts.0[usize::from(*byte)] {
+                continue;
+            }
+            let rest = &bytes[at..];
+            // Longest secret first; a secret is whole UTF-8, so `at` is a char boundary.
+            if let Some(secret) = self.secrets.iter().find(|s| rest.starts_with(s.as_bytes())) {
+                spans.push((at, at + secret.len()));
+                continue;
+            }
+            let boundary = at == 0 || !bytes[at - 1].is_ascii_alphanumeric();
+            if !boundary {
+                continue;
+            }
+            if let Some(end) = credential_at(bytes, at) {
+                spans.push((at, end));
+            } else if let Some(end) = bearer_at(bytes, at) {
+                spans.push((at, end));
             }
         }
-        for (prefix, min_tail) in CREDENTIAL_PREFIXES {
-            find_prefixed(text, prefix, *min_tail, &mut spans);
-        }
-        find_bearer(text, &mut spans);
         if spans.is_empty() {
             return Cow::Borrowed(text);
         }
@@ -195,53 +228,41 @@ fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
 }
 
-/// Spans of `prefix` + at least `min_tail` token characters, starting at a word boundary.
-fn find_prefixed(text: &str, prefix: &str, min_tail: usize, spans: &mut Vec<(usize, usize)>) {
-    let bytes = text.as_bytes();
-    let mut from = 0;
-    while let Some(at) = text[from..].find(prefix) {
-        let start = from + at;
-        let tail_start = start + prefix.len();
-        let mut end = tail_start;
-        while end < bytes.len() && is_token_byte(bytes[end]) {
-            end += 1;
+/// The end of a credential (`prefix` + at least `min_tail` token characters) at `at`.
+fn credential_at(bytes: &[u8], at: usize) -> Option<usize> {
+    let rest = &bytes[at..];
+    CREDENTIAL_PREFIXES.iter().find_map(|(prefix, min_tail)| {
+        if !rest.starts_with(prefix.as_bytes()) {
+            return None;
         }
-        let boundary = start == 0 || !bytes[start - 1].is_ascii_alphanumeric();
-        if boundary && end - tail_start >= min_tail {
-            spans.push((start, end));
-        }
-        from = end.max(start + 1);
-    }
+        let tail = rest[prefix.len()..]
+            .iter()
+            .take_while(|b| is_token_byte(**b))
+            .count();
+        (tail >= *min_tail).then_some(at + prefix.len() + tail)
+    })
 }
 
-/// Spans of `Bearer <token>` (any case), the token at least 6 characters long.
-fn find_bearer(text: &str, spans: &mut Vec<(usize, usize)>) {
-    let bytes = text.as_bytes();
-    let word = b"bearer";
-    let mut i = 0;
-    while i + word.len() < bytes.len() {
-        if !bytes[i..i + word.len()].eq_ignore_ascii_case(word)
-            || (i > 0 && bytes[i - 1].is_ascii_alphanumeric())
-        {
-            i += 1;
-            continue;
-        }
-        let mut j = i + word.len();
-        let spaces = j;
-        while j < bytes.len() && (bytes[j] == b' ' || bytes[j] == b'\t') {
-            j += 1;
-        }
-        let token_start = j;
-        while j < bytes.len()
-            && (is_token_byte(bytes[j]) || matches!(bytes[j], b'.' | b'~' | b'+' | b'/' | b'='))
-        {
-            j += 1;
-        }
-        if j > spaces && token_start > spaces && j - token_start >= 6 {
-            spans.push((i, j));
-        }
-        i = j.max(i + 1);
+/// The end of `Bearer <token>` (any case, token at least 6 characters) at `at`.
+fn bearer_at(bytes: &[u8], at: usize) -> Option<usize> {
+    const WORD: &[u8] = b"bearer";
+    let rest = &bytes[at..];
+    if rest.len() <= WORD.len() || !rest[..WORD.len()].eq_ignore_ascii_case(WORD) {
+        return None;
     }
+    let spaces = rest[WORD.len()..]
+        .iter()
+        .take_while(|b| **b == b' ' || **b == b'\t')
+        .count();
+    if spaces == 0 {
+        return None;
+    }
+    let token_start = WORD.len() + spaces;
+    let token = rest[token_start..]
+        .iter()
+        .take_while(|b| is_token_byte(**b) || matches!(**b, b'.' | b'~' | b'+' | b'/' | b'='))
+        .count();
+    (token >= 6).then_some(at + token_start + token)
 }
 
 /// Values of environment variables whose names look like they hold credentials
