@@ -171,7 +171,7 @@ pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &O
     if let Err(e) = checkpoint.record_node(node_id, record) {
         console.warn(format!("could not journal node '{node_id}' in the checkpoint: {e}"));
     }
-    if tel.enabled() {
+    if tel.enabled() && checkpoint.path().is_some() {
         let state = checkpoint.state();
         let (done, pending, cost) = (
             state.completed_nodes.len(),
@@ -182,6 +182,7 @@ pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &O
             .path()
             .map(|p| p.display().to_string())
             .unwrap_or_default();
+        // The node is durable in the journal beside checkpoint.json.
         drop(checkpoint);
         tel.emit(Some(node_id), || Event::CheckpointSaved {
             completed_nodes: done,

@@ -535,7 +535,7 @@ pub fn run_workflow(
                 failed: count(|n| n.error.is_some()),
                 input_tokens: trace.nodes.iter().map(NodeTrace::input_tokens).sum(),
                 output_tokens: trace.nodes.iter().map(NodeTrace::output_tokens).sum(),
-                cost_usd: trace.nodes.iter().filter_map(|n| n.cost_usd).sum(),
+                cost_usd: trace.nodes.iter().filter_map(|n| n.cost_usd).fold(0.0, |a, b| a + b),
             }
         }),
     }

@@ -10,3 +10,4 @@ mod nodes;
 mod providers;
 mod resume;
 mod signals;
+mod telemetry;
