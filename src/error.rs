@@ -23,6 +23,9 @@ pub enum TridentError {
     /// Waiting for signals timed out (exit 4).
     #[error("{0}")]
     Timeout(String),
+    /// The run was interrupted by Ctrl-C or SIGTERM (exit 130).
+    #[error("interrupted")]
+    Interrupted,
 }
 
 impl TridentError {
@@ -33,6 +36,7 @@ impl TridentError {
             TridentError::Runtime(_) => ExitCode::Runtime,
             TridentError::Provider(_) => ExitCode::Provider,
             TridentError::Timeout(_) => ExitCode::Timeout,
+            TridentError::Interrupted => ExitCode::Interrupted,
         }
     }
 }

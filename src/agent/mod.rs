@@ -11,7 +11,7 @@
 //! Files: `command.rs` (argv, cwd, child environment), `mcp.rs` (`--mcp-config`),
 //! `env.rs` (`TRIDENT_CLAUDE_BIN`, `PATH`, `${VAR}` values), `stream.rs` (stream-json lines),
 //! `turns.rs` (turn events), `events.rs` (event sink, truncation), `output.rs` (result to
-//! output, JSON extraction, schema), `process.rs` (the child), `running.rs` (live CLIs, for
+//! output, JSON extraction, schema), `process.rs` (the child), `crate::process_group` (live CLIs, for
 //! Ctrl-C), `run.rs` (one run), `error.rs`.
 
 mod command;
@@ -22,7 +22,6 @@ mod mcp;
 mod output;
 mod process;
 mod run;
-mod running;
 mod stream;
 mod turns;
 
@@ -36,7 +35,6 @@ use serde_json::{Map, Value};
 pub use env::CLAUDE_BIN_ENV;
 pub use error::{AgentError, CLI_AGENT_ERROR};
 pub use run::DEFAULT_TIMEOUT_SECS;
-pub use running::stop_running_agents;
 
 use env::AgentEnv;
 use events::AgentEvents;

@@ -5,7 +5,7 @@
 //! interruption or drop, so no CLI, tool process or zombie outlives the node.
 //!
 //! The own process group means a Ctrl-C at the terminal reaches trident, not the CLI: the
-//! CLI is listed in `running` while alive, for `stop_running_agents` on the way out, and
+//! CLI is listed in `crate::process_group` while alive, for `stop_all` on the way out, and
 //! `run_agent_cancellable` stops it when asked. Tool processes behave the same way.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::running;
+use crate::process_group;
 
 /// Stderr bytes kept for error messages (the end of it, where the reason usually is).
 pub const STDERR_TAIL: usize = 4096;
@@ -87,7 +87,7 @@ impl AgentProcess {
         let stderr = StderrTail::start(child.stderr.take());
         let group = i32::try_from(child.id()).ok();
         if let Some(group) = group {
-            running::register(group);
+            process_group::register(group);
         }
         Ok(AgentProcess {
             child,
@@ -121,7 +121,7 @@ impl AgentProcess {
     /// Takes the CLI out of the registry of running CLIs (it has exited or is being killed).
     fn forget(&mut self) {
         if let Some(group) = self.group.take() {
-            running::unregister(group);
+            process_group::unregister(group);
         }
     }
 
@@ -157,7 +157,7 @@ impl AgentProcess {
             return;
         }
         if let Some(group) = self.group {
-            running::kill_group(group);
+            process_group::kill_group(group);
         }
         let _ = self.child.kill();
         self.forget();
@@ -348,13 +348,13 @@ mod tests {
     fn live_clis_are_registered_until_reaped() {
         let mut process = AgentProcess::spawn(sh("sleep 30"), None).unwrap();
         let group = i32::try_from(process.id()).unwrap();
-        assert!(running::is_registered(group));
+        assert!(process_group::is_registered(group));
         process.kill();
-        assert!(!running::is_registered(group));
+        assert!(!process_group::is_registered(group));
         let mut quick = AgentProcess::spawn(sh("exit 0"), None).unwrap();
         let group = i32::try_from(quick.id()).unwrap();
         assert!(quick.wait_until(None).unwrap().is_some());
-        assert!(!running::is_registered(group));
+        assert!(!process_group::is_registered(group));
     }
 
     #[cfg(target_os = "linux")]

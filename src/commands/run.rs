@@ -161,6 +161,12 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
         publish_to: args.publish_to.clone(),
     };
     let result = run_workflow(&project, &opts, TelemetryScope::Root(&telemetry), &runtime);
+    if runtime.is_interrupted() {
+        // The signal thread is recording the interruption and will exit with 130.
+        loop {
+            std::thread::park();
+        }
+    }
     // Flush and join the telemetry writer on every path, before printing the result.
     drop(guard);
     let outcome = result?;

@@ -63,10 +63,12 @@ pub fn install_signal_handler(
                     std::process::exit(130);
                 }
             });
-            // Agent CLIs run in their own process groups: stop them before leaving.
-            crate::agent::stop_running_agents();
+            // Record the interruption first (checkpoint, run index, event), flush it, then
+            // stop the tools and agent CLIs (their own process groups) and leave. The run's
+            // thread sees the flag and writes nothing more (see `run_workflow`).
             hook.fire(name);
             before_exit();
+            crate::process_group::stop_all();
             std::process::exit(130);
         })
         .ok();

@@ -416,6 +416,12 @@ pub fn run_workflow(
         }
     }
 
+    if runtime.is_interrupted() {
+        // The signal thread records the interruption and exits the process; finishing the
+        // run here would overwrite its `interrupted` checkpoint.
+        return Err(TridentError::Interrupted);
+    }
+
     // Final outputs: every output node that produced something, else the last output.
     let mut final_outputs = Map::new();
     for id in project.outputs.keys() {

@@ -64,6 +64,10 @@ pub fn run_to_completion(
     // A timeout too large to add to `now` is no timeout at all.
     let deadline = timeout.and_then(|limit| started.checked_add(limit));
     let mut child = command.spawn().map_err(ProcessFailure::Spawn)?;
+    let group = i32::try_from(child.id()).ok();
+    if let Some(group) = group {
+        crate::process_group::register(group);
+    }
 
     if let (Some(data), Some(mut pipe)) = (stdin, child.stdin.take()) {
         // A child that exits without reading everything makes this fail with a broken pipe;
@@ -75,7 +79,11 @@ pub fn run_to_completion(
     let stdout = PipeReader::start(child.stdout.take());
     let stderr = PipeReader::start(child.stderr.take());
 
-    let exited = wait_until(&mut child, deadline).map_err(ProcessFailure::Wait)?;
+    let exited = wait_until(&mut child, deadline);
+    if let Some(group) = group {
+        crate::process_group::unregister(group);
+    }
+    let exited = exited.map_err(ProcessFailure::Wait)?;
     let pipes_deadline = Instant::now() + PIPE_GRACE;
     match exited {
         Some(status) => Ok(FinishedProcess {
@@ -116,32 +124,10 @@ fn wait_until(child: &mut Child, deadline: Option<Instant>) -> io::Result<Option
 fn kill_process_tree(child: &mut Child) {
     #[cfg(unix)]
     if let Ok(group) = i32::try_from(child.id()) {
-        process_group_signal::kill_group(group);
+        crate::process_group::kill_group(group);
     }
     // Already dead (or killed just above) is fine: the caller reaps it either way.
     let _ = child.kill();
-}
-
-#[cfg(unix)]
-mod process_group_signal {
-    //! The one libc call std does not offer: signalling a whole process group.
-
-    /// `SIGKILL` has the number 9 on every Unix.
-    const SIGKILL: i32 = 9;
-
-    unsafe extern "C" {
-        // `pid_t` is a 32-bit signed integer on every Unix Rust supports. Sending a signal
-        // touches no memory of ours, so calling it cannot break memory safety.
-        safe fn kill(pid: i32, signal: i32) -> i32;
-    }
-
-    /// Sends `SIGKILL` to process group `group` (the child was started as its leader).
-    pub fn kill_group(group: i32) {
-        if group > 0 {
-            // ESRCH (nothing left in the group) is the only expected failure and is harmless.
-            let _ = kill(-group, SIGKILL);
-        }
-    }
 }
 
 /// One output pipe, drained by its own thread into a buffer we can take at any time.

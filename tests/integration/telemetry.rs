@@ -240,8 +240,8 @@ fn provider_retries_and_tokens_are_reported() {
 #[test]
 fn sigterm_writes_workflow_interrupted_and_leaves_a_resumable_checkpoint() {
     let f = slow(30.0).file(
-        "tools/fast.py",
-        "def run(x):\n    return {\"x\": x}\n",
+        "tools/slow.py",
+        "import os, time\n\ndef run(x):\n    open('tool.pid', 'w').write(str(os.getpid()))\n    time.sleep(30)\n    return {\"x\": x}\n",
     );
     let mut child = f
         .command(&["project", "run", "-i", r#"{"x": 1}"#, "--run-id", "i1", "--telemetry", "--telemetry-file", "t.jsonl"])
@@ -251,7 +251,7 @@ fn sigterm_writes_workflow_interrupted_and_leaves_a_resumable_checkpoint() {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         let text = std::fs::read_to_string(f.join("t.jsonl")).unwrap_or_default();
-        if text.contains("\"node_started\"") && text.contains("\"slow\"") {
+        if text.contains("\"node_started\"") && text.contains("\"slow\"") && f.join("tool.pid").exists() {
             break;
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -269,6 +269,13 @@ fn sigterm_writes_workflow_interrupted_and_leaves_a_resumable_checkpoint() {
     assert_eq!(checkpoint["status"], "interrupted");
     assert!(checkpoint["completed_nodes"]["input"].is_object());
     assert_eq!(f.read_json(".trident/runs/manifest.json")["runs"][0]["status"], "interrupted");
+    // The running tool was stopped with the run, not left behind.
+    let pid = std::fs::read_to_string(f.join("tool.pid")).unwrap();
+    let gone = Instant::now() + Duration::from_secs(5);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < gone {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "tool process {pid} survived");
     // Resume with a fast tool: the run completes from the checkpoint.
     let f = f.file("tools/slow.py", "def run(x):\n    return {\"x\": x}\n");
     let out = f.run(&["project", "run", "--resume", "latest", "-o", "json"]);

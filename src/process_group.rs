@@ -1,11 +1,12 @@
-//! The Claude CLI process groups alive right now, so that an interrupted trident can stop
-//! them before it exits ([`stop_running_agents`]).
+//! The child process groups alive right now (python and shell tools, Claude CLI agents), so
+//! that an interrupted trident can stop them before it exits ([`stop_all`]), and the one
+//! libc call std does not offer: signalling a whole process group ([`kill_group`]).
 //!
-//! Each CLI runs in its own process group (so a timeout can kill everything it started),
+//! Each child runs in its own process group (so a timeout can kill everything it started),
 //! which also means a Ctrl-C at the terminal does not reach it, and a `process::exit` leaves
-//! it running, spending the user's subscription with nobody reading its output. The
-//! interruption path calls [`stop_running_agents`] before exiting. This is process-wide
-//! state on purpose: it mirrors the process's own children, and nothing else writes to it.
+//! it running (an agent spending the user's subscription with nobody reading its output).
+//! The interruption path calls [`stop_all`] before exiting. This is process-wide state on
+//! purpose: it mirrors the process's own children, and nothing else writes to it.
 
 use std::sync::Mutex;
 
@@ -18,12 +19,12 @@ fn running() -> std::sync::MutexGuard<'static, Vec<i32>> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Records a started CLI (the leader of process group `group`).
+/// Records a started child (the leader of process group `group`).
 pub fn register(group: i32) {
     running().push(group);
 }
 
-/// Forgets a CLI, before it is reaped (after that its id may be reused).
+/// Forgets a child once it has exited (its id may be reused after it is reaped).
 pub fn unregister(group: i32) {
     running().retain(|g| *g != group);
 }
@@ -35,10 +36,9 @@ pub fn is_registered(group: i32) -> bool {
     running().contains(&group)
 }
 
-/// Kills (`SIGKILL`) the process group of every Claude CLI that agent nodes are running
-/// and returns how many there were. For the Ctrl-C / SIGTERM path, just before exiting:
-/// the nodes themselves then fail with "killed by signal 9" if they are still watched.
-pub fn stop_running_agents() -> usize {
+/// Kills (`SIGKILL`) the process group of every running tool and agent and returns how many
+/// there were. For the Ctrl-C / SIGTERM path, just before exiting.
+pub fn stop_all() -> usize {
     let groups = running().clone();
     for group in &groups {
         kill_group(*group);
