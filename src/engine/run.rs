@@ -151,12 +151,20 @@ pub fn run_workflow(
         .clone()
         .unwrap_or_else(|| project.root.join(".trident"));
     let mut resumed: Option<Checkpoint> = None;
+    let mut resume_sessions: HashMap<String, String> = HashMap::new();
     if let Some(resume) = &opts.resume_from {
         let path = resume_checkpoint_path(resume, &base_dir)?;
         let mut checkpoint =
             CheckpointStore::load(&path).map_err(|e| TridentError::Validation(format!(
                 "Cannot resume: {e}. Start a new run instead, or resume another run id."
             )))?;
+        // Agents' sessions, taken before --start-from drops nodes: an agent that runs again
+        // continues its Claude session (`claude --resume SESSION`).
+        resume_sessions = checkpoint
+            .completed_nodes
+            .iter()
+            .filter_map(|(id, n)| n.session_id.clone().map(|s| (id.clone(), s)))
+            .collect();
         if let Some(start) = &opts.start_from {
             if !dag.nodes.contains_key(start) {
                 return Err(TridentError::Validation(format!(
@@ -196,15 +204,6 @@ pub fn run_workflow(
         (Some(c), true) => c.inputs.clone(),
         _ => opts.inputs.clone(),
     };
-    let resume_sessions: HashMap<String, String> = resumed
-        .as_ref()
-        .map(|c| {
-            c.completed_nodes
-                .iter()
-                .filter_map(|(id, n)| n.session_id.clone().map(|s| (id.clone(), s)))
-                .collect()
-        })
-        .unwrap_or_default();
     let run_id = opts
         .run_id
         .clone()

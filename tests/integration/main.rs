@@ -3,6 +3,7 @@
 
 mod support;
 
+mod agents;
 mod artifacts;
 mod cli_basics;
 mod errors;
