@@ -18,9 +18,16 @@ fn write_project(dir: &Path, nodes: usize, chain: bool) {
          \x20 output:\n    type: output\n    format: json\nedges:\n",
     );
     for i in 0..nodes {
-        let from = if chain && i > 0 { format!("p{}", i - 1) } else { "input".into() };
-        let field = if chain && i > 0 { "text" } else { "text" };
-        writeln!(manifest, "  e{i}:\n    from: {from}\n    to: p{i}\n    mapping:\n      text: {field}").unwrap();
+        let from = if chain && i > 0 {
+            format!("p{}", i - 1)
+        } else {
+            "input".into()
+        };
+        writeln!(
+            manifest,
+            "  e{i}:\n    from: {from}\n    to: p{i}\n    mapping:\n      text: text"
+        )
+        .unwrap();
         let prompt = format!(
             "---\nid: p{i}\nname: Prompt {i}\ndescription: Bench prompt\ninput:\n  text:\n    type: string\n    required: true\n\
              output:\n  format: json\n  schema:\n    text:\n      type: string\n      description: out\n    score:\n      type: number\n      description: s\n---\n\
@@ -28,9 +35,17 @@ fn write_project(dir: &Path, nodes: usize, chain: bool) {
         );
         std::fs::write(prompts.join(format!("p{i}.prompt")), prompt).unwrap();
     }
-    let last = if chain { vec![nodes - 1] } else { (0..nodes).collect() };
+    let last = if chain {
+        vec![nodes - 1]
+    } else {
+        (0..nodes).collect()
+    };
     for i in last {
-        writeln!(manifest, "  o{i}:\n    from: p{i}\n    to: output\n    mapping:\n      r{i}: score").unwrap();
+        writeln!(
+            manifest,
+            "  o{i}:\n    from: p{i}\n    to: output\n    mapping:\n      r{i}: score"
+        )
+        .unwrap();
     }
     std::fs::write(dir.join("agent.tml"), manifest).unwrap();
 }
@@ -38,8 +53,17 @@ fn write_project(dir: &Path, nodes: usize, chain: bool) {
 /// Run the command once; wall time and the child's peak RSS in KiB.
 fn measure(dir: &Path) -> (Duration, i64) {
     let start = Instant::now();
+    #[allow(clippy::zombie_processes)] // reaped by wait4 below
     let child = Command::new(env!("CARGO_BIN_EXE_trident"))
-        .args(["project", "run", "--dry-run", "-i", r#"{"text":"hello"}"#, "-o", "json"])
+        .args([
+            "project",
+            "run",
+            "--dry-run",
+            "-i",
+            r#"{"text":"hello"}"#,
+            "-o",
+            "json",
+        ])
         .current_dir(dir)
         .stdout(std::process::Stdio::null())
         .spawn()
@@ -49,7 +73,11 @@ fn measure(dir: &Path) -> (Duration, i64) {
     // SAFETY: waiting for our own child with valid out-pointers.
     let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
     let elapsed = start.elapsed();
-    assert!(pid > 0 && status == 0, "trident failed in {}", dir.display());
+    assert!(
+        pid > 0 && status == 0,
+        "trident failed in {}",
+        dir.display()
+    );
     (elapsed, usage.ru_maxrss)
 }
 
@@ -57,7 +85,10 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let runs: usize = std::env::var("DRY_RUN_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
+    let runs: usize = std::env::var("DRY_RUN_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
     println!("| nodes | shape | median wall | min wall | peak RSS |");
     println!("|------:|-------|------------:|---------:|---------:|");
     for nodes in [50, 200, 1000] {

@@ -55,7 +55,11 @@ fn tokenize(expr: &str) -> Result<Vec<Token>, ConditionError> {
             continue;
         }
         if c == '(' || c == ')' {
-            tokens.push(if c == '(' { Token::LParen } else { Token::RParen });
+            tokens.push(if c == '(' {
+                Token::LParen
+            } else {
+                Token::RParen
+            });
             i += 1;
             continue;
         }
@@ -96,7 +100,9 @@ fn tokenize(expr: &str) -> Result<Vec<Token>, ConditionError> {
                 text.parse::<i64>().ok().map(Value::from)
             };
             let Some(value) = value else {
-                return Err(ConditionError(format!("invalid number `{text}` in `{expr}`")));
+                return Err(ConditionError(format!(
+                    "invalid number `{text}` in `{expr}`"
+                )));
             };
             tokens.push(Token::Literal(value));
             continue;
@@ -250,7 +256,9 @@ impl Parser<'_> {
                 Ok(Value::Bool(inner))
             }
             Token::Literal(v) => Ok(v),
-            Token::Ident(name) => Ok(get_path(self.context, &name).cloned().unwrap_or(Value::Null)),
+            Token::Ident(name) => Ok(get_path(self.context, &name)
+                .cloned()
+                .unwrap_or(Value::Null)),
             other => Err(ConditionError(format!("unexpected token {other:?}"))),
         }
     }

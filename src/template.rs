@@ -93,9 +93,14 @@ mod tests {
 
     #[test]
     fn renders_plain_nested_and_unknown() {
-        let v = vars(json!({"name": "Ada", "user": {"address": {"city": "Paris"}}, "n": 3, "o": {"a": [1]}, "z": null}));
+        let v = vars(
+            json!({"name": "Ada", "user": {"address": {"city": "Paris"}}, "n": 3, "o": {"a": [1]}, "z": null}),
+        );
         assert_eq!(
-            render("Hi {{name}}, {{ user.address.city }}! {{ missing }} {{n}} {{o}} {{z}}", &v),
+            render(
+                "Hi {{name}}, {{ user.address.city }}! {{ missing }} {{n}} {{o}} {{z}}",
+                &v
+            ),
             "Hi Ada, Paris! {{ missing }} 3 {\"a\":[1]} {{z}}"
         );
     }

@@ -54,12 +54,12 @@ impl RunIndexFile {
 
     /// Insert or replace the entry with the same run id.
     pub fn upsert(&self, entry: RunEntry) -> std::io::Result<u64> {
-        self.update(|index| {
-            match index.runs.iter_mut().find(|r| r.run_id == entry.run_id) {
+        self.update(
+            |index| match index.runs.iter_mut().find(|r| r.run_id == entry.run_id) {
                 Some(existing) => *existing = entry,
                 None => index.runs.push(entry),
-            }
-        })
+            },
+        )
     }
 
     /// Set the final fields of a run.

@@ -113,14 +113,16 @@ pub fn init(args: &InitArgs) -> Result<ExitCode, TridentError> {
     let standard = matches!(args.template, Template::Standard);
     if standard {
         for dir in ["tools", "schemas"] {
-            std::fs::create_dir_all(path.join(dir)).map_err(|e| {
-                TridentError::Runtime(format!("Cannot create {dir}/: {e}"))
-            })?;
+            std::fs::create_dir_all(path.join(dir))
+                .map_err(|e| TridentError::Runtime(format!("Cannot create {dir}/: {e}")))?;
         }
         write(&path.join("tools").join("example_tool.py"), EXAMPLE_TOOL)?;
     }
     println!("Created Trident project at {}", path.display());
-    println!("  Template: {}", if standard { "standard" } else { "minimal" });
+    println!(
+        "  Template: {}",
+        if standard { "standard" } else { "minimal" }
+    );
     println!("  Manifest: agent.tml");
     println!("  Prompts:  prompts/example.prompt");
     if standard {

@@ -49,9 +49,16 @@ pub fn resolve_input_source(
     project_root: &Path,
 ) -> Result<Map<String, Value>, TridentError> {
     let path = if let Some(alias) = source.strip_prefix("alias:") {
-        project_root.join(".trident").join("outputs").join(format!("{alias}.json"))
+        project_root
+            .join(".trident")
+            .join("outputs")
+            .join(format!("{alias}.json"))
     } else if let Some(run) = source.strip_prefix("run:") {
-        project_root.join(".trident").join("runs").join(run).join("outputs.json")
+        project_root
+            .join(".trident")
+            .join("runs")
+            .join(run)
+            .join("outputs.json")
     } else {
         let p = Path::new(source);
         if p.is_absolute() || p.exists() {

@@ -43,11 +43,16 @@ fn secrets(dotenv_values: &[String]) -> Vec<String> {
 fn max_parallel() -> Result<usize, TridentError> {
     match std::env::var("TRIDENT_MAX_PARALLEL") {
         Err(_) => Ok(64),
-        Ok(v) => v.trim().parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
-            TridentError::Validation(format!(
-                "TRIDENT_MAX_PARALLEL must be a positive integer, got '{v}'"
-            ))
-        }),
+        Ok(v) => v
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| {
+                TridentError::Validation(format!(
+                    "TRIDENT_MAX_PARALLEL must be a positive integer, got '{v}'"
+                ))
+            }),
     }
 }
 
@@ -254,7 +259,11 @@ fn print_result(args: &RunArgs, outcome: &RunOutcome, stdout_is_telemetry: bool)
                     } else {
                         format!(" ({}+{} tokens)", n.input_tokens(), n.output_tokens())
                     };
-                    let error = n.error.as_ref().map(|e| format!(" - {e}")).unwrap_or_default();
+                    let error = n
+                        .error
+                        .as_ref()
+                        .map(|e| format!(" - {e}"))
+                        .unwrap_or_default();
                     text.push_str(&format!("  [{status}] {}{tokens}{error}\n", n.id));
                 }
                 text.push('\n');

@@ -16,7 +16,10 @@ pub fn runs(args: &RunsArgs) -> Result<ExitCode, TridentError> {
     let index = RunIndexFile::new(&base).load();
     if index.runs.is_empty() {
         println!("No runs found.");
-        println!("  Run a project with: trident project run {}", args.path.display());
+        println!(
+            "  Run a project with: trident project run {}",
+            args.path.display()
+        );
         return Ok(ExitCode::Success);
     }
     let shown: Vec<_> = index.runs.iter().rev().take(args.limit).collect();

@@ -90,7 +90,10 @@ pub fn schedule(args: &ScheduleArgs) -> Result<ExitCode, TridentError> {
             println!("ExecStart={exe} project run --emit-signal{wait_args}\n");
             println!("[Install]\nWantedBy=multi-user.target\n");
             println!("# /etc/systemd/system/{service}.timer");
-            println!("[Unit]\nDescription=Timer for Trident workflow: {}\n", project.name);
+            println!(
+                "[Unit]\nDescription=Timer for Trident workflow: {}\n",
+                project.name
+            );
             println!("[Timer]\nOnCalendar=*-*-* *:00:00  # Adjust based on: {cron}");
             println!("Persistent=true\n\n[Install]\nWantedBy=timers.target");
         }
@@ -100,7 +103,10 @@ pub fn schedule(args: &ScheduleArgs) -> Result<ExitCode, TridentError> {
                 r#"<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">"#
             );
             println!("<plist version=\"1.0\">\n<dict>");
-            println!("    <key>Label</key>\n    <string>com.trident.{}</string>", project.name);
+            println!(
+                "    <key>Label</key>\n    <string>com.trident.{}</string>",
+                project.name
+            );
             println!("    <key>WorkingDirectory</key>\n    <string>{root}</string>");
             println!("    <key>ProgramArguments</key>\n    <array>");
             for arg in [exe.as_str(), "project", "run", "--emit-signal"] {

@@ -26,7 +26,10 @@ pub fn signals(args: &SignalsArgs) -> Result<ExitCode, TridentError> {
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
-    files.retain(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')));
+    files.retain(|p| {
+        !p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+    });
     if files.is_empty() {
         println!("No signals found");
         return Ok(ExitCode::Success);
@@ -34,7 +37,10 @@ pub fn signals(args: &SignalsArgs) -> Result<ExitCode, TridentError> {
     files.sort();
     println!("Current signals:");
     for path in files {
-        let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
         let parsed = std::fs::read(&path)
             .map_err(|e| e.to_string())
             .and_then(|b| serde_json::from_slice::<Signal>(&b).map_err(|e| e.to_string()));

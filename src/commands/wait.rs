@@ -63,8 +63,10 @@ pub fn wait_for_signals(
             return Ok(());
         }
         if start.elapsed().as_secs_f64() >= timeout {
-            let missing: Vec<String> =
-                pending.iter().map(|(_, p)| p.display().to_string()).collect();
+            let missing: Vec<String> = pending
+                .iter()
+                .map(|(_, p)| p.display().to_string())
+                .collect();
             return Err(TridentError::Timeout(format!(
                 "Timed out after {timeout}s waiting for signals: {}",
                 missing.join(", ")

@@ -28,9 +28,16 @@ pub fn ascii(dag: &Dag, project: &Project) -> String {
         let node = &dag.nodes[id];
         lines.push(format!("{} {id}", symbol(node.kind)));
         for (j, edge_id) in node.outgoing.iter().enumerate() {
-            let connector = if j + 1 == node.outgoing.len() { "└──" } else { "├──" };
+            let connector = if j + 1 == node.outgoing.len() {
+                "└──"
+            } else {
+                "├──"
+            };
             let to = &project.edges[edge_id].to;
-            lines.push(format!("  {connector}> {} {to}", symbol(dag.nodes[to].kind)));
+            lines.push(format!(
+                "  {connector}> {} {to}",
+                symbol(dag.nodes[to].kind)
+            ));
         }
         if i + 1 < dag.order.len() {
             lines.push(String::new());

@@ -128,7 +128,11 @@ impl Dag {
             .collect();
         while let Some(current) = stack.pop() {
             if seen.insert(current.clone()) {
-                stack.extend(self.incoming(project, &current).iter().map(|e| e.from.clone()));
+                stack.extend(
+                    self.incoming(project, &current)
+                        .iter()
+                        .map(|e| e.from.clone()),
+                );
             }
         }
         seen

@@ -39,7 +39,8 @@ pub fn run_agent_node(
         node_id,
     };
     let interrupted = || ctx.runtime.is_interrupted();
-    let outcome = run_agent_cancellable(&request, &interrupted).map_err(|e| NodeError::new(&e.error_type, e.message))?;
+    let outcome = run_agent_cancellable(&request, &interrupted)
+        .map_err(|e| NodeError::new(&e.error_type, e.message))?;
     trace.tokens.insert("input".into(), outcome.input_tokens);
     trace.tokens.insert("output".into(), outcome.output_tokens);
     trace.cost_usd = outcome.cost_usd;

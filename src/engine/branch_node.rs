@@ -54,12 +54,16 @@ pub fn run_branch(
     gathered: &Map<String, Value>,
 ) -> Result<BranchResult, NodeError> {
     let Some(branch) = ctx.project.branches.get(node_id) else {
-        return Err(NodeError::runtime(format!("Branch definition not found: {node_id}")));
+        return Err(NodeError::runtime(format!(
+            "Branch definition not found: {node_id}"
+        )));
     };
     if let Some(condition) = branch.condition.as_deref() {
         let run = check_condition(ctx, node_id, ConditionKind::Branch, condition, gathered)
             .map_err(|e| {
-                branch_error(format!("Failed to evaluate branch condition: {condition} ({e})"))
+                branch_error(format!(
+                    "Failed to evaluate branch condition: {condition} ({e})"
+                ))
             })?;
         if !run {
             ctx.runtime
@@ -127,9 +131,10 @@ pub fn run_branch(
                 .console
                 .progress(format!("  [{node_id}] Iteration {}/{max}", iteration + 1));
         } else {
-            ctx.runtime
-                .console
-                .progress(format!("  Executing sub-workflow: {}", branch.workflow_path));
+            ctx.runtime.console.progress(format!(
+                "  Executing sub-workflow: {}",
+                branch.workflow_path
+            ));
         }
         let started_at = now_iso();
         let sub_opts = RunOptions {
@@ -145,8 +150,12 @@ pub fn run_branch(
             parent: &ctx.tel,
             node_id,
         };
-        let sub = run_workflow(&sub_project, &sub_opts, scope, ctx.runtime)
-            .map_err(|e| branch_error(format!("Sub-workflow failed at iteration {}: {e}", iteration + 1)))?;
+        let sub = run_workflow(&sub_project, &sub_opts, scope, ctx.runtime).map_err(|e| {
+            branch_error(format!(
+                "Sub-workflow failed at iteration {}: {e}",
+                iteration + 1
+            ))
+        })?;
         let ended_at = now_iso();
         if let Some(store) = &ctx.store {
             let state = BranchIteration {
@@ -198,9 +207,11 @@ pub fn run_branch(
                 skipped: false,
             });
         };
-        let again = check_condition(ctx, node_id, ConditionKind::Loop, loop_while, &flat)
-            .map_err(|e| {
-                branch_error(format!("Failed to evaluate loop condition: {loop_while} ({e})"))
+        let again =
+            check_condition(ctx, node_id, ConditionKind::Loop, loop_while, &flat).map_err(|e| {
+                branch_error(format!(
+                    "Failed to evaluate loop condition: {loop_while} ({e})"
+                ))
             })?;
         ctx.tel.emit(Some(node_id), || Event::BranchIteration {
             iteration: iteration + 1,

@@ -58,7 +58,10 @@ pub fn edge_allows(edge: &Edge, outputs: &Outputs) -> (bool, Option<String>) {
         return (true, None);
     };
     let empty = Map::new();
-    let source = outputs.get(&edge.from).map(|o| o.as_ref()).unwrap_or(&empty);
+    let source = outputs
+        .get(&edge.from)
+        .map(|o| o.as_ref())
+        .unwrap_or(&empty);
     match evaluate(condition, &output_context(source)) {
         Ok(result) => (result, None),
         Err(e) => (false, Some(e.0)),

@@ -55,7 +55,11 @@ pub fn install_signal_handler(
             let Some(signal) = signals.forever().next() else {
                 return;
             };
-            let name = if signal == SIGTERM { "SIGTERM" } else { "SIGINT" };
+            let name = if signal == SIGTERM {
+                "SIGTERM"
+            } else {
+                "SIGINT"
+            };
             flag.store(true, std::sync::atomic::Ordering::SeqCst);
             // A second signal while the hook runs exits at once.
             std::thread::spawn(move || {

@@ -56,7 +56,10 @@ pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &O
             let mut trace = NodeTrace::start(node_id);
             trace.skipped = true;
             trace.end_time = Some(crate::artifacts::now_iso());
-            console.progress(format!("Skipping node: {node_id} (edge {} condition false)", edge.id));
+            console.progress(format!(
+                "Skipping node: {node_id} (edge {} condition false)",
+                edge.id
+            ));
             tel.emit(Some(node_id), || Event::NodeSkipped {
                 reason: SkipReason::EdgeConditionFalse,
                 edge: Some(edge.id.clone()),
@@ -77,7 +80,10 @@ pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &O
 
     let result: Result<Finish, NodeError> = match kind {
         NodeKind::Input => Ok(Finish::Done(
-            outputs.get(node_id).map(|o| (**o).clone()).unwrap_or_default(),
+            outputs
+                .get(node_id)
+                .map(|o| (**o).clone())
+                .unwrap_or_default(),
         )),
         _ => {
             let gathered = gather_inputs(ctx.project, ctx.dag, node_id, outputs);
@@ -89,7 +95,9 @@ pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &O
             trace.input = gathered.clone();
             match kind {
                 NodeKind::Output => Ok(Finish::Done(gathered)),
-                NodeKind::Prompt => run_prompt(ctx, node_id, &gathered, &mut trace).map(Finish::Done),
+                NodeKind::Prompt => {
+                    run_prompt(ctx, node_id, &gathered, &mut trace).map(Finish::Done)
+                }
                 NodeKind::Tool => run_tool_node(ctx, node_id, &gathered).map(Finish::Done),
                 NodeKind::Agent => {
                     run_agent_node(ctx, node_id, &gathered, &mut trace).map(Finish::Done)
@@ -169,7 +177,9 @@ pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &O
     };
     let mut checkpoint = ctx.checkpoint.lock().unwrap_or_else(|e| e.into_inner());
     if let Err(e) = checkpoint.record_node(node_id, record) {
-        console.warn(format!("could not journal node '{node_id}' in the checkpoint: {e}"));
+        console.warn(format!(
+            "could not journal node '{node_id}' in the checkpoint: {e}"
+        ));
     }
     if tel.enabled() && checkpoint.path().is_some() {
         let state = checkpoint.state();

@@ -38,7 +38,10 @@ pub fn check_required_inputs(
 }
 
 /// The template variables: gathered inputs plus declared defaults for absent inputs.
-pub fn template_variables(prompt: &PromptFile, gathered: &Map<String, Value>) -> Map<String, Value> {
+pub fn template_variables(
+    prompt: &PromptFile,
+    gathered: &Map<String, Value>,
+) -> Map<String, Value> {
     let mut vars = gathered.clone();
     for input in prompt.inputs.values() {
         if !input.default.is_null() && vars.get(&input.name).is_none_or(Value::is_null) {
@@ -52,7 +55,10 @@ pub fn template_variables(prompt: &PromptFile, gathered: &Map<String, Value>) ->
 pub fn mock_output(prompt: &PromptFile) -> Map<String, Value> {
     let mut out = Map::new();
     if prompt.output_format == OutputFormat::Text {
-        out.insert("text".into(), Value::String("[DRY RUN] Mock text response".into()));
+        out.insert(
+            "text".into(),
+            Value::String("[DRY RUN] Mock text response".into()),
+        );
         return out;
     }
     let mut mock = Map::new();
@@ -67,7 +73,10 @@ pub fn mock_output(prompt: &PromptFile) -> Map<String, Value> {
         };
         mock.insert(name.clone(), value);
     }
-    out.insert("text".into(), Value::String(python_json_dumps(&Value::Object(mock.clone()))));
+    out.insert(
+        "text".into(),
+        Value::String(python_json_dumps(&Value::Object(mock.clone()))),
+    );
     out.extend(mock);
     out
 }
@@ -171,7 +180,11 @@ pub fn run_prompt(
         return Err(NodeError::runtime("Prompt definition not found in project"));
     };
     check_required_inputs(prompt, gathered)?;
-    let Some(model) = prompt.model.clone().or_else(|| project.defaults.model.clone()) else {
+    let Some(model) = prompt
+        .model
+        .clone()
+        .or_else(|| project.defaults.model.clone())
+    else {
         return Err(NodeError::runtime(format!(
             "No model specified for prompt '{node_id}'. Set `model:` in {} or `defaults.model` \
              in the manifest.",
@@ -206,7 +219,9 @@ pub fn run_prompt(
         })
         .map_err(|e| NodeError::provider(e.to_string()))?;
     trace.tokens.insert("input".into(), completion.input_tokens);
-    trace.tokens.insert("output".into(), completion.output_tokens);
+    trace
+        .tokens
+        .insert("output".into(), completion.output_tokens);
     tel.emit(Some(node_id), || Event::TimingMetric {
         name: "provider_latency_ms",
         value: completion.latency_ms as f64,

@@ -154,10 +154,11 @@ pub fn run_workflow(
     let mut resume_sessions: HashMap<String, String> = HashMap::new();
     if let Some(resume) = &opts.resume_from {
         let path = resume_checkpoint_path(resume, &base_dir)?;
-        let mut checkpoint =
-            CheckpointStore::load(&path).map_err(|e| TridentError::Validation(format!(
+        let mut checkpoint = CheckpointStore::load(&path).map_err(|e| {
+            TridentError::Validation(format!(
                 "Cannot resume: {e}. Start a new run instead, or resume another run id."
-            )))?;
+            ))
+        })?;
         // Agents' sessions, taken before --start-from drops nodes: an agent that runs again
         // continues its Claude session (`claude --resume SESSION`).
         resume_sessions = checkpoint
@@ -174,8 +175,12 @@ pub fn run_workflow(
             }
             let ancestors = dag.ancestors(project, start);
             let before = checkpoint.completed_nodes.len();
-            checkpoint.completed_nodes.retain(|id, _| ancestors.contains(id));
-            runtime.console.progress(format!("Starting from node: {start}"));
+            checkpoint
+                .completed_nodes
+                .retain(|id, _| ancestors.contains(id));
+            runtime
+                .console
+                .progress(format!("Starting from node: {start}"));
             runtime.console.progress(format!(
                 "  Keeping {} of {before} cached nodes",
                 checkpoint.completed_nodes.len()
@@ -220,9 +225,10 @@ pub fn run_workflow(
         resumed_from: opts.resume_from.as_ref().map(|_| run_id.clone()),
     });
 
-    let store = opts.artifact_dir.as_ref().map(|dir| {
-        RunStore::new(dir, &project.root, &run_id, project.orchestration.clone())
-    });
+    let store = opts
+        .artifact_dir
+        .as_ref()
+        .map(|dir| RunStore::new(dir, &project.root, &run_id, project.orchestration.clone()));
     let mut metadata = RunMetadata {
         run_id: run_id.clone(),
         project_name: project.name.clone(),
@@ -254,7 +260,15 @@ pub fn run_workflow(
         report_saved(&tel, runtime, "metadata", store.save_metadata(&metadata));
         if opts.emit_signals {
             store.clear_signals(&project.name);
-            emit_signal(&tel, runtime, store, "started", &project.name, None, Map::new());
+            emit_signal(
+                &tel,
+                runtime,
+                store,
+                "started",
+                &project.name,
+                None,
+                Map::new(),
+            );
         }
         runtime
             .console
@@ -436,14 +450,21 @@ pub fn run_workflow(
     let ended_at = now_iso();
     trace.end_time = Some(ended_at.clone());
 
-    let status = if error.is_some() { "failed" } else { "completed" };
+    let status = if error.is_some() {
+        "failed"
+    } else {
+        "completed"
+    };
     {
         let mut cp = checkpoint.lock().unwrap_or_else(|e| e.into_inner());
         cp.state_mut().status = status.into();
         cp.state_mut().updated_at = now_iso();
         match cp.fold() {
             Ok(bytes) if bytes > 0 => {
-                let path = cp.path().map(|p| p.display().to_string()).unwrap_or_default();
+                let path = cp
+                    .path()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
                 tel.emit(None, || Event::ArtifactSaved {
                     kind: "checkpoint",
                     path,
@@ -516,10 +537,9 @@ pub fn run_workflow(
                 }
             }
         }
-        runtime.console.progress(format!(
-            "Artifacts saved to: {}",
-            store.run_dir().display()
-        ));
+        runtime
+            .console
+            .progress(format!("Artifacts saved to: {}", store.run_dir().display()));
     }
 
     let duration_ms = clock.elapsed().as_millis() as u64;
@@ -531,7 +551,8 @@ pub fn run_workflow(
             duration_ms,
         }),
         None => tel.emit(None, || {
-            let count = |f: fn(&NodeTrace) -> bool| trace.nodes.iter().filter(|n| f(n)).count() as u64;
+            let count =
+                |f: fn(&NodeTrace) -> bool| trace.nodes.iter().filter(|n| f(n)).count() as u64;
             Event::WorkflowCompleted {
                 name: project.name.clone(),
                 duration_ms,
@@ -540,7 +561,11 @@ pub fn run_workflow(
                 failed: count(|n| n.error.is_some()),
                 input_tokens: trace.nodes.iter().map(NodeTrace::input_tokens).sum(),
                 output_tokens: trace.nodes.iter().map(NodeTrace::output_tokens).sum(),
-                cost_usd: trace.nodes.iter().filter_map(|n| n.cost_usd).fold(0.0, |a, b| a + b),
+                cost_usd: trace
+                    .nodes
+                    .iter()
+                    .filter_map(|n| n.cost_usd)
+                    .fold(0.0, |a, b| a + b),
             }
         }),
     }

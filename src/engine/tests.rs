@@ -24,7 +24,9 @@ fn fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
         }
     }
     let dir = tempfile::tempdir().unwrap();
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/fixtures").join(name);
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/integration/fixtures")
+        .join(name);
     copy(&src, dir.path());
     let root = dir.path().to_path_buf();
     (dir, root)
@@ -35,7 +37,11 @@ fn inputs(v: Value) -> Map<String, Value> {
 }
 
 /// Run a project with telemetry into memory at `level`; returns the outcome and events.
-fn run_with(root: &Path, opts: RunOptions, level: Option<LevelSetting>) -> (RunOutcome, Vec<Value>) {
+fn run_with(
+    root: &Path,
+    opts: RunOptions,
+    level: Option<LevelSetting>,
+) -> (RunOutcome, Vec<Value>) {
     let project = load_project(root).unwrap();
     let mut settings = TelemetrySettings::on();
     settings.level = level;
@@ -44,7 +50,8 @@ fn run_with(root: &Path, opts: RunOptions, level: Option<LevelSetting>) -> (RunO
         max_parallel: 8,
         ..Runtime::default()
     };
-    let outcome = run_workflow(&project, &opts, TelemetryScope::Root(&telemetry), &runtime).unwrap();
+    let outcome =
+        run_workflow(&project, &opts, TelemetryScope::Root(&telemetry), &runtime).unwrap();
     guard.finish();
     (outcome, sink.events())
 }
@@ -74,10 +81,19 @@ fn assert_envelope(events: &[Value]) {
         assert_eq!(e["seq"], (i + 1) as u64, "seq without gaps: {e}");
         assert!(e["timestamp"].as_str().unwrap().ends_with('Z'));
         assert!(e["run_id"].is_string());
-        assert!(matches!(e["level"].as_str().unwrap(), "DEBUG" | "INFO" | "WARNING" | "ERROR"));
+        assert!(matches!(
+            e["level"].as_str().unwrap(),
+            "DEBUG" | "INFO" | "WARNING" | "ERROR"
+        ));
     }
-    let stamps: Vec<&str> = events.iter().map(|e| e["timestamp"].as_str().unwrap()).collect();
-    assert!(stamps.windows(2).all(|w| w[0] <= w[1]), "timestamps never decrease");
+    let stamps: Vec<&str> = events
+        .iter()
+        .map(|e| e["timestamp"].as_str().unwrap())
+        .collect();
+    assert!(
+        stamps.windows(2).all(|w| w[0] <= w[1]),
+        "timestamps never decrease"
+    );
 }
 
 #[test]
@@ -112,7 +128,10 @@ fn dry_run_sequence() {
     assert_eq!(greet["type"], "prompt");
     assert_eq!(greet["model"], "anthropic/claude-test");
     let done = &events[10]["data"];
-    assert_eq!(done["nodes"], json!({"succeeded": 3, "skipped": 0, "failed": 0}));
+    assert_eq!(
+        done["nodes"],
+        json!({"succeeded": 3, "skipped": 0, "failed": 0})
+    );
 }
 
 #[test]
@@ -124,7 +143,8 @@ fn node_completed_duration_equals_trace() {
         let node = e["node_id"].as_str().unwrap();
         let trace = outcome.trace.nodes.iter().find(|n| n.id == node).unwrap();
         let parse = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap();
-        let ms = (parse(trace.end_time.as_deref().unwrap()) - parse(&trace.start_time)).num_milliseconds();
+        let ms = (parse(trace.end_time.as_deref().unwrap()) - parse(&trace.start_time))
+            .num_milliseconds();
         assert_eq!(e["data"]["duration_ms"], ms, "{node}");
     }
 }
@@ -132,10 +152,17 @@ fn node_completed_duration_equals_trace() {
 #[test]
 fn failure_sequence_stops_after_the_level() {
     let (_dir, root) = fixture("failing");
-    let (outcome, events) = run_with(&root, opts(&root, json!({"n": 1})), LevelSetting::parse("minimal"));
+    let (outcome, events) = run_with(
+        &root,
+        opts(&root, json!({"n": 1})),
+        LevelSetting::parse("minimal"),
+    );
     assert!(!outcome.success());
     assert_envelope(&events);
-    assert_eq!(names(&events), ["workflow_started", "node_failed:boom", "workflow_failed"]);
+    assert_eq!(
+        names(&events),
+        ["workflow_started", "node_failed:boom", "workflow_failed"]
+    );
     let failed = &events[1]["data"];
     assert_eq!(failed["type"], "tool");
     assert_eq!(failed["error_type"], "ToolError");
@@ -151,15 +178,27 @@ fn skipped_branches_report_their_edge() {
     let mut o = opts(&root, json!({"message": "hi"}));
     o.dry_run = true;
     let (_, events) = run_with(&root, o, LevelSetting::parse("verbose"));
-    let skipped: Vec<&Value> = events.iter().filter(|e| e["event"] == "node_skipped").collect();
+    let skipped: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "node_skipped")
+        .collect();
     assert_eq!(skipped.len(), 2);
     assert_eq!(skipped[0]["node_id"], "negative");
-    assert_eq!(skipped[0]["data"], json!({"reason": "edge_condition_false", "edge": "to_neg"}));
-    let conditions: Vec<&Value> = events.iter().filter(|e| e["event"] == "condition_evaluated").collect();
+    assert_eq!(
+        skipped[0]["data"],
+        json!({"reason": "edge_condition_false", "edge": "to_neg"})
+    );
+    let conditions: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "condition_evaluated")
+        .collect();
     assert_eq!(conditions.len(), 2);
     assert_eq!(conditions[0]["data"]["kind"], "edge");
     assert_eq!(conditions[0]["data"]["result"], false);
-    assert_eq!(conditions[0]["data"]["expression"], "sentiment == 'negative'");
+    assert_eq!(
+        conditions[0]["data"]["expression"],
+        "sentiment == 'negative'"
+    );
     // Skipped nodes never start.
     assert!(!names(&events).contains(&"node_started:negative".to_string()));
 }
@@ -170,10 +209,19 @@ fn loop_iterations_and_sub_workflow_parent_ids() {
     let (outcome, events) = run_with(&root, opts(&root, json!({"count": 1})), None);
     assert!(outcome.success());
     assert_envelope(&events);
-    let iterations: Vec<&Value> = events.iter().filter(|e| e["event"] == "branch_iteration").collect();
+    let iterations: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "branch_iteration")
+        .collect();
     assert_eq!(iterations.len(), 2);
-    assert_eq!(iterations[0]["data"], json!({"iteration": 1, "max_iterations": 5, "continue": true}));
-    assert_eq!(iterations[1]["data"], json!({"iteration": 2, "max_iterations": 5, "continue": false}));
+    assert_eq!(
+        iterations[0]["data"],
+        json!({"iteration": 1, "max_iterations": 5, "continue": true})
+    );
+    assert_eq!(
+        iterations[1]["data"],
+        json!({"iteration": 2, "max_iterations": 5, "continue": false})
+    );
     let sub_runs: Vec<&Value> = events
         .iter()
         .filter(|e| e["event"] == "workflow_started" && e["run_id"] != "run-1")
@@ -198,11 +246,21 @@ fn loop_iterations_and_sub_workflow_parent_ids() {
 #[test]
 fn wait_trigger_events_carry_parent_ids() {
     let (_dir, root) = fixture("triggers");
-    let (outcome, events) = run_with(&root, opts(&root, json!({"word": "yo"})), LevelSetting::parse("minimal"));
+    let (outcome, events) = run_with(
+        &root,
+        opts(&root, json!({"word": "yo"})),
+        LevelSetting::parse("minimal"),
+    );
     assert!(outcome.success());
-    let child: Vec<&Value> = events.iter().filter(|e| e["parent_node_id"] == "child").collect();
+    let child: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["parent_node_id"] == "child")
+        .collect();
     assert_eq!(
-        child.iter().map(|e| e["event"].as_str().unwrap()).collect::<Vec<_>>(),
+        child
+            .iter()
+            .map(|e| e["event"].as_str().unwrap())
+            .collect::<Vec<_>>(),
         ["workflow_started", "workflow_completed"]
     );
 }
@@ -240,7 +298,11 @@ fn resume_reports_cached_nodes() {
 #[test]
 fn debug_level_reports_inputs_outputs_and_artifacts() {
     let (_dir, root) = fixture("tools");
-    let (_, events) = run_with(&root, opts(&root, json!({"city": "Rome"})), LevelSetting::parse("debug"));
+    let (_, events) = run_with(
+        &root,
+        opts(&root, json!({"city": "Rome"})),
+        LevelSetting::parse("debug"),
+    );
     let input = events
         .iter()
         .find(|e| e["event"] == "input_received" && e["node_id"] == "weather")

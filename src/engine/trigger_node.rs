@@ -38,12 +38,16 @@ pub fn run_trigger(
     gathered: &Map<String, Value>,
 ) -> Result<TriggerResult, NodeError> {
     let Some(trigger) = ctx.project.triggers.get(node_id) else {
-        return Err(NodeError::runtime(format!("Trigger definition not found: {node_id}")));
+        return Err(NodeError::runtime(format!(
+            "Trigger definition not found: {node_id}"
+        )));
     };
     if let Some(condition) = trigger.condition.as_deref() {
         let run = check_condition(ctx, node_id, ConditionKind::Trigger, condition, gathered)
             .map_err(|e| {
-                trigger_error(format!("Failed to evaluate trigger condition: {condition} ({e})"))
+                trigger_error(format!(
+                    "Failed to evaluate trigger condition: {condition} ({e})"
+                ))
             })?;
         if !run {
             ctx.runtime
@@ -113,7 +117,9 @@ pub fn run_trigger(
                 .console
                 .progress(format!("  Triggered workflow (PID: {pid})"));
             Ok(TriggerResult {
-                output: object(json!({"triggered": true, "status": "success", "pid": pid, "output": {}})),
+                output: object(
+                    json!({"triggered": true, "status": "success", "pid": pid, "output": {}}),
+                ),
                 skipped: false,
             })
         }
@@ -147,7 +153,10 @@ pub fn run_trigger(
                 .console
                 .progress("  Triggered workflow completed successfully");
             let mut output = object(json!({"triggered": true, "status": "success"}));
-            output.insert("output".into(), Value::Object(flatten_outputs(&sub.outputs)));
+            output.insert(
+                "output".into(),
+                Value::Object(flatten_outputs(&sub.outputs)),
+            );
             Ok(TriggerResult {
                 output,
                 skipped: false,

@@ -56,7 +56,9 @@ pub fn load_project(path: &Path) -> Result<Project, TridentError> {
         let prompts = scope.spawn(|| read_prompts(&root));
         let manifest = parse_yaml(&text, &manifest_path);
         let prompts = prompts.join().unwrap_or_else(|_| {
-            Err(TridentError::Parse("internal error while reading prompt files".into()))
+            Err(TridentError::Parse(
+                "internal error while reading prompt files".into(),
+            ))
         });
         (manifest, prompts)
     });
@@ -105,7 +107,9 @@ fn read_prompts(root: &Path) -> Result<IndexMap<String, PromptFile>, TridentErro
 /// Parse prompt files, in parallel for large projects (YAML parsing is most of a big
 /// project's load time); results keep the order of `files`.
 fn load_prompt_files(files: &[PathBuf]) -> Vec<Result<PromptFile, TridentError>> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
     if files.len() < 64 || threads < 2 {
         return files.iter().map(|f| load_prompt_file(f)).collect();
     }
@@ -121,7 +125,9 @@ fn load_prompt_files(files: &[PathBuf]) -> Vec<Result<PromptFile, TridentError>>
             .into_iter()
             .flat_map(|h| {
                 h.join().unwrap_or_else(|_| {
-                    vec![Err(TridentError::Parse("internal error while reading prompt files".into()))]
+                    vec![Err(TridentError::Parse(
+                        "internal error while reading prompt files".into(),
+                    ))]
                 })
             })
             .collect()

@@ -91,7 +91,10 @@ pub fn project_from_manifest(
         name,
         root: root.to_path_buf(),
         manifest_path: manifest_path.to_path_buf(),
-        version: m.get("version").map(scalar_text).unwrap_or_else(|| "0.1".into()),
+        version: m
+            .get("version")
+            .map(scalar_text)
+            .unwrap_or_else(|| "0.1".into()),
         description: m.get("description").map(scalar_text).unwrap_or_default(),
         defaults,
         entrypoints,
@@ -418,14 +421,8 @@ fn parse_node(
                     id: id.to_string(),
                     workflow_path,
                     mode,
-                    pass_outputs: spec
-                        .get("pass_outputs")
-                        .and_then(as_bool)
-                        .unwrap_or(true),
-                    emit_signal: spec
-                        .get("emit_signal")
-                        .and_then(as_bool)
-                        .unwrap_or(true),
+                    pass_outputs: spec.get("pass_outputs").and_then(as_bool).unwrap_or(true),
+                    emit_signal: spec.get("emit_signal").and_then(as_bool).unwrap_or(true),
                     condition: opt_text(spec, "condition"),
                 },
             );

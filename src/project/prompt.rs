@@ -103,7 +103,12 @@ pub fn parse_prompt(text: &str, path: &Path) -> Result<PromptFile, TridentError>
             )));
         }
     };
-    let text_of = |key: &str| fm.get(key).and_then(Value::as_str).unwrap_or("").to_string();
+    let text_of = |key: &str| {
+        fm.get(key)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
 
     let mut inputs = IndexMap::new();
     if let Some(Value::Object(spec)) = fm.get("input") {

@@ -58,7 +58,11 @@ mod tests {
 
     #[test]
     fn pyyaml_compatible_scalars() {
-        let v = parse_yaml("a: n\nb: yes\nc: 0.1\nd: \"0.1\"\ne: ~\nf: 1\nf: 2\n", Path::new("x")).unwrap();
+        let v = parse_yaml(
+            "a: n\nb: yes\nc: 0.1\nd: \"0.1\"\ne: ~\nf: 1\nf: 2\n",
+            Path::new("x"),
+        )
+        .unwrap();
         assert_eq!(v["a"], "n");
         assert_eq!(as_bool(&v["b"]), Some(true));
         assert_eq!(v["c"], 0.1);
@@ -69,7 +73,9 @@ mod tests {
 
     #[test]
     fn errors_name_file_and_line() {
-        let e = parse_yaml("a: [1\nb: 2\n", Path::new("agent.tml")).unwrap_err().to_string();
+        let e = parse_yaml("a: [1\nb: 2\n", Path::new("agent.tml"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("agent.tml") && e.contains("line"), "{e}");
     }
 }

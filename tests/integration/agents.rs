@@ -65,8 +65,13 @@ edges:
     let bin = f.join("bin/claude");
     std::fs::write(&bin, FAKE_CLAUDE).unwrap();
     std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let path = format!("{}:{}", f.join("bin").display(), std::env::var("PATH").unwrap_or_default());
-    f.env("PATH", &path).env("ANTHROPIC_API_KEY", "sk-ant-not-for-the-cli")
+    let path = format!(
+        "{}:{}",
+        f.join("bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    f.env("PATH", &path)
+        .env("ANTHROPIC_API_KEY", "sk-ant-not-for-the-cli")
 }
 
 fn session() -> Vec<String> {
@@ -84,7 +89,17 @@ fn session() -> Vec<String> {
 fn turns_stream_while_the_agent_works_and_results_land_in_artifacts() {
     let f = project(&session());
     let mut child = f
-        .command(&["project", "run", "-i", r#"{"task": "count"}"#, "--run-id", "a1", "--telemetry", "--telemetry-file", "t.jsonl"])
+        .command(&[
+            "project",
+            "run",
+            "-i",
+            r#"{"task": "count"}"#,
+            "--run-id",
+            "a1",
+            "--telemetry",
+            "--telemetry-file",
+            "t.jsonl",
+        ])
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -94,12 +109,18 @@ fn turns_stream_while_the_agent_works_and_results_land_in_artifacts() {
         let text = std::fs::read_to_string(f.join("t.jsonl")).unwrap_or_default();
         if text.contains("agent_tool_called") {
             early = !text.contains("\"node_completed\",\"level\":\"INFO\",\"node_id\":\"worker\"");
-            assert!(child.try_wait().unwrap().is_none(), "the agent is still working");
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "the agent is still working"
+            );
             break;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(early, "agent_tool_called was written before the agent finished");
+    assert!(
+        early,
+        "agent_tool_called was written before the agent finished"
+    );
     assert!(child.wait().unwrap().success());
 
     let events: Vec<Value> = std::fs::read_to_string(f.join("t.jsonl"))
@@ -108,7 +129,10 @@ fn turns_stream_while_the_agent_works_and_results_land_in_artifacts() {
         .map(|l| serde_json::from_str(l).unwrap())
         .filter(|e: &Value| e["node_id"] == "worker")
         .collect();
-    let names: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    let names: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
     assert_eq!(
         names,
         [
@@ -131,32 +155,66 @@ fn turns_stream_while_the_agent_works_and_results_land_in_artifacts() {
     assert_eq!(completed["input_tokens"], 100);
 
     let trace = f.read_json(".trident/runs/a1/trace.json");
-    let worker = trace["nodes"].as_array().unwrap().iter().find(|n| n["id"] == "worker").unwrap().clone();
+    let worker = trace["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["id"] == "worker")
+        .unwrap()
+        .clone();
     assert_eq!(worker["output"], json!({"answer": "42"}));
     assert_eq!(worker["session_id"], "sess-42");
     assert_eq!(worker["num_turns"], 2);
     assert_eq!(worker["cost_usd"], 0.0123);
     assert_eq!(worker["tokens"], json!({"input": 100, "output": 20}));
     let checkpoint = f.read_json(".trident/runs/a1/checkpoint.json");
-    assert_eq!(checkpoint["completed_nodes"]["worker"]["session_id"], "sess-42");
+    assert_eq!(
+        checkpoint["completed_nodes"]["worker"]["session_id"],
+        "sess-42"
+    );
     assert_eq!(checkpoint["total_cost_usd"], 0.0123);
 
     let argv = std::fs::read_to_string(f.join("bin/argv")).unwrap();
-    for expected in ["-p", "--output-format\nstream-json", "--verbose", "--max-turns\n7", "--json-schema"] {
+    for expected in [
+        "-p",
+        "--output-format\nstream-json",
+        "--verbose",
+        "--max-turns\n7",
+        "--json-schema",
+    ] {
         assert!(argv.contains(expected), "argv lacks {expected:?}:\n{argv}");
     }
     let env = std::fs::read_to_string(f.join("bin/env")).unwrap();
-    assert!(!env.contains("ANTHROPIC_API_KEY"), "the API key is not passed to the CLI");
+    assert!(
+        !env.contains("ANTHROPIC_API_KEY"),
+        "the API key is not passed to the CLI"
+    );
 }
 
 #[test]
 fn cost_and_token_events_at_verbose() {
     let f = project(&session());
-    let out = f.run(&["project", "run", "-i", r#"{"task": "x"}"#, "--telemetry", "--telemetry-level", "verbose",
-        "--telemetry-filter", "resource"]);
+    let out = f.run(&[
+        "project",
+        "run",
+        "-i",
+        r#"{"task": "x"}"#,
+        "--telemetry",
+        "--telemetry-level",
+        "verbose",
+        "--telemetry-filter",
+        "resource",
+    ]);
     out.code(0);
-    let events: Vec<Value> = out.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let cost = events.iter().find(|e| e["event"] == "cost_incurred").unwrap();
+    let events: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let cost = events
+        .iter()
+        .find(|e| e["event"] == "cost_incurred")
+        .unwrap();
     assert_eq!(cost["data"]["cost_usd"], 0.0123);
     assert_eq!(cost["data"]["total_cost_usd"], 0.0123);
     assert!(events.iter().any(|e| e["event"] == "token_usage"));
@@ -165,8 +223,10 @@ fn cost_and_token_events_at_verbose() {
 #[test]
 fn start_from_an_agent_resumes_its_session() {
     let f = project(&session());
-    f.run(&["project", "run", "-i", r#"{"task": "x"}"#, "--run-id", "r"]).code(0);
-    f.run(&["project", "run", "--resume", "r", "--start-from", "worker"]).code(0);
+    f.run(&["project", "run", "-i", r#"{"task": "x"}"#, "--run-id", "r"])
+        .code(0);
+    f.run(&["project", "run", "--resume", "r", "--start-from", "worker"])
+        .code(0);
     let argv = std::fs::read_to_string(f.join("bin/argv")).unwrap();
     assert!(argv.contains("--resume\nsess-42"), "{argv}");
 }
@@ -174,8 +234,11 @@ fn start_from_an_agent_resumes_its_session() {
 #[test]
 fn failures_are_clear_node_failures() {
     // is_error result
-    let f = project(&[json!({"type": "result", "subtype": "error_during_execution", "is_error": true,
-        "result": "tool exploded", "session_id": "s"}).to_string()]);
+    let f = project(&[
+        json!({"type": "result", "subtype": "error_during_execution", "is_error": true,
+        "result": "tool exploded", "session_id": "s"})
+        .to_string(),
+    ]);
     let out = f.run(&["project", "run", "-i", r#"{"task": "x"}"#, "-o", "json"]);
     out.code(1);
     assert_eq!(out.json()["error"]["node_id"], "worker");
@@ -183,7 +246,14 @@ fn failures_are_clear_node_failures() {
     let f = project(&[json!({"type": "result", "subtype": "error_max_turns", "is_error": true, "session_id": "s", "num_turns": 7}).to_string()]);
     let out = f.run(&["project", "run", "-i", r#"{"task": "x"}"#, "-o", "json"]);
     out.code(1);
-    assert!(out.json()["error"]["message"].as_str().unwrap().contains("max_turns"), "{}", out.stdout);
+    assert!(
+        out.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("max_turns"),
+        "{}",
+        out.stdout
+    );
     // non-zero exit with stderr
     let f = project(&["exit 3".into()]);
     f.run(&["project", "run", "-i", r#"{"task": "x"}"#]).code(1);
@@ -191,7 +261,12 @@ fn failures_are_clear_node_failures() {
     let f = project(&session()).env("PATH", "/usr/bin:/bin");
     let out = f.run(&["project", "run", "-i", r#"{"task": "x"}"#, "-o", "json"]);
     out.code(1);
-    assert!(out.json()["error"]["message"].as_str().unwrap().contains("npm install -g @anthropic-ai/claude-code"));
+    assert!(
+        out.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("npm install -g @anthropic-ai/claude-code")
+    );
 }
 
 #[test]
@@ -199,9 +274,21 @@ fn malformed_lines_are_skipped_with_a_warning() {
     let mut script = vec!["this is not json".to_string()];
     script.extend(session());
     let f = project(&script);
-    let out = f.run(&["project", "run", "-i", r#"{"task": "x"}"#, "--telemetry", "--telemetry-filter", "warning"]);
+    let out = f.run(&[
+        "project",
+        "run",
+        "-i",
+        r#"{"task": "x"}"#,
+        "--telemetry",
+        "--telemetry-filter",
+        "warning",
+    ]);
     out.code(0);
-    let events: Vec<Value> = out.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let events: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(events.len(), 1, "{}", out.stdout);
     assert_eq!(events[0]["event"], "agent_output_skipped");
     assert_eq!(events[0]["level"], "WARNING");
@@ -210,7 +297,15 @@ fn malformed_lines_are_skipped_with_a_warning() {
 #[test]
 fn dry_run_makes_no_agent_call() {
     let f = project(&session());
-    let out = f.run(&["project", "run", "--dry-run", "-i", r#"{"task": "x"}"#, "-o", "json"]);
+    let out = f.run(&[
+        "project",
+        "run",
+        "--dry-run",
+        "-i",
+        r#"{"task": "x"}"#,
+        "-o",
+        "json",
+    ]);
     out.code(0);
     assert_eq!(out.json()["outputs"]["output"]["answer"], "[mock_answer]");
     assert!(!f.join("bin/argv").exists());

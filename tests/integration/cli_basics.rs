@@ -7,7 +7,10 @@ fn version_both_ways() {
     let f = Fixture::empty();
     let a = f.run(&["version"]);
     a.code(0);
-    assert_eq!(a.stdout.trim(), format!("trident {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        a.stdout.trim(),
+        format!("trident {}", env!("CARGO_PKG_VERSION"))
+    );
     let b = f.run(&["--version"]);
     b.code(0);
     assert_eq!(a.stdout, b.stdout);
@@ -16,15 +19,28 @@ fn version_both_ways() {
 #[test]
 fn every_command_has_help() {
     let f = Fixture::empty();
-    for cmd in ["init", "validate", "graph", "run", "runs", "signals", "schedule"] {
+    for cmd in [
+        "init", "validate", "graph", "run", "runs", "signals", "schedule",
+    ] {
         let out = f.run(&["project", cmd, "--help"]);
         out.code(0);
-        assert!(out.stdout.contains("Usage: trident project"), "{cmd}: {}", out.stdout);
+        assert!(
+            out.stdout.contains("Usage: trident project"),
+            "{cmd}: {}",
+            out.stdout
+        );
     }
     let run = f.run(&["project", "run", "--help"]);
     for flag in [
-        "--dry-run", "--resume", "--start-from", "--wait-for", "--telemetry-format",
-        "--telemetry-file", "--telemetry-level", "--telemetry-filter", "--emit-signal",
+        "--dry-run",
+        "--resume",
+        "--start-from",
+        "--wait-for",
+        "--telemetry-format",
+        "--telemetry-file",
+        "--telemetry-level",
+        "--telemetry-filter",
+        "--emit-signal",
     ] {
         assert!(run.stdout.contains(flag), "run --help lacks {flag}");
     }
@@ -33,7 +49,8 @@ fn every_command_has_help() {
 #[test]
 fn init_creates_a_project_that_validates_and_dry_runs() {
     let f = Fixture::empty();
-    f.run(&["project", "init", "demo", "--template", "standard"]).code(0);
+    f.run(&["project", "init", "demo", "--template", "standard"])
+        .code(0);
     assert!(f.join("demo/agent.tml").is_file());
     assert!(f.join("demo/prompts/example.prompt").is_file());
     assert!(f.join("demo/tools/example_tool.py").is_file());
@@ -41,7 +58,15 @@ fn init_creates_a_project_that_validates_and_dry_runs() {
     v.code(0);
     assert!(v.stdout.contains("✓ Validation passed"), "{}", v.stdout);
     assert!(!v.stdout.contains("Warnings"), "{}", v.stdout);
-    f.run(&["project", "run", "demo", "--dry-run", "-i", r#"{"text": "hi"}"#]).code(0);
+    f.run(&[
+        "project",
+        "run",
+        "demo",
+        "--dry-run",
+        "-i",
+        r#"{"text": "hi"}"#,
+    ])
+    .code(0);
     // A second init refuses and leaves the project alone.
     let again = f.run(&["project", "init", "demo"]);
     again.code(2);
@@ -84,7 +109,14 @@ fn graph_ascii_and_mermaid() {
     let ascii = f.run(&["project", "graph"]);
     ascii.code(0);
     insta::assert_snapshot!("graph_ascii", ascii.stdout);
-    let mermaid = f.run(&["project", "graph", "--format", "mermaid", "--direction", "LR"]);
+    let mermaid = f.run(&[
+        "project",
+        "graph",
+        "--format",
+        "mermaid",
+        "--direction",
+        "LR",
+    ]);
     mermaid.code(0);
     insta::assert_snapshot!("graph_mermaid", mermaid.stdout);
 }

@@ -9,17 +9,37 @@ use crate::support::fake_llm::{FakeLlm, FakeReply};
 #[test]
 fn dry_run_mocks_prompts() {
     let f = Fixture::new("hello");
-    let out = f.run(&["project", "run", "--dry-run", "-i", r#"{"name":"Ada"}"#, "-o", "json"]);
+    let out = f.run(&[
+        "project",
+        "run",
+        "--dry-run",
+        "-i",
+        r#"{"name":"Ada"}"#,
+        "-o",
+        "json",
+    ]);
     out.code(0);
     let v = out.json();
     assert_eq!(v["success"], true);
-    assert_eq!(v["outputs"]["output"]["greeting"], "[DRY RUN] Mock text response");
+    assert_eq!(
+        v["outputs"]["output"]["greeting"],
+        "[DRY RUN] Mock text response"
+    );
 }
 
 #[test]
 fn dry_run_json_prompt_mocks_schema_and_conditions_skip() {
     let f = Fixture::new("branching");
-    let out = f.run(&["project", "run", "--dry-run", "-i", r#"{"message":"hi"}"#, "-o", "json", "--trace"]);
+    let out = f.run(&[
+        "project",
+        "run",
+        "--dry-run",
+        "-i",
+        r#"{"message":"hi"}"#,
+        "-o",
+        "json",
+        "--trace",
+    ]);
     out.code(0);
     let v = out.json();
     // The mock sentiment matches neither condition: both responders are skipped.
@@ -47,10 +67,19 @@ fn dry_run_json_prompt_mocks_schema_and_conditions_skip() {
 #[test]
 fn prompts_through_openai_with_conditions() {
     let fake = FakeLlm::start();
-    fake.push_reply(FakeReply::json(json!({"sentiment": "positive", "message": "great day"})).tokens(10, 5))
-        .push_reply(FakeReply::text("Hooray!").tokens(7, 3));
+    fake.push_reply(
+        FakeReply::json(json!({"sentiment": "positive", "message": "great day"})).tokens(10, 5),
+    )
+    .push_reply(FakeReply::text("Hooray!").tokens(7, 3));
     let f = Fixture::new("branching").llm(&fake);
-    let out = f.run(&["project", "run", "-i", r#"{"message":"great day"}"#, "-o", "json"]);
+    let out = f.run(&[
+        "project",
+        "run",
+        "-i",
+        r#"{"message":"great day"}"#,
+        "-o",
+        "json",
+    ]);
     out.code(0);
     let v = out.json();
     assert_eq!(v["outputs"]["output"]["reply"], "Hooray!");
@@ -58,13 +87,30 @@ fn prompts_through_openai_with_conditions() {
     assert_eq!(requests.len(), 2);
     assert!(requests[0].path.ends_with("/chat/completions"));
     assert_eq!(requests[0].model(), Some("gpt-test"));
-    assert!(requests[0].prompt().unwrap().contains("Classify: great day"));
+    assert!(
+        requests[0]
+            .prompt()
+            .unwrap()
+            .contains("Classify: great day")
+    );
     let trace = f.run_file("trace.json");
-    let classify = &trace["nodes"].as_array().unwrap().iter().find(|n| n["id"] == "classify").unwrap().clone();
+    let classify = &trace["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["id"] == "classify")
+        .unwrap()
+        .clone();
     assert_eq!(classify["tokens"], json!({"input": 10, "output": 5}));
     assert_eq!(classify["model"], "openai/gpt-test");
     assert_eq!(classify["output"]["sentiment"], "positive");
-    let negative = trace["nodes"].as_array().unwrap().iter().find(|n| n["id"] == "negative").unwrap().clone();
+    let negative = trace["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["id"] == "negative")
+        .unwrap()
+        .clone();
     assert_eq!(negative["skipped"], true);
 }
 
@@ -93,7 +139,12 @@ fn invalid_json_from_model_fails_the_node() {
     assert_eq!(v["success"], false);
     assert_eq!(v["error"]["node_id"], "classify");
     assert_eq!(v["error"]["cause_type"], "SchemaValidationError");
-    assert!(v["error"]["message"].as_str().unwrap().contains("invalid JSON"));
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("invalid JSON")
+    );
 }
 
 #[test]
@@ -102,7 +153,12 @@ fn missing_required_input_fails_before_any_call() {
     let f = Fixture::new("hello").llm(&fake);
     let out = f.run(&["project", "run", "-i", r#"{"other":"x"}"#, "-o", "json"]);
     out.code(1);
-    assert!(out.json()["error"]["message"].as_str().unwrap().contains("Missing required input(s) for 'greet': name"));
+    assert!(
+        out.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Missing required input(s) for 'greet': name")
+    );
     assert!(fake.requests().is_empty());
 }
 
@@ -113,15 +169,32 @@ fn python_and_shell_tools() {
     out.code(0);
     assert_eq!(out.json()["outputs"]["output"]["loud"], "SUNNY IN PARIS");
     let trace = f.run_file("trace.json");
-    let weather = trace["nodes"].as_array().unwrap().iter().find(|n| n["id"] == "weather").unwrap().clone();
-    assert_eq!(weather["output"], json!({"city": "Paris", "temp_c": 21, "summary": "sunny in Paris"}));
+    let weather = trace["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["id"] == "weather")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        weather["output"],
+        json!({"city": "Paris", "temp_c": 21, "summary": "sunny in Paris"})
+    );
     assert_eq!(weather["tokens"], json!({}));
 }
 
 #[test]
 fn tools_run_in_dry_run_too() {
     let f = Fixture::new("tools");
-    let out = f.run(&["project", "run", "--dry-run", "-i", r#"{"city":"Oslo"}"#, "-o", "json"]);
+    let out = f.run(&[
+        "project",
+        "run",
+        "--dry-run",
+        "-i",
+        r#"{"city":"Oslo"}"#,
+        "-o",
+        "json",
+    ]);
     out.code(0);
     assert_eq!(out.json()["outputs"]["output"]["loud"], "SUNNY IN OSLO");
 }
@@ -135,11 +208,21 @@ fn tool_exception_fails_the_run_after_its_level() {
     assert!(out.stdout.contains("[FAILED] boom"));
     assert!(out.stdout.contains("bad value 7"), "{}", out.stdout);
     let trace = f.run_file("trace.json");
-    let ids: Vec<&str> = trace["nodes"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = trace["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, vec!["input", "first", "boom"], "no later level runs");
     let boom = &trace["nodes"][2];
     assert_eq!(boom["error_type"], "ToolError");
-    assert!(trace["error"].as_str().unwrap().starts_with("Node 'boom' (tool) failed:"));
+    assert!(
+        trace["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("Node 'boom' (tool) failed:")
+    );
     assert_eq!(f.run_file("checkpoint.json")["status"], "failed");
 }
 
@@ -151,12 +234,19 @@ fn branch_loops_until_condition_false() {
     assert_eq!(out.json()["outputs"]["output"]["final"], 3);
     let id = f.last_run_id();
     for n in 0..3 {
-        let it = f.read_json(&format!(".trident/runs/{id}/branches/counter/iteration_{n}.json"));
+        let it = f.read_json(&format!(
+            ".trident/runs/{id}/branches/counter/iteration_{n}.json"
+        ));
         assert_eq!(it["iteration"], n);
         assert_eq!(it["success"], true);
         assert_eq!(it["inputs"]["count"], n);
     }
-    assert!(!f.join(&format!(".trident/runs/{id}/branches/counter/iteration_3.json")).exists());
+    assert!(
+        !f.join(&format!(
+            ".trident/runs/{id}/branches/counter/iteration_3.json"
+        ))
+        .exists()
+    );
     assert_eq!(f.run_file("checkpoint.json")["branch_states"]["counter"], 2);
 }
 
@@ -167,16 +257,35 @@ fn branch_max_iterations_fails() {
     out.code(1);
     let v = out.json();
     assert_eq!(v["error"]["cause_type"], "BranchError");
-    assert!(v["error"]["message"].as_str().unwrap().contains("Max iterations (5) reached"));
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Max iterations (5) reached")
+    );
 }
 
 #[test]
 fn branch_dry_run_passes_inputs_through() {
     let f = Fixture::new("looping");
-    let out = f.run(&["project", "run", "--dry-run", "-i", r#"{"count": 1}"#, "-o", "json"]);
+    let out = f.run(&[
+        "project",
+        "run",
+        "--dry-run",
+        "-i",
+        r#"{"count": 1}"#,
+        "-o",
+        "json",
+    ]);
     out.code(0);
     let trace = f.run_file("trace.json");
-    let counter = trace["nodes"].as_array().unwrap().iter().find(|n| n["id"] == "counter").unwrap().clone();
+    let counter = trace["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["id"] == "counter")
+        .unwrap()
+        .clone();
     assert_eq!(counter["output"], json!({"dry_run": true, "count": 1}));
 }
 
@@ -186,7 +295,16 @@ fn wait_trigger_runs_the_child_workflow() {
     let out = f.run(&["project", "run", "-i", r#"{"word": "hey"}"#, "-o", "json"]);
     out.code(0);
     assert_eq!(out.json()["outputs"]["output"]["result"], "HEY");
-    let dry = f.run(&["project", "run", "--dry-run", "-i", r#"{"word": "hey"}"#, "-o", "json", "--no-artifacts"]);
+    let dry = f.run(&[
+        "project",
+        "run",
+        "--dry-run",
+        "-i",
+        r#"{"word": "hey"}"#,
+        "-o",
+        "json",
+        "--no-artifacts",
+    ]);
     dry.code(0);
     assert_eq!(dry.json()["outputs"]["output"], json!({"result": null}));
 }

@@ -6,7 +6,9 @@ use crate::support::fake_llm::{FakeLlm, FakeReply};
 #[test]
 fn retries_429_and_5xx_then_succeeds() {
     let fake = FakeLlm::start();
-    fake.push_status(429).push_status(503).push_reply(FakeReply::text("ok").tokens(3, 1));
+    fake.push_status(429)
+        .push_status(503)
+        .push_reply(FakeReply::text("ok").tokens(3, 1));
     let f = Fixture::new("hello").llm(&fake);
     let out = f.run(&["project", "run", "-i", r#"{"name":"Ada"}"#, "-o", "json"]);
     out.code(0);
@@ -34,7 +36,8 @@ fn unauthorized_fails_at_once() {
     let fake = FakeLlm::start();
     fake.push_status(401);
     let f = Fixture::new("hello").llm(&fake);
-    f.run(&["project", "run", "-i", r#"{"name":"Ada"}"#]).code(3);
+    f.run(&["project", "run", "-i", r#"{"name":"Ada"}"#])
+        .code(3);
     assert_eq!(fake.requests().len(), 1);
 }
 
@@ -52,9 +55,15 @@ fn dotenv_supplies_the_key_and_base_url() {
     fake.push_reply(FakeReply::text("from dotenv"));
     let f = Fixture::new("hello").file(
         ".env",
-        &format!("ANTHROPIC_API_KEY=sk-ant-dotenv-secret\nANTHROPIC_BASE_URL={}\n", fake.url()),
+        &format!(
+            "ANTHROPIC_API_KEY=sk-ant-dotenv-secret\nANTHROPIC_BASE_URL={}\n",
+            fake.url()
+        ),
     );
     let out = f.run(&["project", "run", "-i", r#"{"name":"Ada"}"#, "-o", "json"]);
     out.code(0);
-    assert_eq!(fake.requests()[0].header("x-api-key"), Some("sk-ant-dotenv-secret"));
+    assert_eq!(
+        fake.requests()[0].header("x-api-key"),
+        Some("sk-ant-dotenv-secret")
+    );
 }

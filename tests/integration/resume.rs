@@ -63,7 +63,8 @@ fn calls(f: &Fixture) -> Vec<String> {
 #[test]
 fn resume_latest_skips_completed_nodes() {
     let f = chain().file("fail", "");
-    f.run(&["project", "run", "-i", r#"{"n": 1}"#, "--run-id", "r1"]).code(1);
+    f.run(&["project", "run", "-i", r#"{"n": 1}"#, "--run-id", "r1"])
+        .code(1);
     assert_eq!(calls(&f), ["first", "flaky"]);
     let checkpoint = f.read_json(".trident/runs/r1/checkpoint.json");
     assert_eq!(checkpoint["status"], "failed");
@@ -72,9 +73,17 @@ fn resume_latest_skips_completed_nodes() {
     let out = f.run(&["project", "run", "--resume", "latest", "-o", "json"]);
     out.code(0);
     assert_eq!(out.json()["outputs"]["output"], json!({"n": 25}));
-    assert_eq!(calls(&f), ["first", "flaky", "flaky", "last"], "first was not redone");
+    assert_eq!(
+        calls(&f),
+        ["first", "flaky", "flaky", "last"],
+        "first was not redone"
+    );
     let index = f.read_json(".trident/runs/manifest.json");
-    assert_eq!(index["runs"].as_array().unwrap().len(), 1, "same run id, same entry");
+    assert_eq!(
+        index["runs"].as_array().unwrap().len(),
+        1,
+        "same run id, same entry"
+    );
     assert_eq!(index["runs"][0]["status"], "completed");
     let trace = f.read_json(".trident/runs/r1/trace.json");
     assert_eq!(trace["nodes"][1]["id"], "first");
@@ -84,8 +93,18 @@ fn resume_latest_skips_completed_nodes() {
 #[test]
 fn start_from_reruns_the_node_and_its_descendants() {
     let f = chain();
-    f.run(&["project", "run", "-i", r#"{"n": 1}"#, "--run-id", "r1"]).code(0);
-    let out = f.run(&["project", "run", "--resume", "r1", "--start-from", "flaky", "-o", "json"]);
+    f.run(&["project", "run", "-i", r#"{"n": 1}"#, "--run-id", "r1"])
+        .code(0);
+    let out = f.run(&[
+        "project",
+        "run",
+        "--resume",
+        "r1",
+        "--start-from",
+        "flaky",
+        "-o",
+        "json",
+    ]);
     out.code(0);
     assert_eq!(calls(&f), ["first", "flaky", "last", "flaky", "last"]);
 }
@@ -94,7 +113,8 @@ fn start_from_reruns_the_node_and_its_descendants() {
 fn checkpoint_journal_keeps_nodes_of_an_unfinished_level() {
     // Simulate a crash: a run's checkpoint.json without node `first`, but its journal has it.
     let f = chain();
-    f.run(&["project", "run", "-i", r#"{"n": 1}"#, "--run-id", "r1"]).code(0);
+    f.run(&["project", "run", "-i", r#"{"n": 1}"#, "--run-id", "r1"])
+        .code(0);
     let path = f.join(".trident/runs/r1/checkpoint.json");
     let mut checkpoint = f.read_json(".trident/runs/r1/checkpoint.json");
     let first = checkpoint["completed_nodes"]["first"].clone();

@@ -7,7 +7,17 @@ use crate::support::Fixture;
 #[test]
 fn emit_signal_writes_started_completed_ready() {
     let f = Fixture::new("hello");
-    f.run(&["project", "run", "--dry-run", "--emit-signal", "--run-id", "s1", "-i", r#"{"name":"A"}"#]).code(0);
+    f.run(&[
+        "project",
+        "run",
+        "--dry-run",
+        "--emit-signal",
+        "--run-id",
+        "s1",
+        "-i",
+        r#"{"name":"A"}"#,
+    ])
+    .code(0);
     for kind in ["started", "completed", "ready"] {
         let s = f.read_json(&format!(".trident/signals/hello.{kind}"));
         assert_eq!(s["signal_type"], kind);
@@ -15,7 +25,12 @@ fn emit_signal_writes_started_completed_ready() {
         assert_eq!(s["workflow"], "hello");
     }
     let ready = f.read_json(".trident/signals/hello.ready");
-    assert!(ready["outputs_path"].as_str().unwrap().ends_with("runs/s1/outputs.json"));
+    assert!(
+        ready["outputs_path"]
+            .as_str()
+            .unwrap()
+            .ends_with("runs/s1/outputs.json")
+    );
     let list = f.run(&["project", "signals"]);
     list.code(0);
     assert!(list.stdout.contains("hello.ready"));
@@ -27,7 +42,8 @@ fn emit_signal_writes_started_completed_ready() {
 #[test]
 fn failed_run_emits_failed_signal() {
     let f = Fixture::new("failing");
-    f.run(&["project", "run", "--emit-signal", "-i", r#"{"n": 1}"#]).code(1);
+    f.run(&["project", "run", "--emit-signal", "-i", r#"{"n": 1}"#])
+        .code(1);
     let s = f.read_json(".trident/signals/failing.failed");
     assert!(s["metadata"]["error"].as_str().unwrap().contains("boom"));
     assert!(!f.join(".trident/signals/failing.completed").exists());
@@ -36,7 +52,15 @@ fn failed_run_emits_failed_signal() {
 #[test]
 fn wait_for_times_out_with_exit_4() {
     let f = Fixture::new("hello");
-    let out = f.run(&["project", "run", "--dry-run", "--wait-for", "signal:up.ready", "--timeout", "0.3"]);
+    let out = f.run(&[
+        "project",
+        "run",
+        "--dry-run",
+        "--wait-for",
+        "signal:up.ready",
+        "--timeout",
+        "0.3",
+    ]);
     out.code(4);
     assert!(out.stderr.contains("up.ready"), "{}", out.stderr);
     assert!(!f.join(".trident").exists() || !f.join(".trident/runs").exists());
@@ -46,7 +70,17 @@ fn wait_for_times_out_with_exit_4() {
 fn wait_for_proceeds_when_the_signal_appears() {
     let f = Fixture::new("hello");
     let mut child = f
-        .command(&["project", "run", "--dry-run", "-i", r#"{"name":"A"}"#, "--wait-for", "signal:up.ready", "--timeout", "20"])
+        .command(&[
+            "project",
+            "run",
+            "--dry-run",
+            "-i",
+            r#"{"name":"A"}"#,
+            "--wait-for",
+            "signal:up.ready",
+            "--timeout",
+            "20",
+        ])
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -72,18 +106,70 @@ fn publish_alias_and_input_from() {
             .unwrap()
         ),
     );
-    f.run(&["project", "run", "--dry-run", "--run-id", "p1", "-i", r#"{"name":"A"}"#]).code(0);
+    f.run(&[
+        "project",
+        "run",
+        "--dry-run",
+        "--run-id",
+        "p1",
+        "-i",
+        r#"{"name":"A"}"#,
+    ])
+    .code(0);
     let published = f.read_json(".trident/outputs/latest.json");
-    assert_eq!(published["output"]["greeting"], "[DRY RUN] Mock text response");
+    assert_eq!(
+        published["output"]["greeting"],
+        "[DRY RUN] Mock text response"
+    );
     assert_eq!(f.read_json(".trident/outputs/greeter.json"), published);
-    f.run(&["project", "run", "--dry-run", "--publish-to", "out/x.json", "-i", r#"{"name":"A"}"#]).code(0);
+    f.run(&[
+        "project",
+        "run",
+        "--dry-run",
+        "--publish-to",
+        "out/x.json",
+        "-i",
+        r#"{"name":"A"}"#,
+    ])
+    .code(0);
     assert_eq!(f.read_json("out/x.json"), published);
     // --input-from run:ID and alias:NAME feed a run's outputs as a run's inputs.
-    f.run(&["project", "run", "--dry-run", "--input-from", "run:p1", "--run-id", "q1"]);
-    assert_eq!(f.read_json(".trident/runs/q1/metadata.json")["inputs"], published);
-    f.run(&["project", "run", "--dry-run", "--input-from", "alias:greeter", "--run-id", "q2"]);
-    assert_eq!(f.read_json(".trident/runs/q2/metadata.json")["inputs"], published);
+    f.run(&[
+        "project",
+        "run",
+        "--dry-run",
+        "--input-from",
+        "run:p1",
+        "--run-id",
+        "q1",
+    ]);
+    assert_eq!(
+        f.read_json(".trident/runs/q1/metadata.json")["inputs"],
+        published
+    );
+    f.run(&[
+        "project",
+        "run",
+        "--dry-run",
+        "--input-from",
+        "alias:greeter",
+        "--run-id",
+        "q2",
+    ]);
+    assert_eq!(
+        f.read_json(".trident/runs/q2/metadata.json")["inputs"],
+        published
+    );
     std::fs::write(f.join("in.json"), r#"{"name": "Bo"}"#).unwrap();
-    let out = f.run(&["project", "run", "--dry-run", "--input-from", "in.json", "-o", "json", "--no-artifacts"]);
+    let out = f.run(&[
+        "project",
+        "run",
+        "--dry-run",
+        "--input-from",
+        "in.json",
+        "-o",
+        "json",
+        "--no-artifacts",
+    ]);
     out.code(0);
 }

@@ -17,7 +17,10 @@ fn events(text: &str) -> Vec<Value> {
 }
 
 fn names(events: &[Value]) -> Vec<&str> {
-    events.iter().map(|e| e["event"].as_str().unwrap()).collect()
+    events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect()
 }
 
 /// input -> slow (sleeps `secs`) -> output.
@@ -38,42 +41,103 @@ fn slow(secs: f64) -> Fixture {
 #[test]
 fn stdout_carries_only_events() {
     let f = Fixture::new("hello");
-    let out = f.run(&["project", "run", "--dry-run", "-i", r#"{"name":"A"}"#, "--telemetry", "-v"]);
+    let out = f.run(&[
+        "project",
+        "run",
+        "--dry-run",
+        "-i",
+        r#"{"name":"A"}"#,
+        "--telemetry",
+        "-v",
+    ]);
     out.code(0);
     let evs = events(&out.stdout);
     assert_eq!(names(&evs).first(), Some(&"workflow_started"));
     assert_eq!(names(&evs).last(), Some(&"workflow_completed"));
-    assert!(out.stderr.contains("=== Execution Complete ==="), "result moved to stderr");
-    assert!(out.stderr.contains("Executing node: greet"), "--verbose moved to stderr");
+    assert!(
+        out.stderr.contains("=== Execution Complete ==="),
+        "result moved to stderr"
+    );
+    assert!(
+        out.stderr.contains("Executing node: greet"),
+        "--verbose moved to stderr"
+    );
 }
 
 #[test]
 fn human_format_to_stdout() {
     let f = Fixture::new("hello");
-    let out = f.run(&["project", "run", "--dry-run", "-i", r#"{"name":"A"}"#, "--telemetry", "--telemetry-format", "human"]);
+    let out = f.run(&[
+        "project",
+        "run",
+        "--dry-run",
+        "-i",
+        r#"{"name":"A"}"#,
+        "--telemetry",
+        "--telemetry-format",
+        "human",
+    ]);
     out.code(0);
     let first = out.stdout.lines().next().unwrap();
     assert!(first.starts_with('['), "{first}");
     assert!(first.contains("[INFO] WORKFLOW_STARTED run="), "{first}");
     assert!(out.stdout.contains("NODE_COMPLETED"));
-    assert!(!out.stdout.contains("\u{1b}["), "no colours when not a terminal");
+    assert!(
+        !out.stdout.contains("\u{1b}["),
+        "no colours when not a terminal"
+    );
 }
 
 #[test]
 fn file_sink_with_run_id_and_unchanged_stdout() {
     let f = Fixture::new("hello");
-    let plain = f.run(&["project", "run", "--dry-run", "-i", r#"{"name":"A"}"#, "-o", "json", "--no-artifacts"]);
+    let plain = f.run(&[
+        "project",
+        "run",
+        "--dry-run",
+        "-i",
+        r#"{"name":"A"}"#,
+        "-o",
+        "json",
+        "--no-artifacts",
+    ]);
     let out = f.run(&[
-        "project", "run", "--dry-run", "-i", r#"{"name":"A"}"#, "-o", "json", "--no-artifacts",
-        "--run-id", "r42", "--telemetry", "--telemetry-file", "logs/{run_id}.jsonl",
+        "project",
+        "run",
+        "--dry-run",
+        "-i",
+        r#"{"name":"A"}"#,
+        "-o",
+        "json",
+        "--no-artifacts",
+        "--run-id",
+        "r42",
+        "--telemetry",
+        "--telemetry-file",
+        "logs/{run_id}.jsonl",
     ]);
     out.code(0);
-    assert_eq!(out.stdout, plain.stdout, "with a file sink only, stdout is as without telemetry");
+    assert_eq!(
+        out.stdout, plain.stdout,
+        "with a file sink only, stdout is as without telemetry"
+    );
     let evs = events(&std::fs::read_to_string(f.join("logs/r42.jsonl")).unwrap());
     assert!(evs.iter().all(|e| e["run_id"] == "r42"));
     // Appending: a second run adds to the file.
-    f.run(&["project", "run", "--dry-run", "-i", r#"{"name":"A"}"#, "--no-artifacts", "--run-id", "r42",
-        "--telemetry", "--telemetry-file", "logs/{run_id}.jsonl"]).code(0);
+    f.run(&[
+        "project",
+        "run",
+        "--dry-run",
+        "-i",
+        r#"{"name":"A"}"#,
+        "--no-artifacts",
+        "--run-id",
+        "r42",
+        "--telemetry",
+        "--telemetry-file",
+        "logs/{run_id}.jsonl",
+    ])
+    .code(0);
     let again = events(&std::fs::read_to_string(f.join("logs/r42.jsonl")).unwrap());
     assert_eq!(again.len(), evs.len() * 2);
 }
@@ -82,7 +146,15 @@ fn file_sink_with_run_id_and_unchanged_stdout() {
 fn a_reader_sees_node_started_before_a_slow_node_ends() {
     let f = slow(3.0);
     let mut child = f
-        .command(&["project", "run", "-i", r#"{"x": 1}"#, "--telemetry", "--telemetry-file", "t.jsonl"])
+        .command(&[
+            "project",
+            "run",
+            "-i",
+            r#"{"x": 1}"#,
+            "--telemetry",
+            "--telemetry-file",
+            "t.jsonl",
+        ])
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
@@ -90,15 +162,24 @@ fn a_reader_sees_node_started_before_a_slow_node_ends() {
     let mut seen_started = false;
     while Instant::now() < deadline {
         let text = std::fs::read_to_string(f.join("t.jsonl")).unwrap_or_default();
-        if text.lines().any(|l| l.contains("\"node_started\"") && l.contains("\"slow\"")) {
+        if text
+            .lines()
+            .any(|l| l.contains("\"node_started\"") && l.contains("\"slow\""))
+        {
             assert!(!text.contains("\"node_completed\",\"level\":\"INFO\",\"node_id\":\"slow\""));
-            assert!(child.try_wait().unwrap().is_none(), "the run is still going");
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "the run is still going"
+            );
             seen_started = true;
             break;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(seen_started, "node_started of the slow node was readable while it ran");
+    assert!(
+        seen_started,
+        "node_started of the slow node was readable while it ran"
+    );
     assert!(child.wait().unwrap().success());
 }
 
@@ -107,13 +188,25 @@ fn failing_sinks_never_break_the_run() {
     let f = Fixture::new("hello").file("blocker", "a file, not a folder");
     for target in ["/dev/full", "blocker/sub/t.jsonl"] {
         let out = f.run(&[
-            "project", "run", "--dry-run", "-i", r#"{"name":"A"}"#, "-o", "json",
-            "--telemetry", "--telemetry-file", target,
+            "project",
+            "run",
+            "--dry-run",
+            "-i",
+            r#"{"name":"A"}"#,
+            "-o",
+            "json",
+            "--telemetry",
+            "--telemetry-file",
+            target,
         ]);
         out.code(0);
         assert_eq!(out.json()["success"], true);
         let warnings = out.stderr.matches("telemetry").count();
-        assert!(warnings >= 1, "one clear warning for {target}: {}", out.stderr);
+        assert!(
+            warnings >= 1,
+            "one clear warning for {target}: {}",
+            out.stderr
+        );
         assert!(!out.stderr.contains("panicked"));
     }
     assert_eq!(f.run_file("checkpoint.json")["status"], "completed");
@@ -123,19 +216,35 @@ fn failing_sinks_never_break_the_run() {
 fn closed_stdout_pipe_is_not_a_crash() {
     let f = slow(0.5);
     let mut child = f
-        .command(&["project", "run", "-i", r#"{"x": 1}"#, "--telemetry", "--run-id", "p1"])
+        .command(&[
+            "project",
+            "run",
+            "-i",
+            r#"{"x": 1}"#,
+            "--telemetry",
+            "--run-id",
+            "p1",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     // Read one line, then close the pipe (like `| head -1`).
     let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
     assert!(first.contains("workflow_started"));
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
-    assert_eq!(f.read_json(".trident/runs/p1/checkpoint.json")["status"], "completed");
-    assert_eq!(f.read_json(".trident/runs/p1/outputs.json")["output"]["x"], 1);
+    assert_eq!(
+        f.read_json(".trident/runs/p1/checkpoint.json")["status"],
+        "completed"
+    );
+    assert_eq!(
+        f.read_json(".trident/runs/p1/outputs.json")["output"]["x"],
+        1
+    );
 }
 
 #[test]
@@ -147,77 +256,160 @@ fn secrets_never_appear_in_events() {
         .env("ANTHROPIC_API_KEY", "sk-ant-test-key-123456")
         .file(".env", "SERVICE_PASSWORD=hunter2-dotenv-secret\n");
     let out = f.run(&[
-        "project", "run", "-i", r#"{"name":"hunter2-dotenv-secret", "api_key": "x", "auth": "Bearer abc.def"}"#,
-        "--telemetry", "--telemetry-level", "debug", "--telemetry-file", "t.jsonl",
+        "project",
+        "run",
+        "-i",
+        r#"{"name":"hunter2-dotenv-secret", "api_key": "x", "auth": "Bearer abc.def"}"#,
+        "--telemetry",
+        "--telemetry-level",
+        "debug",
+        "--telemetry-file",
+        "t.jsonl",
     ]);
     out.code(0);
     let text = std::fs::read_to_string(f.join("t.jsonl")).unwrap();
     assert!(text.contains("input_received"));
-    for secret in ["hunter2-dotenv-secret", "sk-ant-test-key-123456", "Bearer abc.def"] {
+    for secret in [
+        "hunter2-dotenv-secret",
+        "sk-ant-test-key-123456",
+        "Bearer abc.def",
+    ] {
         assert!(!text.contains(secret), "{secret} leaked into telemetry");
     }
     assert!(text.contains("[REDACTED]"));
-    assert!(text.contains("\"input_tokens\""), "token counts are not secrets");
+    assert!(
+        text.contains("\"input_tokens\""),
+        "token counts are not secrets"
+    );
 }
 
 #[test]
 fn invalid_settings_are_refused_before_the_run() {
     let f = Fixture::new("hello");
-    let out = f.run(&["project", "run", "--dry-run", "--telemetry", "--telemetry-format", "xml"]);
+    let out = f.run(&[
+        "project",
+        "run",
+        "--dry-run",
+        "--telemetry",
+        "--telemetry-format",
+        "xml",
+    ]);
     out.code(2);
-    assert!(out.stderr.contains("jsonl") && out.stderr.contains("human"), "{}", out.stderr);
-    let out = f.run(&["project", "run", "--dry-run", "--telemetry", "--telemetry-level", "loud"]);
+    assert!(
+        out.stderr.contains("jsonl") && out.stderr.contains("human"),
+        "{}",
+        out.stderr
+    );
+    let out = f.run(&[
+        "project",
+        "run",
+        "--dry-run",
+        "--telemetry",
+        "--telemetry-level",
+        "loud",
+    ]);
     out.code(2);
     assert!(out.stderr.contains("minimal"), "{}", out.stderr);
-    let out = f.run(&["project", "run", "--dry-run", "--telemetry", "--telemetry-filter", "nodez"]);
+    let out = f.run(&[
+        "project",
+        "run",
+        "--dry-run",
+        "--telemetry",
+        "--telemetry-filter",
+        "nodez",
+    ]);
     out.code(2);
-    let out = f.run(&["project", "run", "--dry-run", "--telemetry", "--telemetry-max-size", "ten"]);
+    let out = f.run(&[
+        "project",
+        "run",
+        "--dry-run",
+        "--telemetry",
+        "--telemetry-max-size",
+        "ten",
+    ]);
     out.code(2);
     let env = Fixture::new("hello").env("TRIDENT_TELEMETRY_LEVEL", "loud");
     let out = env.run(&["project", "run", "--dry-run", "--telemetry"]);
     out.code(2);
-    assert!(out.stderr.contains("TRIDENT_TELEMETRY_LEVEL"), "{}", out.stderr);
-    assert!(!f.join(".trident").exists() && !env.join(".trident").exists(), "nothing ran");
+    assert!(
+        out.stderr.contains("TRIDENT_TELEMETRY_LEVEL"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !f.join(".trident").exists() && !env.join(".trident").exists(),
+        "nothing ran"
+    );
 }
 
 #[test]
 fn precedence_cli_over_env_over_manifest() {
     let manifest = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/fixtures/hello/agent.tml"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/integration/fixtures/hello/agent.tml"),
     )
     .unwrap();
     let f = Fixture::new("hello").file(
         "agent.tml",
         &format!("{manifest}\ntelemetry:\n  enabled: true\n  format: human\n  file: logs/t.log\n"),
     );
-    let args = ["project", "run", "--dry-run", "-i", r#"{"name":"A"}"#, "--no-artifacts"];
+    let args = [
+        "project",
+        "run",
+        "--dry-run",
+        "-i",
+        r#"{"name":"A"}"#,
+        "--no-artifacts",
+    ];
     f.run(&args).code(0);
     let text = std::fs::read_to_string(f.join("logs/t.log")).unwrap();
-    assert!(text.starts_with('['), "manifest: human, file relative to the project");
+    assert!(
+        text.starts_with('['),
+        "manifest: human, file relative to the project"
+    );
     let env = Fixture::new("hello")
-        .file("agent.tml", &format!("{manifest}\ntelemetry:\n  enabled: true\n  format: human\n  file: t.log\n"))
+        .file(
+            "agent.tml",
+            &format!("{manifest}\ntelemetry:\n  enabled: true\n  format: human\n  file: t.log\n"),
+        )
         .env("TRIDENT_TELEMETRY_FORMAT", "jsonl");
     env.run(&args).code(0);
     events(&std::fs::read_to_string(env.join("t.log")).unwrap());
     let mut cli_args = args.to_vec();
     cli_args.extend(["--telemetry-format", "human", "--telemetry-file", "cli.log"]);
     env.run(&cli_args).code(0);
-    assert!(std::fs::read_to_string(env.join("cli.log")).unwrap().starts_with('['));
+    assert!(
+        std::fs::read_to_string(env.join("cli.log"))
+            .unwrap()
+            .starts_with('[')
+    );
     let mut off = args.to_vec();
     off.push("--no-telemetry");
     let before = std::fs::read_to_string(env.join("t.log")).unwrap();
     env.run(&off).code(0);
-    assert_eq!(before, std::fs::read_to_string(env.join("t.log")).unwrap(), "--no-telemetry wins");
+    assert_eq!(
+        before,
+        std::fs::read_to_string(env.join("t.log")).unwrap(),
+        "--no-telemetry wins"
+    );
 }
 
 #[test]
 fn provider_retries_and_tokens_are_reported() {
     let fake = FakeLlm::start();
-    fake.push_status(429).push_reply(FakeReply::text("hey").tokens(12, 40));
+    fake.push_status(429)
+        .push_reply(FakeReply::text("hey").tokens(12, 40));
     let f = Fixture::new("hello").llm(&fake);
     let out = f.run(&[
-        "project", "run", "-i", r#"{"name":"A"}"#, "--telemetry", "--telemetry-level", "debug",
-        "--telemetry-filter", "resource,node_completed",
+        "project",
+        "run",
+        "-i",
+        r#"{"name":"A"}"#,
+        "--telemetry",
+        "--telemetry-level",
+        "debug",
+        "--telemetry-filter",
+        "resource,node_completed",
     ]);
     out.code(0);
     let evs = events(&out.stdout);
@@ -231,10 +423,21 @@ fn provider_retries_and_tokens_are_reported() {
     assert_eq!(usage["data"]["output_tokens"], 40);
     let latency = evs.iter().find(|e| e["event"] == "timing_metric").unwrap();
     assert_eq!(latency["data"]["name"], "provider_latency_ms");
-    let completed = evs.iter().find(|e| e["event"] == "node_completed" && e["node_id"] == "greet").unwrap();
+    let completed = evs
+        .iter()
+        .find(|e| e["event"] == "node_completed" && e["node_id"] == "greet")
+        .unwrap();
     assert_eq!(completed["data"]["input_tokens"], 12);
-    assert!(evs.iter().all(|e| ["provider_retry", "token_usage", "timing_metric", "cost_incurred", "node_completed"]
-        .contains(&e["event"].as_str().unwrap())));
+    assert!(evs.iter().all(|e| {
+        [
+            "provider_retry",
+            "token_usage",
+            "timing_metric",
+            "cost_incurred",
+            "node_completed",
+        ]
+        .contains(&e["event"].as_str().unwrap())
+    }));
 }
 
 #[test]
@@ -244,14 +447,27 @@ fn sigterm_writes_workflow_interrupted_and_leaves_a_resumable_checkpoint() {
         "import os, time\n\ndef run(x):\n    open('tool.pid', 'w').write(str(os.getpid()))\n    time.sleep(30)\n    return {\"x\": x}\n",
     );
     let mut child = f
-        .command(&["project", "run", "-i", r#"{"x": 1}"#, "--run-id", "i1", "--telemetry", "--telemetry-file", "t.jsonl"])
+        .command(&[
+            "project",
+            "run",
+            "-i",
+            r#"{"x": 1}"#,
+            "--run-id",
+            "i1",
+            "--telemetry",
+            "--telemetry-file",
+            "t.jsonl",
+        ])
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         let text = std::fs::read_to_string(f.join("t.jsonl")).unwrap_or_default();
-        if text.contains("\"node_started\"") && text.contains("\"slow\"") && f.join("tool.pid").exists() {
+        if text.contains("\"node_started\"")
+            && text.contains("\"slow\"")
+            && f.join("tool.pid").exists()
+        {
             break;
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -268,14 +484,20 @@ fn sigterm_writes_workflow_interrupted_and_leaves_a_resumable_checkpoint() {
     let checkpoint = f.read_json(".trident/runs/i1/checkpoint.json");
     assert_eq!(checkpoint["status"], "interrupted");
     assert!(checkpoint["completed_nodes"]["input"].is_object());
-    assert_eq!(f.read_json(".trident/runs/manifest.json")["runs"][0]["status"], "interrupted");
+    assert_eq!(
+        f.read_json(".trident/runs/manifest.json")["runs"][0]["status"],
+        "interrupted"
+    );
     // The running tool was stopped with the run, not left behind.
     let pid = std::fs::read_to_string(f.join("tool.pid")).unwrap();
     let gone = Instant::now() + Duration::from_secs(5);
     while std::path::Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < gone {
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "tool process {pid} survived");
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "tool process {pid} survived"
+    );
     // Resume with a fast tool: the run completes from the checkpoint.
     let f = f.file("tools/slow.py", "def run(x):\n    return {\"x\": x}\n");
     let out = f.run(&["project", "run", "--resume", "latest", "-o", "json"]);

@@ -40,8 +40,12 @@ pub struct Out {
 impl Out {
     /// Stdout parsed as one JSON document.
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
     }
 
     /// Assert the exit code, showing the output when it differs.
@@ -135,8 +139,8 @@ impl Fixture {
 
     /// Read a JSON file of the project.
     pub fn read_json(&self, rel: &str) -> Value {
-        let text = std::fs::read_to_string(self.join(rel))
-            .unwrap_or_else(|e| panic!("read {rel}: {e}"));
+        let text =
+            std::fs::read_to_string(self.join(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"));
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{rel} is not JSON: {e}"))
     }
 
