@@ -184,6 +184,18 @@ impl CheckpointStore {
 
 /// Record a completed node. `pending_nodes` and `updated_at` are brought up to date when
 /// the state is read or folded ([`settle`]), not per node: that keeps recording O(1).
+impl CheckpointStore {
+    /// The final fold of a finished run: `checkpoint.json` holds everything, so the journal
+    /// file is removed. Returns the bytes written.
+    pub fn finish(&mut self) -> std::io::Result<u64> {
+        let written = self.fold()?;
+        if let Some(json_path) = &self.json_path {
+            let _ = std::fs::remove_file(journal_path(json_path));
+        }
+        Ok(written)
+    }
+}
+
 fn apply_node(state: &mut Checkpoint, id: String, data: CheckpointNode) {
     if let Some(cost) = data.cost_usd {
         state.total_cost_usd += cost;

@@ -459,7 +459,7 @@ pub fn run_workflow(
         let mut cp = checkpoint.lock().unwrap_or_else(|e| e.into_inner());
         cp.state_mut().status = status.into();
         cp.state_mut().updated_at = now_iso();
-        match cp.fold() {
+        match cp.finish() {
             Ok(bytes) if bytes > 0 => {
                 let path = cp
                     .path()

@@ -16,12 +16,46 @@ use std::borrow::Cow;
 pub const REDACTED: &str = "[REDACTED]";
 
 /// Secret values shorter than this are not redacted by value: `.env` files hold short
-/// non-secrets (`true`, `dev`, `8080`) whose every occurrence would otherwise vanish.
-pub const MIN_SECRET_LEN: usize = 6;
+/// non-secrets (`dev`, `us`, `1`) whose every occurrence would otherwise vanish.
+pub const MIN_SECRET_LEN: usize = 4;
+
+/// `.env` values that are configuration words, not secrets: never redacted by value (numbers
+/// are skipped too), so `DEBUG=true` does not blank every `true` of every payload.
+const NOT_SECRETS: &[&str] = &[
+    "true",
+    "false",
+    "yes",
+    "no",
+    "on",
+    "off",
+    "none",
+    "null",
+    "nil",
+    "debug",
+    "info",
+    "warn",
+    "warning",
+    "error",
+    "trace",
+    "prod",
+    "production",
+    "dev",
+    "development",
+    "staging",
+    "local",
+    "localhost",
+    "json",
+    "yaml",
+    "text",
+    "http",
+    "https",
+    "utf-8",
+    "utf8",
+];
 
 /// Credential shapes: a prefix, then at least `min_tail` token characters.
 const CREDENTIAL_PREFIXES: &[(&str, usize)] = &[
-    ("sk-", 6),
+    ("sk-", 4),
     ("ghp_", 10),
     ("gho_", 10),
     ("ghs_", 10),
@@ -98,13 +132,15 @@ impl Default for StartBytes {
 }
 
 impl Redactor {
-    /// A redactor; `secrets` shorter than [`MIN_SECRET_LEN`] or purely numeric are ignored.
+    /// A redactor; `secrets` shorter than [`MIN_SECRET_LEN`], purely numeric, or common
+    /// configuration words (`true`, `debug`, `production`...) are ignored.
     pub fn new(enabled: bool, secrets: Vec<String>, extra_keys: &[String]) -> Redactor {
         let mut secrets: Vec<String> = secrets
             .into_iter()
             .map(|s| s.trim().to_string())
             .filter(|s| s.chars().count() >= MIN_SECRET_LEN)
             .filter(|s| !s.chars().all(|c| c.is_ascii_digit() || c == '.'))
+            .filter(|s| !NOT_SECRETS.contains(&s.to_ascii_lowercase().as_str()))
             .collect();
         secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         secrets.dedup();
@@ -243,7 +279,8 @@ fn credential_at(bytes: &[u8], at: usize) -> Option<usize> {
     })
 }
 
-/// The end of `Bearer <token>` (any case, token at least 6 characters) at `at`.
+/// The end of `Bearer <token>` at `at`: the token at least 3 characters after `Bearer` or
+/// `BEARER` (the usual spellings), at least 6 after other spellings (`bearer of news`).
 fn bearer_at(bytes: &[u8], at: usize) -> Option<usize> {
     const WORD: &[u8] = b"bearer";
     let rest = &bytes[at..];
@@ -262,7 +299,9 @@ fn bearer_at(bytes: &[u8], at: usize) -> Option<usize> {
         .iter()
         .take_while(|b| is_token_byte(**b) || matches!(**b, b'.' | b'~' | b'+' | b'/' | b'='))
         .count();
-    (token >= 6).then_some(at + token_start + token)
+    let usual = &rest[..WORD.len()] == b"Bearer" || &rest[..WORD.len()] == b"BEARER";
+    let min = if usual { 3 } else { 6 };
+    (token >= min).then_some(at + token_start + token)
 }
 
 /// Values of environment variables whose names look like they hold credentials
@@ -291,7 +330,13 @@ mod tests {
     fn on() -> Redactor {
         Redactor::new(
             true,
-            vec!["hunter2-pass".into(), "abc".into()],
+            vec![
+                "hunter2-pass".into(),
+                "abc".into(),
+                "true".into(),
+                "8080".into(),
+                "s3cr".into(),
+            ],
             &["customer_email".into()],
         )
     }
@@ -369,8 +414,10 @@ mod tests {
         assert_eq!(r.text("hunter2-pass"), REDACTED);
         assert_eq!(r.text("pw=hunter2-pass;x"), "pw=[REDACTED];x");
         assert_eq!(r.text("hunter2-pass hunter2-pass"), "[REDACTED] [REDACTED]");
-        // Short secrets are ignored.
+        assert_eq!(r.text("key s3cr!"), "key [REDACTED]!");
+        // Short secrets, numbers and configuration words are ignored.
         assert_eq!(r.text("abcdef"), "abcdef");
+        assert_eq!(r.text("true on port 8080"), "true on port 8080");
         assert!(matches!(r.text("nothing to see"), Cow::Borrowed(_)));
         assert_eq!(
             Redactor::off().text("sk-ant-api03-abcdefgh"),
