@@ -308,3 +308,29 @@ fn wait_trigger_runs_the_child_workflow() {
     dry.code(0);
     assert_eq!(dry.json()["outputs"]["output"], json!({"result": null}));
 }
+
+#[test]
+fn fire_and_forget_trigger_starts_a_detached_run() {
+    let f = Fixture::new("triggers").file(
+        "agent.tml",
+        "trident: \"0.1\"\nname: parent\nnodes:\n  input: {type: input}\n  child: {type: trigger, workflow: ./child}\n  output: {type: output}\n\
+         edges:\n  in: {from: input, to: child, mapping: {word: word}}\n  out: {from: child, to: output, mapping: {pid: pid, status: status}}\n",
+    );
+    let out = f.run(&["project", "run", "-i", r#"{"word": "hey"}"#, "-o", "json"]);
+    out.code(0);
+    let v = out.json();
+    assert_eq!(v["outputs"]["output"]["status"], "success");
+    assert!(v["outputs"]["output"]["pid"].as_u64().unwrap() > 0);
+    // The child emits its signals (emit_signal defaults to true) into its own project.
+    let ready = f.join("child/.trident/signals/child.ready");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !ready.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(ready.exists(), "the detached child run completed");
+    let outputs: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(f.join("child/.trident/runs/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(outputs["runs"][0]["status"], "completed");
+}
