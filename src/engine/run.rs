@@ -623,6 +623,8 @@ fn run_level(ctx: &RunContext, ids: &[&str], outputs: &Outputs) -> Vec<NodeRun> 
     };
     let workers = ids.len().min(limit.max(1));
     let next = AtomicUsize::new(0);
+    // How long a node waited for a free worker (reported as `timing_metric`).
+    let level_start = Instant::now();
     let slots: Vec<Mutex<Option<NodeRun>>> = ids.iter().map(|_| Mutex::new(None)).collect();
     std::thread::scope(|scope| {
         for _ in 0..workers {
@@ -630,6 +632,13 @@ fn run_level(ctx: &RunContext, ids: &[&str], outputs: &Outputs) -> Vec<NodeRun> 
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(id) = ids.get(i) else { break };
+                    let waited = level_start.elapsed();
+                    if waited.as_millis() > 0 {
+                        ctx.tel.emit(Some(id), || Event::TimingMetric {
+                            name: "queue_wait_ms",
+                            value: waited.as_secs_f64() * 1000.0,
+                        });
+                    }
                     let run = execute_node(ctx, id, kind(id), outputs);
                     *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(run);
                 }
