@@ -205,6 +205,41 @@ fn writer_throughput(c: &mut Criterion) {
     let _ = fs::remove_dir_all(dir.path());
 }
 
+/// Real time: from `emit` to the line being in the file (readable by `tail -f`), no flush.
+/// Events follow each other closely here, so the writer is mostly mid-tick: this is the
+/// slow case (an event after a quiet period wakes the writer at once).
+fn latency(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("latency.jsonl");
+    let settings = TelemetrySettings {
+        file: Some(path.clone()),
+        stdout: false,
+        ..TelemetrySettings::on()
+    };
+    let (telemetry, guard) = Telemetry::start(&settings, Vec::new());
+    let run = telemetry.for_run("0194ab12-7c3d-7000-8000-000000000001");
+    let size = |p: &Path| fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let mut group = c.benchmark_group("latency");
+    group.sample_size(20);
+    group.bench_function("file_visible", |b| {
+        b.iter_custom(|iters| {
+            let mut spent = Duration::ZERO;
+            for _ in 0..iters {
+                let before = size(&path);
+                let begun = Instant::now();
+                run.emit(Some("greet"), node_completed);
+                while size(&path) == before {
+                    std::hint::spin_loop();
+                }
+                spent += begun.elapsed();
+            }
+            spent
+        })
+    });
+    group.finish();
+    drop(guard);
+}
+
 /// A simulated run: `NODES` nodes of ~`WORK` CPU time each, emitting what the engine emits
 /// for a prompt node at `verbose` (started, input, token usage, cost, output, completed).
 fn end_to_end(c: &mut Criterion) {
@@ -354,6 +389,6 @@ criterion_group! {
     config = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3));
-    targets = emit_cost, writer_throughput, end_to_end, process
+    targets = emit_cost, writer_throughput, latency, end_to_end, process
 }
 criterion_main!(benches);

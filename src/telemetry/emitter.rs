@@ -259,6 +259,16 @@ mod tests {
     }
 
     #[test]
+    fn handles_are_shareable_across_threads() {
+        fn shareable<T: Send + Sync + Clone>() {}
+        fn sendable<T: Send>() {}
+        shareable::<Telemetry>();
+        shareable::<RunTelemetry>();
+        sendable::<TelemetryGuard>();
+        sendable::<Event>();
+    }
+
+    #[test]
     fn wants_follows_the_filter() {
         let (telemetry, _guard, _memory) = Telemetry::in_memory(&TelemetrySettings::on());
         let run = telemetry.for_run("r");

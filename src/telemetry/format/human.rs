@@ -182,6 +182,7 @@ impl DataVisitor for HumanData<'_> {
 
     fn float(&mut self, key: &'static str, value: f64) {
         self.flush_tokens();
+        let value = if value == 0.0 { 0.0 } else { value };
         let text = serde_json::to_string(&value).unwrap_or_default();
         push_pair(self.out, key, &text);
     }

@@ -152,7 +152,9 @@ impl DataVisitor for JsonData<'_> {
 
     fn float(&mut self, key: &'static str, value: f64) {
         self.key(key);
-        // serde_json writes non-finite numbers as `null`.
+        // `-0.0` (a sum of nothing, a rounding) is written as `0.0`; serde_json writes
+        // non-finite numbers as `null`.
+        let value = if value == 0.0 { 0.0 } else { value };
         let _ = serde_json::to_writer(&mut *self.out, &value);
     }
 
@@ -621,5 +623,15 @@ mod tests {
         );
         assert_eq!(v["data"]["cost_usd"], Value::Null);
         assert_eq!(v["node_id"], "quote\"d\nnode");
+        let v = line(
+            &Event::CostIncurred {
+                cost_usd: -0.0,
+                total_cost_usd: 0.5,
+            },
+            None,
+            &scope(),
+            &PayloadPolicy::passthrough(),
+        );
+        assert_eq!(v["data"]["cost_usd"].to_string(), "0.0");
     }
 }
