@@ -34,6 +34,8 @@ pub struct CheckpointStore {
     last_fold: Instant,
     /// The ids of `state.pending_nodes` not completed yet (kept in step per node).
     pending: HashSet<String>,
+    /// `json_path` as text (reported in telemetry), computed once.
+    path_text: String,
 }
 
 /// The least time between two level-end folds: a chain of a thousand one-node levels would
@@ -54,6 +56,7 @@ impl CheckpointStore {
             json_path: None,
             journal: None,
             last_fold: Instant::now(),
+            path_text: String::new(),
         }
     }
 
@@ -65,6 +68,7 @@ impl CheckpointStore {
             json_path: Some(json_path.to_path_buf()),
             journal: None,
             last_fold: Instant::now(),
+            path_text: String::new(),
         };
         store.fold()?;
         Ok(store)
@@ -107,6 +111,11 @@ impl CheckpointStore {
     /// Mutable access to the state (status, pending nodes...); call [`fold`] to persist.
     pub fn state_mut(&mut self) -> &mut Checkpoint {
         &mut self.state
+    }
+
+    /// Where `checkpoint.json` lives, as text (empty in memory).
+    pub fn path_text(&self) -> &str {
+        &self.path_text
     }
 
     /// Where `checkpoint.json` lives, if persisted.

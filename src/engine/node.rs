@@ -13,7 +13,7 @@ use super::tool_node::run_tool_node;
 use super::trigger_node::run_trigger;
 use crate::artifacts::{CheckpointNode, NodeTrace, iso};
 use crate::project::NodeKind;
-use crate::telemetry::{ConditionKind, Event, SkipReason};
+use crate::telemetry::{ConditionKind, Event, EventKind, SkipReason};
 
 /// The result of executing one node.
 pub struct NodeRun {
@@ -43,7 +43,11 @@ pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &O
     // Any false incoming edge condition skips the node.
     for edge in ctx.dag.incoming(ctx.project, node_id) {
         let (allowed, error) = edge_allows(edge, outputs);
-        if let Some(condition) = &edge.condition {
+        if let Some(condition) = edge
+            .condition
+            .as_ref()
+            .filter(|_| tel.wants(EventKind::ConditionEvaluated))
+        {
             tel.emit(Some(node_id), || Event::ConditionEvaluated {
                 kind: ConditionKind::Edge,
                 expression: condition.clone(),
@@ -87,7 +91,7 @@ pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &O
         )),
         _ => {
             let gathered = gather_inputs(ctx.project, ctx.dag, node_id, outputs);
-            if tel.enabled() {
+            if tel.wants(EventKind::InputReceived) {
                 tel.emit(Some(node_id), || Event::InputReceived {
                     inputs: Value::Object(gathered.clone()),
                 });
@@ -149,7 +153,7 @@ pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &O
             output
         }
         Ok(Finish::Done(output)) => {
-            if tel.enabled() {
+            if tel.wants(EventKind::OutputProduced) {
                 tel.emit(Some(node_id), || Event::OutputProduced {
                     outputs: Value::Object(output.clone()),
                 });
@@ -181,18 +185,15 @@ pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &O
             "could not journal node '{node_id}' in the checkpoint: {e}"
         ));
     }
-    if tel.enabled() && checkpoint.path().is_some() {
+    if tel.wants(EventKind::CheckpointSaved) && checkpoint.path().is_some() {
         let state = checkpoint.state();
         let (done, pending, cost) = (
             state.completed_nodes.len(),
             checkpoint.pending_count(),
             state.total_cost_usd,
         );
-        let path = checkpoint
-            .path()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default();
         // The node is durable in the journal beside checkpoint.json.
+        let path = checkpoint.path_text().to_string();
         drop(checkpoint);
         tel.emit(Some(node_id), || Event::CheckpointSaved {
             completed_nodes: done,

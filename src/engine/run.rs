@@ -25,7 +25,7 @@ use crate::dag::Dag;
 use crate::error::TridentError;
 use crate::exit::ExitCode;
 use crate::project::{NodeKind, Project};
-use crate::telemetry::{Event, RunTelemetry, SkipReason};
+use crate::telemetry::{Event, EventKind, RunTelemetry, SkipReason};
 
 /// The failure of a run: its first failed node.
 #[derive(Debug, Clone)]
@@ -633,7 +633,7 @@ fn run_level(ctx: &RunContext, ids: &[&str], outputs: &Outputs) -> Vec<NodeRun> 
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(id) = ids.get(i) else { break };
                     let waited = level_start.elapsed();
-                    if waited.as_millis() > 0 {
+                    if waited.as_millis() > 0 && ctx.tel.wants(EventKind::TimingMetric) {
                         ctx.tel.emit(Some(id), || Event::TimingMetric {
                             name: "queue_wait_ms",
                             value: waited.as_secs_f64() * 1000.0,
