@@ -22,6 +22,7 @@ pub mod engine;
 pub mod error;
 pub mod exit;
 pub mod expr;
+pub mod pipe_reader;
 pub mod process_group;
 pub mod project;
 pub mod providers;

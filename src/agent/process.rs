@@ -11,10 +11,10 @@
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
-use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::pipe_reader::PipeReader;
 use crate::process_group;
 
 /// Stderr bytes kept for error messages (the end of it, where the reason usually is).
@@ -51,7 +51,7 @@ pub enum Next {
 pub struct AgentProcess {
     child: Child,
     lines: Receiver<StdoutItem>,
-    stderr: StderrTail,
+    stderr: PipeReader,
     /// Set once the child has been waited for (it can no longer become a zombie).
     status: Option<ExitStatus>,
     /// Its process group (its pid), while it is in the registry of running CLIs.
@@ -84,7 +84,7 @@ impl AgentProcess {
         if let Some(stdout) = child.stdout.take() {
             thread::spawn(move || read_lines(stdout, sender));
         }
-        let stderr = StderrTail::start(child.stderr.take());
+        let stderr = PipeReader::start(child.stderr.take(), Some(STDERR_TAIL));
         let group = i32::try_from(child.id()).ok();
         if let Some(group) = group {
             process_group::register(group);
@@ -218,59 +218,6 @@ fn read_lines(stdout: impl Read, sender: SyncSender<StdoutItem>) {
             return;
         }
     }
-}
-
-/// The last [`STDERR_TAIL`] bytes of a pipe, read by their own thread.
-struct StderrTail {
-    buffer: Arc<Mutex<Vec<u8>>>,
-    /// Disconnects when the reading thread ends.
-    done: Receiver<()>,
-}
-
-impl StderrTail {
-    fn start(pipe: Option<impl Read + Send + 'static>) -> StderrTail {
-        let buffer = Arc::new(Mutex::new(Vec::new()));
-        let (done_sender, done) = mpsc::channel::<()>();
-        if let Some(mut pipe) = pipe {
-            let buffer = Arc::clone(&buffer);
-            thread::spawn(move || {
-                let _done_on_drop = done_sender;
-                let mut chunk = [0u8; 8192];
-                loop {
-                    match pipe.read(&mut chunk) {
-                        Ok(0) => break,
-                        Ok(read) => {
-                            let mut kept = lock(&buffer);
-                            kept.extend_from_slice(&chunk[..read]);
-                            if kept.len() > 2 * STDERR_TAIL {
-                                let cut = kept.len() - STDERR_TAIL;
-                                kept.drain(..cut);
-                            }
-                        }
-                        Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-                        Err(_) => break,
-                    }
-                }
-            });
-        }
-        StderrTail { buffer, done }
-    }
-
-    fn snapshot(&self, deadline: Instant) -> String {
-        let _ = self
-            .done
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()));
-        let kept = lock(&self.buffer);
-        let start = kept.len().saturating_sub(STDERR_TAIL);
-        String::from_utf8_lossy(&kept[start..]).trim().to_string()
-    }
-}
-
-fn lock(buffer: &Mutex<Vec<u8>>) -> std::sync::MutexGuard<'_, Vec<u8>> {
-    // Only appends and drains run under this lock; a poisoned buffer is still a valid buffer.
-    buffer
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

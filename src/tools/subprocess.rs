@@ -7,10 +7,10 @@
 //! flip side: a Ctrl-C at the terminal reaches trident but not the tool; the tool then runs to
 //! its end (or its timeout), like any node of the level in flight.
 
-use std::io::{self, Read, Write};
+use crate::pipe_reader::PipeReader;
+use std::io::{self, Write};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver};
-use std::sync::{Arc, Mutex};
+
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -76,8 +76,8 @@ pub fn run_to_completion(
             let _ = pipe.write_all(&data);
         });
     }
-    let stdout = PipeReader::start(child.stdout.take());
-    let stderr = PipeReader::start(child.stderr.take());
+    let stdout = PipeReader::start(child.stdout.take(), None);
+    let stderr = PipeReader::start(child.stderr.take(), None);
 
     let exited = wait_until(&mut child, deadline);
     if let Some(group) = group {
@@ -128,51 +128,6 @@ fn kill_process_tree(child: &mut Child) {
     }
     // Already dead (or killed just above) is fine: the caller reaps it either way.
     let _ = child.kill();
-}
-
-/// One output pipe, drained by its own thread into a buffer we can take at any time.
-struct PipeReader {
-    buffer: Arc<Mutex<Vec<u8>>>,
-    /// Disconnects when the reading thread ends (end of file or read error).
-    done: Receiver<()>,
-}
-
-impl PipeReader {
-    fn start(pipe: Option<impl Read + Send + 'static>) -> PipeReader {
-        let buffer = Arc::new(Mutex::new(Vec::new()));
-        let (done_sender, done) = mpsc::channel::<()>();
-        if let Some(mut pipe) = pipe {
-            let buffer = Arc::clone(&buffer);
-            thread::spawn(move || {
-                let _done_on_drop = done_sender;
-                let mut chunk = [0u8; 8192];
-                loop {
-                    match pipe.read(&mut chunk) {
-                        Ok(0) => break,
-                        Ok(read) => lock(&buffer).extend_from_slice(&chunk[..read]),
-                        Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-                        Err(_) => break,
-                    }
-                }
-            });
-        }
-        PipeReader { buffer, done }
-    }
-
-    /// Everything read so far, after waiting (until `deadline` at most) for end of file.
-    fn finish(self, deadline: Instant) -> Vec<u8> {
-        let _ = self
-            .done
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()));
-        std::mem::take(&mut *lock(&self.buffer))
-    }
-}
-
-fn lock(buffer: &Mutex<Vec<u8>>) -> std::sync::MutexGuard<'_, Vec<u8>> {
-    // Only `extend_from_slice` runs under this lock; a poisoned buffer is still a valid buffer.
-    buffer
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]
