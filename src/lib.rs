@@ -12,6 +12,9 @@
 //! - [`agent`]: agent nodes through the Claude Code CLI, streamed turn by turn.
 //! - [`artifacts`]: the `.trident/` run store (atomic writes, journaled checkpoints).
 //! - [`telemetry`]: the event stream (events, emitter, writer, sinks, formats).
+//! - [`process_group`] and [`pipe_reader`]: child processes (tools, agent CLIs): their
+//!   process groups, stopped on interruption, and their output pipes.
+//! - [`python_json`]: JSON text as the original's Python `json.dumps` wrote it.
 
 pub mod agent;
 pub mod artifacts;
@@ -26,6 +29,7 @@ pub mod pipe_reader;
 pub mod process_group;
 pub mod project;
 pub mod providers;
+pub mod python_json;
 pub mod telemetry;
 pub mod template;
 pub mod tools;

@@ -75,28 +75,10 @@ pub fn mock_output(prompt: &PromptFile) -> Map<String, Value> {
     }
     out.insert(
         "text".into(),
-        Value::String(python_json_dumps(&Value::Object(mock.clone()))),
+        Value::String(crate::python_json::dumps(&Value::Object(mock.clone()))),
     );
     out.extend(mock);
     out
-}
-
-/// JSON text in Python's `json.dumps` default style (`{"a": 1, "b": [1, 2]}`).
-pub fn python_json_dumps(value: &Value) -> String {
-    match value {
-        Value::Object(o) => {
-            let items: Vec<String> = o
-                .iter()
-                .map(|(k, v)| format!("{}: {}", Value::String(k.clone()), python_json_dumps(v)))
-                .collect();
-            format!("{{{}}}", items.join(", "))
-        }
-        Value::Array(a) => {
-            let items: Vec<String> = a.iter().map(python_json_dumps).collect();
-            format!("[{}]", items.join(", "))
-        }
-        other => other.to_string(),
-    }
 }
 
 /// Python's name for a JSON value's type, for messages matching the original's.

@@ -15,11 +15,11 @@ use super::endpoint::{normalize_base_url, versioned_endpoint};
 use super::error::ProviderError;
 use super::http::HttpClient;
 use super::profile::{ANTHROPIC, ProviderProfile};
-use super::python_json;
 use super::retry::{RetriedPost, RetryPolicy, post_with_retries};
 use super::schema::object_schema;
 use super::settings::ProviderSettings;
 use super::{Completion, CompletionRequest, Provider, RetryNotice};
+use crate::python_json;
 
 /// The API version sent in `anthropic-version`.
 pub const ANTHROPIC_API_VERSION: &str = "2023-06-01";

@@ -30,7 +30,7 @@
 //! - `endpoint.rs`: base URL checks and the `/v1` rule.
 //! - `profile.rs`: each provider's name and environment variables.
 //! - `schema.rs`: output schema fields to JSON Schema.
-//! - `python_json.rs`: JSON text written the way the original's `json.dumps` wrote it.
+//! - `crate::python_json`: JSON text written the way the original's `json.dumps` wrote it.
 //! - `error.rs`: [`ProviderError`], with messages naming the provider, model and the fix.
 
 mod anthropic;
@@ -39,7 +39,6 @@ mod error;
 mod http;
 mod openai;
 mod profile;
-mod python_json;
 mod registry;
 mod retry;
 mod schema;

@@ -10,7 +10,7 @@ use serde_json::Value;
 use serde_json::ser::{Formatter, Serializer};
 
 /// `value` as Python's `json.dumps(value)` would print it.
-pub(crate) fn dumps(value: &Value) -> String {
+pub fn dumps(value: &Value) -> String {
     let mut out = Vec::new();
     let mut serializer = Serializer::with_formatter(&mut out, PythonFormatter);
     match value.serialize(&mut serializer) {
