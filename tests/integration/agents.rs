@@ -1,11 +1,9 @@
 //! Agent nodes through a fake `claude` executable (written by the test, first on PATH) that
 //! records its arguments and plays a scripted stream-json session with pauses.
 
-use std::time::{Duration, Instant};
-
 use serde_json::{Value, json};
 
-use crate::support::Fixture;
+use crate::support::{Fixture, read_text, wait_until};
 
 const FAKE_CLAUDE: &str = r#"#!/bin/sh
 d="$(dirname "$0")"
@@ -103,22 +101,17 @@ fn turns_stream_while_the_agent_works_and_results_land_in_artifacts() {
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut early = false;
-    while Instant::now() < deadline {
-        let text = std::fs::read_to_string(f.join("t.jsonl")).unwrap_or_default();
-        if text.contains("agent_tool_called") {
-            early = !text.contains("\"node_completed\",\"level\":\"INFO\",\"node_id\":\"worker\"");
-            assert!(
-                child.try_wait().unwrap().is_none(),
-                "the agent is still working"
-            );
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until("agent_tool_called in the telemetry file", || {
+        read_text(&f.join("t.jsonl")).contains("agent_tool_called")
+    });
+    // The agent pauses 2 s before its last turn: it is still working.
     assert!(
-        early,
+        child.try_wait().unwrap().is_none(),
+        "the agent is still working"
+    );
+    assert!(
+        !read_text(&f.join("t.jsonl"))
+            .contains("\"node_completed\",\"level\":\"INFO\",\"node_id\":\"worker\""),
         "agent_tool_called was written before the agent finished"
     );
     assert!(child.wait().unwrap().success());

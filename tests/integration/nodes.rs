@@ -3,8 +3,8 @@
 
 use serde_json::json;
 
-use crate::support::Fixture;
 use crate::support::fake_llm::{FakeLlm, FakeReply};
+use crate::support::{Fixture, wait_until};
 
 #[test]
 fn dry_run_mocks_prompts() {
@@ -323,11 +323,7 @@ fn fire_and_forget_trigger_starts_a_detached_run() {
     assert!(v["outputs"]["output"]["pid"].as_u64().unwrap() > 0);
     // The child emits its signals (emit_signal defaults to true) into its own project.
     let ready = f.join("child/.trident/signals/child.ready");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !ready.exists() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    assert!(ready.exists(), "the detached child run completed");
+    wait_until("the detached child run's ready signal", || ready.exists());
     let outputs: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(f.join("child/.trident/runs/manifest.json")).unwrap(),
     )

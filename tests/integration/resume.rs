@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::support::Fixture;
+use crate::support::{Fixture, read_text, wait_until};
 
 /// A chain input -> first -> flaky -> last -> output; `flaky` fails while the file `fail`
 /// exists; every tool appends its name to `calls.log`.
@@ -155,19 +155,16 @@ def last(n):
         .spawn()
         .unwrap();
     let journal = f.join(".trident/runs/slow/checkpoint.json");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let mut seen = false;
-    while std::time::Instant::now() < deadline {
-        if let Ok(text) = std::fs::read_to_string(&journal)
-            && let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
-            && v["completed_nodes"]["first"].is_object()
-        {
-            seen = true;
-            assert_eq!(v["status"], "running");
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    assert!(seen, "checkpoint.json showed `first` before the run ended");
+    let mut status = serde_json::Value::Null;
+    wait_until(
+        "checkpoint.json to show `first` while the run goes on",
+        || {
+            let v: serde_json::Value =
+                serde_json::from_str(&read_text(&journal)).unwrap_or_default();
+            status = v["status"].clone();
+            v["completed_nodes"]["first"].is_object()
+        },
+    );
+    assert_eq!(status, "running");
     assert!(child.wait().unwrap().success());
 }

@@ -3,12 +3,11 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::Fixture;
 use crate::support::fake_llm::{FakeLlm, FakeReply};
+use crate::support::{Fixture, read_text, wait_until};
 
 fn events(text: &str) -> Vec<Value> {
     text.lines()
@@ -158,26 +157,18 @@ fn a_reader_sees_node_started_before_a_slow_node_ends() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut seen_started = false;
-    while Instant::now() < deadline {
-        let text = std::fs::read_to_string(f.join("t.jsonl")).unwrap_or_default();
-        if text
+    wait_until("node_started of the slow node in the file", || {
+        read_text(&f.join("t.jsonl"))
             .lines()
             .any(|l| l.contains("\"node_started\"") && l.contains("\"slow\""))
-        {
-            assert!(!text.contains("\"node_completed\",\"level\":\"INFO\",\"node_id\":\"slow\""));
-            assert!(
-                child.try_wait().unwrap().is_none(),
-                "the run is still going"
-            );
-            seen_started = true;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    });
     assert!(
-        seen_started,
+        child.try_wait().unwrap().is_none(),
+        "the run is still going"
+    );
+    assert!(
+        !read_text(&f.join("t.jsonl"))
+            .contains("\"node_completed\",\"level\":\"INFO\",\"node_id\":\"slow\""),
         "node_started of the slow node was readable while it ran"
     );
     assert!(child.wait().unwrap().success());
@@ -461,17 +452,12 @@ fn sigterm_writes_workflow_interrupted_and_leaves_a_resumable_checkpoint() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        let text = std::fs::read_to_string(f.join("t.jsonl")).unwrap_or_default();
-        if text.contains("\"node_started\"")
+    wait_until("the slow tool to start", || {
+        let text = read_text(&f.join("t.jsonl"));
+        text.contains("\"node_started\"")
             && text.contains("\"slow\"")
             && f.join("tool.pid").exists()
-        {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    });
     // SAFETY: signalling our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let status = child.wait().unwrap();
@@ -490,14 +476,9 @@ fn sigterm_writes_workflow_interrupted_and_leaves_a_resumable_checkpoint() {
     );
     // The running tool was stopped with the run, not left behind.
     let pid = std::fs::read_to_string(f.join("tool.pid")).unwrap();
-    let gone = Instant::now() + Duration::from_secs(5);
-    while std::path::Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < gone {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(
-        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
-        "tool process {pid} survived"
-    );
+    wait_until(&format!("tool process {pid} to be gone"), || {
+        !std::path::Path::new(&format!("/proc/{pid}")).exists()
+    });
     // Resume with a fast tool: the run completes from the checkpoint.
     let f = f.file("tools/slow.py", "def run(x):\n    return {\"x\": x}\n");
     let out = f.run(&["project", "run", "--resume", "latest", "-o", "json"]);

@@ -159,3 +159,20 @@ impl Fixture {
         self.read_json(&format!(".trident/runs/{id}/{name}"))
     }
 }
+
+/// Poll `ready` every 20 ms until it holds; panic naming `what` after 20 s.
+pub fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !ready() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// A file's text, empty when it does not exist (yet).
+pub fn read_text(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
