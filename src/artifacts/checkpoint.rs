@@ -68,7 +68,7 @@ impl CheckpointStore {
             json_path: Some(json_path.to_path_buf()),
             journal: None,
             last_fold: Instant::now(),
-            path_text: String::new(),
+            path_text: json_path.display().to_string(),
         };
         store.fold()?;
         Ok(store)

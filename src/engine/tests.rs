@@ -127,6 +127,16 @@ fn dry_run_sequence() {
     let greet = &events[5]["data"];
     assert_eq!(greet["type"], "prompt");
     assert_eq!(greet["model"], "anthropic/claude-test");
+    let saved = &events[3]["data"];
+    assert!(
+        saved["path"]
+            .as_str()
+            .unwrap()
+            .ends_with(".trident/runs/run-1/checkpoint.json"),
+        "{saved}"
+    );
+    assert_eq!(saved["completed_nodes"], 1);
+    assert_eq!(saved["pending_nodes"], 2);
     let done = &events[10]["data"];
     assert_eq!(
         done["nodes"],
