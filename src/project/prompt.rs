@@ -96,6 +96,13 @@ pub fn parse_prompt(text: &str, path: &Path) -> Result<PromptFile, TridentError>
     let id = match fm.get("id") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
         Some(v @ Value::Number(_)) => v.to_string(),
+        Some(v) if !v.is_null() => {
+            return Err(TridentError::Parse(format!(
+                "Invalid 'id' in {}: expected a name like `id: greet`, got {} `{v}`.",
+                path.display(),
+                type_name(v)
+            )));
+        }
         _ => {
             return Err(TridentError::Parse(format!(
                 "Missing required 'id' in {}: add `id: <node_id>` to the frontmatter.",
@@ -108,6 +115,24 @@ pub fn parse_prompt(text: &str, path: &Path) -> Result<PromptFile, TridentError>
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string()
+    };
+    let temperature = match fm.get("temperature") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(v.as_f64().ok_or_else(|| {
+            TridentError::Parse(format!(
+                "Invalid temperature {v} in {}: use a number such as 0.7.",
+                path.display()
+            ))
+        })?),
+    };
+    let max_tokens = match fm.get("max_tokens") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(v.as_u64().filter(|n| *n > 0).ok_or_else(|| {
+            TridentError::Parse(format!(
+                "Invalid max_tokens {v} in {}: use a positive whole number such as 1024.",
+                path.display()
+            ))
+        })?),
     };
 
     let mut inputs = IndexMap::new();
@@ -166,8 +191,8 @@ pub fn parse_prompt(text: &str, path: &Path) -> Result<PromptFile, TridentError>
         name: text_of("name"),
         description: text_of("description"),
         model: fm.get("model").and_then(Value::as_str).map(str::to_string),
-        temperature: fm.get("temperature").and_then(Value::as_f64),
-        max_tokens: fm.get("max_tokens").and_then(Value::as_u64),
+        temperature,
+        max_tokens,
         inputs,
         output_format,
         output_fields,
@@ -201,6 +226,24 @@ mod tests {
         assert!(e.to_string().contains("missing frontmatter"));
         let e = parse_prompt("---\nname: x\n---\nbody", Path::new("x.prompt")).unwrap_err();
         assert!(e.to_string().contains("Missing required 'id' in x.prompt"));
+    }
+
+    #[test]
+    fn rejects_bad_scalars() {
+        for (front, needle) in [
+            ("id: [1]", "Invalid 'id'"),
+            ("id: a\ntemperature: hot", "Invalid temperature"),
+            ("id: a\nmax_tokens: -5", "Invalid max_tokens"),
+            (
+                "id: a\noutput: {format: yaml}",
+                "Invalid output format 'yaml'",
+            ),
+        ] {
+            let e = parse_prompt(&format!("---\n{front}\n---\nb"), Path::new("a.prompt"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(needle) && e.contains("a.prompt"), "{e}");
+        }
     }
 
     #[test]
