@@ -3,6 +3,11 @@
 //! thread (installed by the CLI) runs it, then the process exits with 130.
 
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use super::context::RunContext;
+use crate::artifacts::{RunIndexFile, now_iso};
+use crate::telemetry::Event;
 
 type Hook = Box<dyn FnMut(&'static str) + Send>;
 
@@ -76,4 +81,36 @@ pub fn install_signal_handler(
             std::process::exit(130);
         })
         .ok();
+}
+
+/// On Ctrl-C / SIGTERM: checkpoint `interrupted` (folded, resumable), run index updated,
+/// `workflow_interrupted` emitted. Telemetry is flushed by the caller of the hook.
+pub fn install_run_hook(ctx: &RunContext, clock: Instant) {
+    let checkpoint = ctx.checkpoint.clone();
+    let tel = ctx.tel.clone();
+    let index = ctx.store.as_ref().map(|s| RunIndexFile::new(s.base_dir()));
+    let run_id = ctx.run_id.clone();
+    let name = ctx.project.name.clone();
+    ctx.runtime.interrupt_hook.install(move |signal| {
+        {
+            let mut cp = checkpoint.lock().unwrap_or_else(|e| e.into_inner());
+            cp.state_mut().status = "interrupted".into();
+            cp.state_mut().updated_at = now_iso();
+            let _ = cp.fold();
+        }
+        if let Some(index) = &index {
+            let _ = index.finish(
+                &run_id,
+                "interrupted",
+                Some(false),
+                Some(format!("Interrupted by {signal}")),
+                now_iso(),
+            );
+        }
+        tel.emit(None, || Event::WorkflowInterrupted {
+            name: name.clone(),
+            signal: signal.to_string(),
+            duration_ms: clock.elapsed().as_millis() as u64,
+        });
+    });
 }

@@ -1,14 +1,9 @@
-//! Running a workflow: resume handling, artifacts at start and end, level-by-level
-//! execution (nodes of a level run concurrently on a bounded pool of threads), checkpoint
-//! folding at level ends, final outputs, signals and lifecycle telemetry.
-//!
-//! Concurrency uses scoped OS threads rather than an async runtime: node work is blocking
-//! (HTTP calls, python and shell subprocesses, the Claude CLI), a level needs no more than
-//! "run these and wait for all", and threads keep every node's code plain and synchronous.
+//! Running a workflow from start to end: the entrypoint, resume state, artifacts at the
+//! start and the end, the levels one after the other (cached nodes restored, the others run
+//! by [`super::level`]), checkpoint folds at level ends, final outputs, signals and the
+//! lifecycle telemetry.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -16,93 +11,19 @@ use serde_json::{Map, Value};
 
 use super::context::{RunContext, RunOptions, Runtime, TelemetryScope};
 use super::gather::Outputs;
-use super::node::{NodeRun, execute_node};
+use super::interrupt::install_run_hook;
+use super::level::run_level;
+use super::node::NodeRun;
+pub use super::outcome::{RunError, RunOutcome};
+use super::recorder::RunRecorder;
+use super::resume::load_resume;
 use crate::artifacts::{
-    Checkpoint, CheckpointStore, NodeTrace, RunEntry, RunIndexFile, RunMetadata, RunStore, Trace,
-    now_iso,
+    Checkpoint, CheckpointStore, NodeTrace, RunMetadata, RunStore, Trace, now_iso,
 };
 use crate::dag::Dag;
 use crate::error::TridentError;
-use crate::exit::ExitCode;
-use crate::project::{NodeKind, Project};
-use crate::telemetry::{Event, EventKind, RunTelemetry, SkipReason};
-
-/// The failure of a run: its first failed node.
-#[derive(Debug, Clone)]
-pub struct RunError {
-    pub node_id: String,
-    pub node_type: NodeKind,
-    /// The node's own error message.
-    pub message: String,
-    /// The error type (`ProviderError`, `ToolError`...).
-    pub cause_type: String,
-    pub exit: ExitCode,
-}
-
-impl std::fmt::Display for RunError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Node '{}' ({}) failed: {}",
-            self.node_id, self.node_type, self.message
-        )
-    }
-}
-
-/// What a run produced (always returned once the run started, even on failure).
-#[derive(Debug, Clone)]
-pub struct RunOutcome {
-    pub run_id: String,
-    pub outputs: Map<String, Value>,
-    pub trace: Trace,
-    pub error: Option<RunError>,
-    /// Where the run's artifacts are (`None` with `--no-artifacts`).
-    pub run_dir: Option<PathBuf>,
-}
-
-impl RunOutcome {
-    /// Completed without a failed node.
-    pub fn success(&self) -> bool {
-        self.error.is_none()
-    }
-}
-
-/// Locate the checkpoint to resume: a path to a checkpoint file, or a run id under the
-/// artifact folder.
-fn resume_checkpoint_path(resume: &str, base_dir: &Path) -> Result<PathBuf, TridentError> {
-    let direct = Path::new(resume);
-    if direct.is_file() {
-        return Ok(direct.to_path_buf());
-    }
-    let by_id = base_dir.join("runs").join(resume).join("checkpoint.json");
-    if by_id.is_file() {
-        return Ok(by_id);
-    }
-    Err(TridentError::Validation(format!(
-        "Checkpoint not found: {resume} (looked for {}). List resumable runs with `trident \
-         project runs`, or use `--resume latest`.",
-        by_id.display()
-    )))
-}
-
-/// Report a saved artifact, or warn that it could not be written.
-fn report_saved(
-    ctx_tel: &RunTelemetry,
-    runtime: &Runtime,
-    kind: &'static str,
-    result: std::io::Result<(PathBuf, u64)>,
-) {
-    match result {
-        Ok((path, bytes)) => ctx_tel.emit(None, || Event::ArtifactSaved {
-            kind,
-            path: path.display().to_string(),
-            bytes,
-        }),
-        Err(e) => runtime
-            .console
-            .warn(format!("could not write the {kind} artifact: {e}")),
-    }
-}
+use crate::project::Project;
+use crate::telemetry::{Event, SkipReason};
 
 /// Run `project` with `opts`. Returns `Err` only for problems found before the run starts
 /// (bad resume id, unknown start node, invalid DAG); node failures are in the outcome.
@@ -115,13 +36,6 @@ pub fn run_workflow(
     let dag = Dag::build(project)?;
     let is_root = scope.is_root();
 
-    if opts.start_from.is_some() && opts.resume_from.is_none() {
-        return Err(TridentError::Validation(
-            "--start-from requires --resume to specify which run to use cached outputs from \
-             (e.g. `--resume latest --start-from NODE`)."
-                .into(),
-        ));
-    }
     let entrypoint = match &opts.entrypoint {
         Some(e) => {
             if !dag.nodes.contains_key(e) {
@@ -150,60 +64,11 @@ pub fn run_workflow(
         .artifact_dir
         .clone()
         .unwrap_or_else(|| project.root.join(".trident"));
-    let mut resumed: Option<Checkpoint> = None;
-    let mut resume_sessions: HashMap<String, String> = HashMap::new();
-    if let Some(resume) = &opts.resume_from {
-        let path = resume_checkpoint_path(resume, &base_dir)?;
-        let mut checkpoint = CheckpointStore::load(&path).map_err(|e| {
-            TridentError::Validation(format!(
-                "Cannot resume: {e}. Start a new run instead, or resume another run id."
-            ))
-        })?;
-        // Agents' sessions, taken before --start-from drops nodes: an agent that runs again
-        // continues its Claude session (`claude --resume SESSION`).
-        resume_sessions = checkpoint
-            .completed_nodes
-            .iter()
-            .filter_map(|(id, n)| n.session_id.clone().map(|s| (id.clone(), s)))
-            .collect();
-        if let Some(start) = &opts.start_from {
-            if !dag.nodes.contains_key(start) {
-                return Err(TridentError::Validation(format!(
-                    "Start-from node not found in DAG: '{start}'. Known nodes: {}.",
-                    dag.order.join(", ")
-                )));
-            }
-            let ancestors = dag.ancestors(project, start);
-            let before = checkpoint.completed_nodes.len();
-            checkpoint
-                .completed_nodes
-                .retain(|id, _| ancestors.contains(id));
-            runtime
-                .console
-                .progress(format!("Starting from node: {start}"));
-            runtime.console.progress(format!(
-                "  Keeping {} of {before} cached nodes",
-                checkpoint.completed_nodes.len()
-            ));
-        } else {
-            runtime
-                .console
-                .progress(format!("Resuming from checkpoint: {}", checkpoint.run_id));
-            runtime.console.progress(format!(
-                "  Completed nodes: {}",
-                checkpoint.completed_nodes.len()
-            ));
-        }
-        checkpoint.status = "running".into();
-        checkpoint.updated_at = now_iso();
-        checkpoint.pending_nodes = dag
-            .order
-            .iter()
-            .filter(|id| !checkpoint.completed_nodes.contains_key(*id))
-            .cloned()
-            .collect();
-        resumed = Some(checkpoint);
-    }
+    let (resumed, resume_sessions) =
+        match load_resume(project, &dag, opts, &base_dir, &runtime.console)? {
+            Some(r) => (Some(r.checkpoint), r.sessions),
+            None => (None, HashMap::new()),
+        };
 
     let inputs = match (&resumed, opts.inputs.is_empty()) {
         (Some(c), true) => c.inputs.clone(),
@@ -229,51 +94,22 @@ pub fn run_workflow(
         .artifact_dir
         .as_ref()
         .map(|dir| RunStore::new(dir, &project.root, &run_id, project.orchestration.clone()));
-    let mut metadata = RunMetadata {
-        run_id: run_id.clone(),
-        project_name: project.name.clone(),
-        project_root: project.root.display().to_string(),
-        entrypoint: Some(entrypoint.clone()),
-        inputs: inputs.clone(),
-        started_at: started_at.clone(),
-        ended_at: None,
-        trident_version: env!("CARGO_PKG_VERSION").to_string(),
-    };
-    if let Some(store) = &store {
-        let entry = RunEntry {
+    let mut recorder = RunRecorder {
+        store: store.clone(),
+        tel: &tel,
+        console: &runtime.console,
+        metadata: RunMetadata {
             run_id: run_id.clone(),
             project_name: project.name.clone(),
+            project_root: project.root.display().to_string(),
             entrypoint: Some(entrypoint.clone()),
-            status: "running".into(),
+            inputs: inputs.clone(),
             started_at: started_at.clone(),
             ended_at: None,
-            success: None,
-            error_summary: None,
-        };
-        let index = store.index();
-        report_saved(
-            &tel,
-            runtime,
-            "manifest",
-            index.upsert(entry).map(|n| (index.path().to_path_buf(), n)),
-        );
-        report_saved(&tel, runtime, "metadata", store.save_metadata(&metadata));
-        if opts.emit_signals {
-            store.clear_signals(&project.name);
-            emit_signal(
-                &tel,
-                runtime,
-                store,
-                "started",
-                &project.name,
-                None,
-                Map::new(),
-            );
-        }
-        runtime
-            .console
-            .progress(format!("Artifacts: {}", store.run_dir().display()));
-    }
+            trident_version: env!("CARGO_PKG_VERSION").to_string(),
+        },
+    };
+    recorder.begin(opts.emit_signals);
 
     let state = resumed.unwrap_or_else(|| Checkpoint {
         run_id: run_id.clone(),
@@ -321,7 +157,7 @@ pub fn run_workflow(
     };
 
     if is_root {
-        install_interrupt_hook(&ctx, clock);
+        install_run_hook(&ctx, clock);
     }
 
     // Seed input nodes, then restore completed nodes from the checkpoint.
@@ -481,66 +317,13 @@ pub fn run_workflow(
         runtime.interrupt_hook.clear();
     }
 
-    if let Some(store) = &store {
-        report_saved(&tel, runtime, "trace", store.save_trace(&trace));
-        match store.save_outputs(&final_outputs, opts.publish_to.as_deref()) {
-            Ok(saved) => {
-                for (kind, path, bytes) in saved {
-                    tel.emit(None, || Event::ArtifactSaved {
-                        kind,
-                        path: path.display().to_string(),
-                        bytes,
-                    });
-                }
-            }
-            Err(e) => runtime
-                .console
-                .warn(format!("could not write or publish outputs: {e}")),
-        }
-        metadata.ended_at = Some(ended_at.clone());
-        report_saved(&tel, runtime, "metadata", store.save_metadata(&metadata));
-        let index = store.index();
-        report_saved(
-            &tel,
-            runtime,
-            "manifest",
-            index
-                .finish(
-                    &run_id,
-                    status,
-                    Some(error.is_none()),
-                    error.as_ref().map(|e| e.to_string()),
-                    ended_at.clone(),
-                )
-                .map(|n| (index.path().to_path_buf(), n)),
-        );
-        if opts.emit_signals {
-            let outputs_path = Some(store.outputs_path().display().to_string());
-            match &error {
-                Some(e) => {
-                    let mut meta = Map::new();
-                    meta.insert("error".into(), Value::String(e.to_string()));
-                    emit_signal(&tel, runtime, store, "failed", &project.name, None, meta);
-                }
-                None => {
-                    for kind in ["completed", "ready"] {
-                        emit_signal(
-                            &tel,
-                            runtime,
-                            store,
-                            kind,
-                            &project.name,
-                            outputs_path.clone(),
-                            Map::new(),
-                        );
-                    }
-                }
-            }
-        }
-        runtime
-            .console
-            .progress(format!("Artifacts saved to: {}", store.run_dir().display()));
-    }
+    recorder.finish(
+        &trace,
+        &final_outputs,
+        error.as_ref(),
+        opts.publish_to.as_deref(),
+        opts.emit_signals,
+    );
 
     let duration_ms = clock.elapsed().as_millis() as u64;
     match &error {
@@ -577,124 +360,4 @@ pub fn run_workflow(
         error,
         run_dir: store.map(|s| s.run_dir()),
     })
-}
-
-fn emit_signal(
-    tel: &RunTelemetry,
-    runtime: &Runtime,
-    store: &RunStore,
-    kind: &str,
-    workflow: &str,
-    outputs_path: Option<String>,
-    metadata: Map<String, Value>,
-) {
-    match store.emit_signal(kind, workflow, outputs_path, metadata) {
-        Ok((path, _)) => {
-            runtime
-                .console
-                .progress(format!("Signal emitted: {workflow}.{kind}"));
-            tel.emit(None, || Event::SignalEmitted {
-                signal_type: kind.to_string(),
-                workflow: workflow.to_string(),
-                path: path.display().to_string(),
-            });
-        }
-        Err(e) => runtime
-            .console
-            .warn(format!("could not write signal {workflow}.{kind}: {e}")),
-    }
-}
-
-/// Run the nodes of one level concurrently (at most `runtime.max_parallel` at once) and
-/// return their results in the level's order.
-fn run_level(ctx: &RunContext, ids: &[&str], outputs: &Outputs) -> Vec<NodeRun> {
-    let kind = |id: &str| ctx.dag.nodes[id].kind;
-    if ids.len() == 1 {
-        return vec![execute_node(ctx, ids[0], kind(ids[0]), outputs)];
-    }
-    // Nodes wait on models, tools and agents, so a level runs up to `max_parallel` of
-    // them at once. A dry run of a level without tools waits on nothing: one thread per
-    // core is then faster than many contending ones.
-    let cpu_bound = ctx.opts.dry_run && ids.iter().all(|id| kind(id) != NodeKind::Tool);
-    let limit = if cpu_bound {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        ctx.runtime.max_parallel
-    };
-    let workers = ids.len().min(limit.max(1));
-    let next = AtomicUsize::new(0);
-    // How long a node waited for a free worker (reported as `timing_metric`).
-    let level_start = Instant::now();
-    let slots: Vec<Mutex<Option<NodeRun>>> = ids.iter().map(|_| Mutex::new(None)).collect();
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(id) = ids.get(i) else { break };
-                    let waited = level_start.elapsed();
-                    if waited.as_millis() > 0 && ctx.tel.wants(EventKind::TimingMetric) {
-                        ctx.tel.emit(Some(id), || Event::TimingMetric {
-                            name: "queue_wait_ms",
-                            value: waited.as_secs_f64() * 1000.0,
-                        });
-                    }
-                    let run = execute_node(ctx, id, kind(id), outputs);
-                    *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(run);
-                }
-            });
-        }
-    });
-    slots
-        .into_iter()
-        .zip(ids)
-        .map(|(slot, id)| {
-            slot.into_inner()
-                .unwrap_or_else(|e| e.into_inner())
-                .unwrap_or_else(|| {
-                    // A node thread panicked: report it as that node's failure.
-                    let mut trace = NodeTrace::start(id);
-                    trace.error = Some("internal error: the node's thread panicked".into());
-                    NodeRun {
-                        trace,
-                        output: None,
-                        error: Some(super::node_error::NodeError::runtime(
-                            "internal error: the node's thread panicked",
-                        )),
-                    }
-                })
-        })
-        .collect()
-}
-
-/// On Ctrl-C / SIGTERM: checkpoint `interrupted` (folded, resumable), run index updated,
-/// `workflow_interrupted` emitted. Telemetry is flushed by the caller of the hook.
-fn install_interrupt_hook(ctx: &RunContext, clock: Instant) {
-    let checkpoint = ctx.checkpoint.clone();
-    let tel = ctx.tel.clone();
-    let index = ctx.store.as_ref().map(|s| RunIndexFile::new(s.base_dir()));
-    let run_id = ctx.run_id.clone();
-    let name = ctx.project.name.clone();
-    ctx.runtime.interrupt_hook.install(move |signal| {
-        {
-            let mut cp = checkpoint.lock().unwrap_or_else(|e| e.into_inner());
-            cp.state_mut().status = "interrupted".into();
-            cp.state_mut().updated_at = now_iso();
-            let _ = cp.fold();
-        }
-        if let Some(index) = &index {
-            let _ = index.finish(
-                &run_id,
-                "interrupted",
-                Some(false),
-                Some(format!("Interrupted by {signal}")),
-                now_iso(),
-            );
-        }
-        tel.emit(None, || Event::WorkflowInterrupted {
-            name: name.clone(),
-            signal: signal.to_string(),
-            duration_ms: clock.elapsed().as_millis() as u64,
-        });
-    });
 }
