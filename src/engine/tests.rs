@@ -351,3 +351,30 @@ fn off_emits_nothing_and_changes_nothing() {
     .unwrap();
     assert!(outcome.success());
 }
+
+#[test]
+fn seq_has_no_gaps_with_500_nodes_running_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut manifest = String::from("trident: \"0.1\"\nname: wide\nnodes:\n  input: {type: input}\nedges:\n");
+    for i in 0..500 {
+        manifest.push_str(&format!("  e{i}: {{from: input, to: out{i}, mapping: {{v: v}}}}\n"));
+    }
+    std::fs::write(dir.path().join("agent.tml"), manifest).unwrap();
+    let project = load_project(dir.path()).unwrap();
+    let mut settings = TelemetrySettings::on();
+    settings.level = LevelSetting::parse("debug");
+    let (telemetry, guard, sink) = Telemetry::in_memory(&settings);
+    let runtime = Runtime {
+        max_parallel: 500,
+        ..Runtime::default()
+    };
+    let o = opts(dir.path(), json!({"v": 1}));
+    let outcome = run_workflow(&project, &o, TelemetryScope::Root(&telemetry), &runtime).unwrap();
+    guard.finish();
+    assert!(outcome.success());
+    assert_eq!(outcome.outputs.len(), 500);
+    let events = sink.events();
+    assert_envelope(&events);
+    let completed = events.iter().filter(|e| e["event"] == "node_completed").count();
+    assert_eq!(completed, 501);
+}
