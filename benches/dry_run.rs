@@ -55,7 +55,15 @@ fn measure(dir: &Path, extra: &[&str]) -> (Duration, i64) {
     let start = Instant::now();
     #[allow(clippy::zombie_processes)] // reaped by wait4 below
     let child = Command::new(env!("CARGO_BIN_EXE_trident"))
-        .args(["project", "run", "--dry-run", "-i", r#"{"text":"hello"}"#, "-o", "json"])
+        .args([
+            "project",
+            "run",
+            "--dry-run",
+            "-i",
+            r#"{"text":"hello"}"#,
+            "-o",
+            "json",
+        ])
         .args(extra)
         .current_dir(dir)
         .stdout(std::process::Stdio::null())
@@ -66,7 +74,11 @@ fn measure(dir: &Path, extra: &[&str]) -> (Duration, i64) {
     // SAFETY: waiting for our own child with valid out-pointers.
     let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
     let elapsed = start.elapsed();
-    assert!(pid > 0 && status == 0, "trident failed in {}", dir.display());
+    assert!(
+        pid > 0 && status == 0,
+        "trident failed in {}",
+        dir.display()
+    );
     (elapsed, usage.ru_maxrss)
 }
 

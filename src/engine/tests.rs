@@ -355,9 +355,12 @@ fn off_emits_nothing_and_changes_nothing() {
 #[test]
 fn seq_has_no_gaps_with_500_nodes_running_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    let mut manifest = String::from("trident: \"0.1\"\nname: wide\nnodes:\n  input: {type: input}\nedges:\n");
+    let mut manifest =
+        String::from("trident: \"0.1\"\nname: wide\nnodes:\n  input: {type: input}\nedges:\n");
     for i in 0..500 {
-        manifest.push_str(&format!("  e{i}: {{from: input, to: out{i}, mapping: {{v: v}}}}\n"));
+        manifest.push_str(&format!(
+            "  e{i}: {{from: input, to: out{i}, mapping: {{v: v}}}}\n"
+        ));
     }
     std::fs::write(dir.path().join("agent.tml"), manifest).unwrap();
     let project = load_project(dir.path()).unwrap();
@@ -375,6 +378,9 @@ fn seq_has_no_gaps_with_500_nodes_running_at_once() {
     assert_eq!(outcome.outputs.len(), 500);
     let events = sink.events();
     assert_envelope(&events);
-    let completed = events.iter().filter(|e| e["event"] == "node_completed").count();
+    let completed = events
+        .iter()
+        .filter(|e| e["event"] == "node_completed")
+        .count();
     assert_eq!(completed, 501);
 }
