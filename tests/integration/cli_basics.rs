@@ -120,3 +120,42 @@ fn graph_ascii_and_mermaid() {
     mermaid.code(0);
     insta::assert_snapshot!("graph_mermaid", mermaid.stdout);
 }
+
+#[test]
+fn schedule_formats_and_dependencies() {
+    let base = "trident: \"0.1\"\nname: nightly\nnodes:\n  input: {type: input}\n";
+    let none = Fixture::empty().file("agent.tml", base);
+    let out = none.run(&["project", "schedule"]);
+    out.code(2);
+    assert!(out.stderr.contains("orchestration"), "{}", out.stderr);
+    none.run(&["project", "schedule", "--show"]).code(0);
+
+    let f = Fixture::empty().file(
+        "agent.tml",
+        &format!(
+            "{base}orchestration:\n  schedule: {{cron: \"0 3 * * *\", description: Nightly}}\n  \
+             depends_on:\n    - {{workflow: upstream, signal: ready}}\n"
+        ),
+    );
+    let cron = f.run(&["project", "schedule"]);
+    cron.code(0);
+    assert!(cron.stdout.starts_with("0 3 * * * cd "), "{}", cron.stdout);
+    assert!(
+        cron.stdout
+            .contains("project run --emit-signal --wait-for signal:upstream.ready")
+    );
+    let show = f.run(&["project", "schedule", "--show"]);
+    show.code(0);
+    assert!(show.stdout.contains("Cron: 0 3 * * *"));
+    assert!(show.stdout.contains("- upstream.ready"));
+    let systemd = f.run(&["project", "schedule", "--format", "systemd"]);
+    assert!(
+        systemd.stdout.contains("[Timer]") && systemd.stdout.contains("trident-nightly.service")
+    );
+    let launchd = f.run(&["project", "schedule", "--format", "launchd"]);
+    assert!(
+        launchd
+            .stdout
+            .contains("<string>com.trident.nightly</string>")
+    );
+}
