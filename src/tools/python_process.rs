@@ -87,6 +87,47 @@ enum RunnerReply {
     },
 }
 
+/// The Python interpreter to run for tools in `project_root`: `TRIDENT_PYTHON` if set,
+/// else the real executable behind `python3` on `PATH`, resolved once per project folder
+/// (`sys.executable`). Version managers such as pyenv put a shell-script shim first on
+/// `PATH` that costs about 100 ms per start; resolving it once keeps the interpreter (and
+/// virtualenv, or `.python-version`) the shim would pick, without paying that on every
+/// tool call. Falls back to `python3` when the resolution fails.
+fn interpreter(project_root: &Path) -> std::ffi::OsString {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    if let Some(explicit) = std::env::var_os("TRIDENT_PYTHON").filter(|p| !p.is_empty()) {
+        return explicit;
+    }
+    static RESOLVED: OnceLock<Mutex<HashMap<std::path::PathBuf, std::ffi::OsString>>> =
+        OnceLock::new();
+    let cache = RESOLVED.get_or_init(Default::default);
+    if let Some(found) = cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(project_root)
+    {
+        return found.clone();
+    }
+    let resolved = Command::new(PYTHON_PROGRAM)
+        .args(["-c", "import sys; sys.stdout.write(sys.executable)"])
+        .current_dir(project_root)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        .filter(|path| !path.is_empty() && Path::new(path).is_file())
+        .map(std::ffi::OsString::from)
+        .unwrap_or_else(|| PYTHON_PROGRAM.into());
+    cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(project_root.to_path_buf(), resolved.clone());
+    resolved
+}
+
 fn run_runner(
     project_root: &Path,
     target: PythonFunction<'_>,
@@ -96,7 +137,7 @@ fn run_runner(
 ) -> Result<PythonCall, ToolError> {
     let root_for_sys_path =
         std::path::absolute(project_root).unwrap_or_else(|_| project_root.to_path_buf());
-    let mut command = Command::new(PYTHON_PROGRAM);
+    let mut command = Command::new(interpreter(project_root));
     command
         .arg("-c")
         .arg(RUNNER_SCRIPT)
