@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Fixture, read_text, wait_until};
+use crate::support::{Fixture, read_text, trace_node, wait_until};
 
 const FAKE_CLAUDE: &str = r#"#!/bin/sh
 d="$(dirname "$0")"
@@ -148,13 +148,7 @@ fn turns_stream_while_the_agent_works_and_results_land_in_artifacts() {
     assert_eq!(completed["input_tokens"], 100);
 
     let trace = f.read_json(".trident/runs/a1/trace.json");
-    let worker = trace["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["id"] == "worker")
-        .unwrap()
-        .clone();
+    let worker = trace_node(&trace, "worker");
     assert_eq!(worker["output"], json!({"answer": "42"}));
     assert_eq!(worker["session_id"], "sess-42");
     assert_eq!(worker["num_turns"], 2);

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use crate::support::fake_llm::{FakeLlm, FakeReply};
-use crate::support::{Fixture, wait_until};
+use crate::support::{Fixture, trace_node, wait_until};
 
 #[test]
 fn dry_run_mocks_prompts() {
@@ -50,13 +50,7 @@ fn dry_run_json_prompt_mocks_schema_and_conditions_skip() {
         .map(|n| n["id"].as_str().unwrap())
         .collect();
     assert_eq!(skipped, vec!["negative", "positive"]);
-    let classify = f.run_file("trace.json")["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["id"] == "classify")
-        .unwrap()
-        .clone();
+    let classify = trace_node(&f.run_file("trace.json"), "classify");
     assert_eq!(classify["output"]["sentiment"], "[mock_sentiment]");
     assert_eq!(
         classify["output"]["text"],
@@ -94,23 +88,11 @@ fn prompts_through_openai_with_conditions() {
             .contains("Classify: great day")
     );
     let trace = f.run_file("trace.json");
-    let classify = &trace["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["id"] == "classify")
-        .unwrap()
-        .clone();
+    let classify = &trace_node(&trace, "classify");
     assert_eq!(classify["tokens"], json!({"input": 10, "output": 5}));
     assert_eq!(classify["model"], "openai/gpt-test");
     assert_eq!(classify["output"]["sentiment"], "positive");
-    let negative = trace["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["id"] == "negative")
-        .unwrap()
-        .clone();
+    let negative = trace_node(&trace, "negative");
     assert_eq!(negative["skipped"], true);
 }
 
@@ -169,13 +151,7 @@ fn python_and_shell_tools() {
     out.code(0);
     assert_eq!(out.json()["outputs"]["output"]["loud"], "SUNNY IN PARIS");
     let trace = f.run_file("trace.json");
-    let weather = trace["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["id"] == "weather")
-        .unwrap()
-        .clone();
+    let weather = trace_node(&trace, "weather");
     assert_eq!(
         weather["output"],
         json!({"city": "Paris", "temp_c": 21, "summary": "sunny in Paris"})
@@ -279,13 +255,7 @@ fn branch_dry_run_passes_inputs_through() {
     ]);
     out.code(0);
     let trace = f.run_file("trace.json");
-    let counter = trace["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["id"] == "counter")
-        .unwrap()
-        .clone();
+    let counter = trace_node(&trace, "counter");
     assert_eq!(counter["output"], json!({"dry_run": true, "count": 1}));
 }
 

@@ -176,3 +176,12 @@ pub fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
 pub fn read_text(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
+
+/// The entry of node `id` in a trace.json value.
+pub fn trace_node(trace: &Value, id: &str) -> Value {
+    trace["nodes"]
+        .as_array()
+        .and_then(|nodes| nodes.iter().find(|n| n["id"] == id))
+        .unwrap_or_else(|| panic!("no node {id} in the trace"))
+        .clone()
+}
