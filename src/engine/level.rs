@@ -21,7 +21,7 @@ use crate::telemetry::{Event, EventKind};
 pub fn run_level(ctx: &RunContext, ids: &[&str], outputs: &Outputs) -> Vec<NodeRun> {
     let kind = |id: &str| ctx.dag.nodes[id].kind;
     if ids.len() == 1 {
-        return vec![execute_node(ctx, ids[0], kind(ids[0]), outputs)];
+        return vec![execute_guarded(ctx, ids[0], kind(ids[0]), outputs)];
     }
     // Nodes wait on models, tools and agents, so a level runs up to `max_parallel` of
     // them at once. A dry run of a level without tools waits on nothing: one thread per
@@ -50,7 +50,7 @@ pub fn run_level(ctx: &RunContext, ids: &[&str], outputs: &Outputs) -> Vec<NodeR
                             value: waited.as_secs_f64() * 1000.0,
                         });
                     }
-                    let run = execute_node(ctx, id, kind(id), outputs);
+                    let run = execute_guarded(ctx, id, kind(id), outputs);
                     *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(run);
                 }
             });
@@ -62,18 +62,29 @@ pub fn run_level(ctx: &RunContext, ids: &[&str], outputs: &Outputs) -> Vec<NodeR
         .map(|(slot, id)| {
             slot.into_inner()
                 .unwrap_or_else(|e| e.into_inner())
-                .unwrap_or_else(|| {
-                    // A node thread panicked: report it as that node's failure.
-                    let mut trace = NodeTrace::start(id);
-                    trace.error = Some("internal error: the node's thread panicked".into());
-                    NodeRun {
-                        trace,
-                        output: None,
-                        error: Some(NodeError::runtime(
-                            "internal error: the node's thread panicked",
-                        )),
-                    }
-                })
+                .unwrap_or_else(|| internal_failure(id))
         })
         .collect()
+}
+
+/// [`execute_node`], with a panic (a bug, never an input problem) turned into that node's
+/// failure instead of taking the whole run down.
+fn execute_guarded(ctx: &RunContext, id: &str, kind: NodeKind, outputs: &Outputs) -> NodeRun {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        execute_node(ctx, id, kind, outputs)
+    }))
+    .unwrap_or_else(|_| internal_failure(id))
+}
+
+fn internal_failure(id: &str) -> NodeRun {
+    let message = "internal error: the node's execution panicked (please report it)";
+    let mut trace = NodeTrace::start(id);
+    trace.error = Some(message.into());
+    trace.error_type = Some("TridentError".into());
+    trace.end_time = Some(crate::artifacts::now_iso());
+    NodeRun {
+        trace,
+        output: None,
+        error: Some(NodeError::runtime(message)),
+    }
 }
