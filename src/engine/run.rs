@@ -87,7 +87,7 @@ pub fn run_workflow(
         name: project.name.clone(),
         entrypoint: entrypoint.clone(),
         dry_run: opts.dry_run,
-        resumed_from: opts.resume_from.as_ref().map(|_| run_id.clone()),
+        resumed_from: resumed.as_ref().map(|c| c.run_id.clone()),
     });
 
     let store = opts
