@@ -220,9 +220,13 @@ pub fn run_workflow(
         }
         if to_run.len() > 1 {
             runtime.console.progress(format!(
-                "Executing {} nodes in parallel: {:?}",
+                "Executing {} nodes in parallel: [{}]",
                 to_run.len(),
                 to_run
+                    .iter()
+                    .map(|id| format!("'{id}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         let results = run_level(&ctx, &to_run, &outputs);
