@@ -196,7 +196,7 @@ pub struct RunArgs {
     /// Do not write .trident/ artifacts.
     #[arg(long = "no-artifacts")]
     pub no_artifacts: bool,
-    /// Artifact folder (default: <project>/.trident).
+    /// Artifact folder (default: `<project>/.trident`).
     #[arg(long = "artifact-dir", value_name = "DIR")]
     pub artifact_dir: Option<PathBuf>,
     /// Run id (default: a new UUID).

@@ -108,7 +108,7 @@ impl CheckpointStore {
         self.pending.len()
     }
 
-    /// Mutable access to the state (status, pending nodes...); call [`fold`] to persist.
+    /// Mutable access to the state (status, pending nodes...); call [`Self::fold`] to persist.
     pub fn state_mut(&mut self) -> &mut Checkpoint {
         &mut self.state
     }
@@ -192,7 +192,7 @@ impl CheckpointStore {
 }
 
 /// Record a completed node. `pending_nodes` and `updated_at` are brought up to date when
-/// the state is read or folded ([`settle`]), not per node: that keeps recording O(1).
+/// the state is read or folded (`settle`), not per node: that keeps recording O(1).
 impl CheckpointStore {
     /// The final fold of a finished run: `checkpoint.json` holds everything, so the journal
     /// file is removed. Returns the bytes written.

@@ -1,7 +1,7 @@
 //! A prompt's output schema fields turned into JSON Schema, as both providers send it.
 //!
 //! As in the original: the five schema types map to themselves and any other type to
-//! `string`; a field without a description gets "The <name> field"; every field is required.
+//! `string`; a field without a description gets "The `<name>` field"; every field is required.
 //! Arrays get no `items` and objects no `properties`.
 
 use indexmap::IndexMap;

@@ -2,7 +2,7 @@
 //! category, severity and verbosity, and the small enums that describe them.
 //!
 //! Filters, the emitter and the formats all read this one table, so adding an event is
-//! one variant in `Event`, one in [`EventKind`] and one row in [`EventKind::row`].
+//! one variant in `Event`, one in [`EventKind`] and one row in `EventKind::row`.
 
 /// Severity of an event (`level` in the envelope).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -2,7 +2,7 @@
 //! order and spelling of each event's `data` fields on the wire.
 //!
 //! The envelope (timestamp, seq, run ids, node id) is added by the emitter; name, category,
-//! level and verbosity come from [`EventKind`](super::EventKind). Optional fields marked
+//! level and verbosity come from [`EventKind`]. Optional fields marked
 //! `?` in the catalogue are omitted when `None`; `WorkflowFailed.failed_node` is not
 //! optional in the catalogue and is written as `null` when unknown.
 

@@ -5,9 +5,9 @@
 //! 1. The engine calls [`RunTelemetry::emit`] with a closure building a typed [`Event`].
 //!    Off, that is one branch. On, the event's kind is tested against the filter mask
 //!    ([`filter`]), then it is stamped (`seq`, monotonic time) and appended to a bounded
-//!    queue under one short lock ([`queue`]).
-//! 2. One writer thread ([`writer`]) drains the queue every couple of milliseconds (at once
-//!    for ERROR and lifecycle events), formats each event ([`format`]: JSON Lines or
+//!    queue under one short lock (`queue`).
+//! 2. One writer thread (`writer`) drains the queue every couple of milliseconds (at once
+//!    for ERROR and lifecycle events), formats each event (`format`: JSON Lines or
 //!    human), redacting and truncating payloads ([`redact`], [`policy`]), and hands whole
 //!    lines to the [`sink`]s (stdout, a rotating file, memory for tests).
 //! 3. The [`TelemetryGuard`] returned by [`Telemetry::start`] writes what is left and

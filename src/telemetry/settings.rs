@@ -1,7 +1,7 @@
 //! Telemetry settings, resolved once before a run: command-line flags over environment
 //! variables over the manifest's `telemetry:` section over defaults, setting by setting.
 //!
-//! Each source is parsed into a [`Layer`] (every value validated, whichever source wins, so a
+//! Each source is parsed into a `Layer` (every value validated, whichever source wins, so a
 //! typo is never silently ignored), the layers are combined, then defaults fill the gaps.
 //! An invalid value is a `TridentError::Validation` (exit code 2) naming the flag, variable
 //! or manifest key and listing the accepted values.
