@@ -41,15 +41,31 @@ impl InterruptHook {
     }
 }
 
-/// Start the thread that turns SIGINT/SIGTERM into an orderly interruption: set the flag,
+/// Whether `signal` is set to be ignored (`SIG_IGN`), e.g. SIGHUP under `nohup`.
+fn signal_ignored(signal: i32) -> bool {
+    // SAFETY: a query only (no new action), with a zeroed out-parameter of the right type.
+    unsafe {
+        let mut current: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(signal, std::ptr::null(), &mut current) == 0
+            && current.sa_sigaction == libc::SIG_IGN
+    }
+}
+
+/// Start the thread that turns SIGINT/SIGTERM/SIGHUP into an orderly interruption: set the flag,
 /// run the hook, call `before_exit` (flush telemetry), exit 130. A second signal exits at
 /// once.
 pub fn install_signal_handler(
     runtime: &super::context::Runtime,
     before_exit: impl Fn() + Send + 'static,
 ) {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    // SIGHUP too (a closed terminal should leave a resumable run, not a `running` one),
+    // unless it is ignored, as under `nohup`: that choice is the caller's to keep.
+    let mut wanted = vec![SIGINT, SIGTERM];
+    if !signal_ignored(SIGHUP) {
+        wanted.push(SIGHUP);
+    }
+    let Ok(mut signals) = signal_hook::iterator::Signals::new(wanted) else {
         return;
     };
     let flag = runtime.interrupted.clone();
@@ -60,10 +76,10 @@ pub fn install_signal_handler(
             let Some(signal) = signals.forever().next() else {
                 return;
             };
-            let name = if signal == SIGTERM {
-                "SIGTERM"
-            } else {
-                "SIGINT"
+            let name = match signal {
+                SIGTERM => "SIGTERM",
+                SIGHUP => "SIGHUP",
+                _ => "SIGINT",
             };
             flag.store(true, std::sync::atomic::Ordering::SeqCst);
             // A second signal while the hook runs exits at once.
