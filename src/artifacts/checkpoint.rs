@@ -2,16 +2,18 @@
 //! journal beside it (`checkpoint.journal`, one JSON line per completed node or branch
 //! iteration) so every completed node is on disk at once without rewriting the whole file.
 //!
-//! The journal is folded into `checkpoint.json` (atomic replace, then journal truncated) at
-//! the end of each level and of the run. Readers that only know `checkpoint.json` see the
-//! state as of the last level; `--resume` reads both, so a crash or Ctrl-C loses nothing
-//! already done. Replaying a journal line twice is harmless (it is an upsert).
+//! The journal is folded into `checkpoint.json` (atomic replace, then journal truncated)
+//! within [`FOLD_INTERVAL`] of a change (the engine's checkpoint folder thread), when a
+//! node fails, on interruption and at the end of the run. Readers that only know
+//! `checkpoint.json` see the state at most that old; `--resume` reads both, so a crash or
+//! Ctrl-C loses nothing already done. Replaying a journal line twice is harmless (it is an
+//! upsert).
 
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -31,16 +33,18 @@ pub struct CheckpointStore {
     state: Checkpoint,
     json_path: Option<PathBuf>,
     journal: Option<File>,
-    last_fold: Instant,
+    /// Something was recorded since the last fold.
+    dirty: bool,
     /// The ids of `state.pending_nodes` not completed yet (kept in step per node).
     pending: HashSet<String>,
     /// `json_path` as text (reported in telemetry), computed once.
     path_text: String,
 }
 
-/// The least time between two level-end folds: a chain of a thousand one-node levels would
-/// otherwise rewrite a growing checkpoint.json a thousand times (quadratic); the journal
-/// already makes every node durable, so the fold only refreshes what plain readers see.
+/// How stale `checkpoint.json` may get while a run goes on. Folding after every node or
+/// level would rewrite a growing file a thousand times in a thousand-node chain
+/// (quadratic); the journal already makes every node durable, so a fold only refreshes what
+/// plain readers (the dashboard) see.
 pub const FOLD_INTERVAL: Duration = Duration::from_millis(200);
 
 fn journal_path(json_path: &Path) -> PathBuf {
@@ -55,7 +59,7 @@ impl CheckpointStore {
             state,
             json_path: None,
             journal: None,
-            last_fold: Instant::now(),
+            dirty: false,
             path_text: String::new(),
         }
     }
@@ -67,7 +71,7 @@ impl CheckpointStore {
             state,
             json_path: Some(json_path.to_path_buf()),
             journal: None,
-            last_fold: Instant::now(),
+            dirty: false,
             path_text: json_path.display().to_string(),
         };
         store.fold()?;
@@ -124,6 +128,7 @@ impl CheckpointStore {
     }
 
     fn append(&mut self, line: &JournalLine) -> std::io::Result<()> {
+        self.dirty = true;
         let Some(json_path) = &self.json_path else {
             return Ok(());
         };
@@ -167,10 +172,10 @@ impl CheckpointStore {
         })
     }
 
-    /// [`fold`](Self::fold) unless the last fold was less than [`FOLD_INTERVAL`] ago
-    /// (used at level ends). Returns the bytes written (0 when skipped).
-    pub fn fold_if_due(&mut self) -> std::io::Result<u64> {
-        if self.last_fold.elapsed() < FOLD_INTERVAL {
+    /// [`fold`](Self::fold) if anything was recorded since the last fold. Returns the
+    /// bytes written (0 when there was nothing to fold).
+    pub fn fold_if_dirty(&mut self) -> std::io::Result<u64> {
+        if !self.dirty {
             return Ok(0);
         }
         self.fold()
@@ -179,7 +184,7 @@ impl CheckpointStore {
     /// Write `checkpoint.json` (atomically) with everything recorded, then empty the
     /// journal. Returns the bytes written (0 in memory).
     pub fn fold(&mut self) -> std::io::Result<u64> {
-        self.last_fold = Instant::now();
+        self.dirty = false;
         settle(&mut self.state);
         let Some(json_path) = self.json_path.clone() else {
             return Ok(0);

@@ -3,6 +3,7 @@
 
 pub mod agent_node;
 pub mod branch_node;
+pub mod checkpoint_folder;
 pub mod console;
 pub mod context;
 pub mod gather;

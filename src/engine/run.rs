@@ -1,6 +1,6 @@
 //! Running a workflow from start to end: the entrypoint, resume state, artifacts at the
 //! start and the end, the levels one after the other (cached nodes restored, the others run
-//! by [`super::level`]), checkpoint folds at level ends, final outputs, signals and the
+//! by [`super::level`]), the checkpoint folder, final outputs, signals and the
 //! lifecycle telemetry.
 
 use std::collections::HashMap;
@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use serde_json::{Map, Value};
 
+use super::checkpoint_folder::CheckpointFolder;
 use super::context::{RunContext, RunOptions, Runtime, TelemetryScope};
 use super::gather::Outputs;
 use super::interrupt::install_run_hook;
@@ -188,6 +189,7 @@ pub fn run_workflow(
         nodes: Vec::with_capacity(dag.order.len()),
     };
     let mut error: Option<RunError> = None;
+    let folder = CheckpointFolder::start(&checkpoint, store.is_some(), &runtime.console);
 
     for level in &dag.levels {
         if error.is_some() || runtime.is_interrupted() {
@@ -253,21 +255,19 @@ pub fn run_workflow(
             }
             trace.nodes.push(node_trace);
         }
-        // Level end: fold the journal into checkpoint.json (at once on failure, else at
-        // most every FOLD_INTERVAL).
-        let mut cp = checkpoint.lock().unwrap_or_else(|e| e.into_inner());
-        let folded = if error.is_some() {
+        // A failure is folded into checkpoint.json at once; otherwise the folder thread
+        // refreshes it within FOLD_INTERVAL.
+        if error.is_some() {
+            let mut cp = checkpoint.lock().unwrap_or_else(|e| e.into_inner());
             cp.state_mut().status = "failed".into();
-            cp.fold()
-        } else {
-            cp.fold_if_due()
-        };
-        if let Err(e) = folded {
-            runtime
-                .console
-                .warn(format!("could not write the checkpoint: {e}"));
+            if let Err(e) = cp.fold() {
+                runtime
+                    .console
+                    .warn(format!("could not write the checkpoint: {e}"));
+            }
         }
     }
+    folder.stop();
 
     if runtime.is_interrupted() {
         // The signal thread records the interruption and exits the process; finishing the
