@@ -69,6 +69,8 @@ pub struct AgentOutcome {
     pub cost_usd: Option<f64>,
     /// The CLI session, for `--resume`.
     pub session_id: Option<String>,
+    /// The model the CLI reported (its init line or first message), if any.
+    pub model: Option<String>,
     /// The result's `num_turns` (or the turns counted, if it has none).
     pub num_turns: u64,
 }

@@ -161,6 +161,7 @@ pub fn run_agent_in(
         cost_usd: result.total_cost_usd,
         session_id: result.session_id.or(reader.session_id),
         num_turns: result.num_turns.unwrap_or(reader.turns.turns()),
+        model: reader.model,
     })
 }
 
@@ -170,6 +171,8 @@ struct StreamReader {
     turns: TurnTracker,
     /// The session id from the first line that gave one (fallback for the result's).
     session_id: Option<String>,
+    /// The model the CLI reported first (init line or a message).
+    model: Option<String>,
     /// The last `result` line.
     result: Option<ResultMessage>,
     lines: u64,
@@ -198,9 +201,13 @@ impl StreamReader {
             Err(reason) => return self.skip(events, &line, reason),
         };
         match message {
-            StreamMessage::Init { session_id } => self.note_session(session_id),
+            StreamMessage::Init { session_id, model } => {
+                self.note_session(session_id);
+                self.model = self.model.take().or(model);
+            }
             StreamMessage::Assistant(message) => {
                 self.note_session(message.session_id.clone());
+                self.model = self.model.take().or_else(|| message.model.clone());
                 self.turns.assistant(&message, events);
             }
             StreamMessage::User => self.turns.close(events),

@@ -201,7 +201,10 @@ fn line(value: Value) -> String {
 }
 
 fn init() -> String {
-    line(json!({"type": "system", "subtype": "init", "session_id": "sess-42", "tools": ["Read"]}))
+    line(
+        json!({"type": "system", "subtype": "init", "session_id": "sess-42", "tools": ["Read"],
+        "model": "claude-sonnet-4-5"}),
+    )
 }
 
 fn assistant(id: &str, content: Value, usage: Value) -> String {
@@ -268,6 +271,7 @@ fn text_session_events_outputs_and_metrics() {
             cost_usd: Some(0.0123),
             session_id: Some("sess-42".into()),
             num_turns: 2,
+            model: Some("claude-sonnet-4-5".into()),
         }
     );
     assert_eq!(

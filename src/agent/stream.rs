@@ -14,8 +14,11 @@ use serde_json::{Map, Value};
 /// One line of the stream.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StreamMessage {
-    /// `system`/`init`: the session has started.
-    Init { session_id: Option<String> },
+    /// `system`/`init`: the session has started (with the model it uses).
+    Init {
+        session_id: Option<String>,
+        model: Option<String>,
+    },
     /// A message from the model (or one content block of it: the CLI may print one line per
     /// block, all with the same message id).
     Assistant(AssistantMessage),
@@ -33,6 +36,8 @@ pub struct AssistantMessage {
     /// The API message id (`message.id`), shared by the lines of one model response.
     pub message_id: Option<String>,
     pub session_id: Option<String>,
+    /// The model that wrote the message (`message.model`).
+    pub model: Option<String>,
     pub tool_uses: Vec<ToolUse>,
     pub usage: Usage,
 }
@@ -85,6 +90,7 @@ pub fn parse_line(line: &str) -> Result<Option<StreamMessage>, String> {
     Ok(Some(match kind {
         "system" if text(&object, "subtype").as_deref() == Some("init") => StreamMessage::Init {
             session_id: text(&object, "session_id"),
+            model: text(&object, "model"),
         },
         "assistant" => StreamMessage::Assistant(assistant(&object)),
         "user" => StreamMessage::User,
@@ -117,6 +123,7 @@ fn assistant(object: &Map<String, Value>) -> AssistantMessage {
         .unwrap_or_default();
     AssistantMessage {
         message_id: message.and_then(|m| text(m, "id")),
+        model: message.and_then(|m| text(m, "model")),
         session_id: text(object, "session_id"),
         tool_uses,
         usage: usage(message.and_then(|m| m.get("usage"))),
@@ -179,11 +186,13 @@ mod tests {
 
     #[test]
     fn init_line() {
-        let line = json!({"type": "system", "subtype": "init", "session_id": "s1", "tools": []});
+        let line = json!({"type": "system", "subtype": "init", "session_id": "s1", "tools": [],
+            "model": "claude-sonnet-4-5"});
         assert_eq!(
             parse(line),
             StreamMessage::Init {
-                session_id: Some("s1".into())
+                session_id: Some("s1".into()),
+                model: Some("claude-sonnet-4-5".into()),
             }
         );
         let other = json!({"type": "system", "subtype": "compact_boundary"});

@@ -113,6 +113,7 @@ mod tests {
         AssistantMessage {
             message_id: id.map(str::to_string),
             session_id: None,
+            model: None,
             tool_uses: tools
                 .iter()
                 .map(|t| ToolUse {

@@ -46,8 +46,10 @@ pub fn run_agent_node(
     trace.cost_usd = outcome.cost_usd;
     trace.session_id = outcome.session_id.clone();
     trace.num_turns = outcome.num_turns;
+    // The original records no model for agents; the one the CLI reports is more useful.
+    trace.model = outcome.model.clone();
     ctx.tel.emit(Some(node_id), || Event::TokenUsage {
-        model: "claude-cli".into(),
+        model: outcome.model.clone().unwrap_or_else(|| "claude-cli".into()),
         input_tokens: outcome.input_tokens,
         output_tokens: outcome.output_tokens,
     });

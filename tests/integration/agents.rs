@@ -74,7 +74,8 @@ edges:
 
 fn session() -> Vec<String> {
     vec![
-        json!({"type": "system", "subtype": "init", "session_id": "sess-42"}).to_string(),
+        json!({"type": "system", "subtype": "init", "session_id": "sess-42", "model": "claude-test-model"})
+            .to_string(),
         assistant("looking", Some(("Read", json!({"file_path": "README.md"}))), (10, 5)),
         json!({"type": "user", "message": {"content": [{"type": "tool_result", "tool_use_id": "t1", "content": "ok"}]}}).to_string(),
         "sleep 2".into(),
@@ -151,6 +152,7 @@ fn turns_stream_while_the_agent_works_and_results_land_in_artifacts() {
     let worker = trace_node(&trace, "worker");
     assert_eq!(worker["output"], json!({"answer": "42"}));
     assert_eq!(worker["session_id"], "sess-42");
+    assert_eq!(worker["model"], "claude-test-model");
     assert_eq!(worker["num_turns"], 2);
     assert_eq!(worker["cost_usd"], 0.0123);
     assert_eq!(worker["tokens"], json!({"input": 100, "output": 20}));
@@ -204,7 +206,9 @@ fn cost_and_token_events_at_verbose() {
         .unwrap();
     assert_eq!(cost["data"]["cost_usd"], 0.0123);
     assert_eq!(cost["data"]["total_cost_usd"], 0.0123);
-    assert!(events.iter().any(|e| e["event"] == "token_usage"));
+    let usage = events.iter().find(|e| e["event"] == "token_usage").unwrap();
+    assert_eq!(usage["data"]["model"], "claude-test-model");
+    assert_eq!(usage["data"]["input_tokens"], 100);
 }
 
 #[test]
