@@ -23,13 +23,8 @@ pub fn value_text(v: &Value) -> String {
     }
 }
 
-/// Render `template` with `variables`, calling `text` to turn each found value into text
-/// (the shell tool uses this to quote values).
-pub fn render_with(
-    template: &str,
-    variables: &Map<String, Value>,
-    text: impl Fn(&Value) -> String,
-) -> String {
+/// Render `template` with `variables`.
+pub fn render(template: &str, variables: &Map<String, Value>) -> String {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
@@ -48,38 +43,13 @@ pub fn render_with(
         }
         let whole = &rest[start..start + 2 + close + 2];
         match get_path(variables, key) {
-            Some(v) => out.push_str(&text(v)),
+            Some(v) => out.push_str(&value_text(v)),
             None => out.push_str(whole),
         }
         rest = &after[close + 2..];
     }
     out.push_str(rest);
     out
-}
-
-/// Render `template` with `variables`.
-pub fn render(template: &str, variables: &Map<String, Value>) -> String {
-    render_with(template, variables, value_text)
-}
-
-/// The variable names a template refers to (first path segment), in order, deduplicated.
-pub fn variables_of(template: &str) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        let after = &rest[start + 2..];
-        let Some(close) = after.find("}}") else { break };
-        let key = after[..close].trim();
-        if let Some(first) = key.split('.').next()
-            && !first.is_empty()
-            && !first.contains('}')
-            && !names.iter().any(|n| n == first)
-        {
-            names.push(first.to_string());
-        }
-        rest = &after[close + 2..];
-    }
-    names
 }
 
 #[cfg(test)]
@@ -110,10 +80,5 @@ mod tests {
         let v = vars(json!({"a": "x"}));
         assert_eq!(render("{{ {a}} {{a}} {{", &v), "{{ {a}} x {{");
         assert_eq!(render("json: {\"k\": 1} {{a}}", &v), "json: {\"k\": 1} x");
-    }
-
-    #[test]
-    fn lists_variables() {
-        assert_eq!(variables_of("{{a}} {{ b.c }} {{a}}"), vec!["a", "b"]);
     }
 }

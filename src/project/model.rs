@@ -228,29 +228,9 @@ pub struct Project {
 }
 
 impl Project {
-    /// The kind of a node, with the original's precedence when one id has several
-    /// definitions (an agent's prompt file is also found in `prompts/`: the agent wins).
-    pub fn node_kind(&self, id: &str) -> Option<NodeKind> {
-        if self.triggers.contains_key(id) {
-            Some(NodeKind::Trigger)
-        } else if self.branches.contains_key(id) {
-            Some(NodeKind::Branch)
-        } else if self.agents.contains_key(id) {
-            Some(NodeKind::Agent)
-        } else if self.tools.contains_key(id) {
-            Some(NodeKind::Tool)
-        } else if self.outputs.contains_key(id) {
-            Some(NodeKind::Output)
-        } else if self.prompts.contains_key(id) {
-            Some(NodeKind::Prompt)
-        } else if self.inputs.contains_key(id) {
-            Some(NodeKind::Input)
-        } else {
-            None
-        }
-    }
-
-    /// Every node id with its kind, in the original's registration order.
+    /// Every node id with its kind, in the original's registration order. When one id has
+    /// several definitions the later kind wins, as in the original (an agent's prompt file
+    /// is also found in `prompts/`: the agent wins).
     pub fn all_nodes(&self) -> IndexMap<String, NodeKind> {
         let mut nodes = IndexMap::new();
         let groups: [(Vec<&String>, NodeKind); 7] = [
