@@ -8,6 +8,8 @@
 //! The interruption path calls [`stop_all`] before exiting. This is process-wide state on
 //! purpose: it mirrors the process's own children, and nothing else writes to it.
 
+use std::io::Write;
+use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 
 static RUNNING: Mutex<Vec<i32>> = Mutex::new(Vec::new());
@@ -17,6 +19,39 @@ fn running() -> std::sync::MutexGuard<'static, Vec<i32>> {
     RUNNING
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Start `command` as the leader of a new process group, with piped stdout and stderr,
+/// `stdin` as its whole standard input (written by a thread, so a large input cannot
+/// deadlock; `None`: no stdin at all), and record it. Returns the child and its group id:
+/// call [`unregister`] with it once the child has exited.
+pub fn spawn(
+    mut command: Command,
+    stdin: Option<Vec<u8>>,
+) -> std::io::Result<(Child, Option<i32>)> {
+    command
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command.spawn()?;
+    let group = i32::try_from(child.id()).ok();
+    if let Some(group) = group {
+        register(group);
+    }
+    if let (Some(data), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        // A child that exits without reading everything makes this fail with a broken pipe;
+        // that is the child's business and shows up in its exit status or reply.
+        std::thread::spawn(move || {
+            let _ = pipe.write_all(&data);
+        });
+    }
+    Ok((child, group))
 }
 
 /// Records a started child (the leader of process group `group`).

@@ -8,8 +8,8 @@
 //! CLI is listed in `crate::process_group` while alive, for `stop_all` on the way out, and
 //! `run_agent_cancellable` stops it when asked. Tool processes behave the same way.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::io::{self, BufRead, BufReader, Read};
+use std::process::{Child, Command, ExitStatus};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -61,34 +61,13 @@ pub struct AgentProcess {
 impl AgentProcess {
     /// Starts `command` in a new process group, with `stdin` as its whole input (`None`:
     /// no input at all).
-    pub fn spawn(mut command: Command, stdin: Option<String>) -> io::Result<AgentProcess> {
-        command
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        #[cfg(unix)]
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let mut child = command.spawn()?;
-        if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-            // A CLI that exits without reading it all gives a broken pipe here: its exit
-            // status says what happened.
-            thread::spawn(move || {
-                let _ = pipe.write_all(text.as_bytes());
-            });
-        }
+    pub fn spawn(command: Command, stdin: Option<String>) -> io::Result<AgentProcess> {
+        let (mut child, group) = process_group::spawn(command, stdin.map(String::into_bytes))?;
         let (sender, lines) = mpsc::sync_channel(LINE_QUEUE);
         if let Some(stdout) = child.stdout.take() {
             thread::spawn(move || read_lines(stdout, sender));
         }
         let stderr = PipeReader::start(child.stderr.take(), Some(STDERR_TAIL));
-        let group = i32::try_from(child.id()).ok();
-        if let Some(group) = group {
-            process_group::register(group);
-        }
         Ok(AgentProcess {
             child,
             lines,

@@ -8,8 +8,8 @@
 //! its end (or its timeout), like any node of the level in flight.
 
 use crate::pipe_reader::PipeReader;
-use std::io::{self, Write};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::io::{self};
+use std::process::{Child, Command, ExitStatus};
 
 use std::thread;
 use std::time::{Duration, Instant};
@@ -45,37 +45,15 @@ pub enum ProcessFailure {
 /// Runs `command` with `stdin` as its whole standard input (`None`: no stdin at all) and
 /// returns its exit status and captured output, killing it once `timeout` has elapsed.
 pub fn run_to_completion(
-    mut command: Command,
+    command: Command,
     stdin: Option<Vec<u8>>,
     timeout: Option<Duration>,
 ) -> Result<FinishedProcess, ProcessFailure> {
-    command
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    #[cfg(unix)]
-    std::os::unix::process::CommandExt::process_group(&mut command, 0);
-
     let started = Instant::now();
     // A timeout too large to add to `now` is no timeout at all.
     let deadline = timeout.and_then(|limit| started.checked_add(limit));
-    let mut child = command.spawn().map_err(ProcessFailure::Spawn)?;
-    let group = i32::try_from(child.id()).ok();
-    if let Some(group) = group {
-        crate::process_group::register(group);
-    }
-
-    if let (Some(data), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        // A child that exits without reading everything makes this fail with a broken pipe;
-        // that is the child's business and shows up in its exit status or reply.
-        thread::spawn(move || {
-            let _ = pipe.write_all(&data);
-        });
-    }
+    let (mut child, group) =
+        crate::process_group::spawn(command, stdin).map_err(ProcessFailure::Spawn)?;
     let stdout = PipeReader::start(child.stdout.take(), None);
     let stderr = PipeReader::start(child.stderr.take(), None);
 
