@@ -116,21 +116,9 @@ fn missing_key(profile: &ProviderProfile, model_id: &str, extra: &str) -> Provid
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::test_fixtures::env_of;
     use crate::providers::test_server::{FakeLlm, FakeReply};
     use crate::providers::{CompletionRequest, ProviderErrorKind, RetryNotice};
-
-    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
-        let pairs: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-        }
-    }
 
     fn resolve_error(model_id: &str, pairs: &[(&str, &str)]) -> ProviderError {
         match resolve_with_env(model_id, &env_of(pairs)) {

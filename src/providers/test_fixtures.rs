@@ -1,5 +1,5 @@
-//! Shared pieces of the provider unit tests: fast retry settings, schemas, and a URL where
-//! nothing listens.
+//! Shared pieces of the provider unit tests: fast retry settings, schemas, a URL where
+//! nothing listens, and environments made of pairs.
 
 use std::net::TcpListener;
 use std::time::Duration;
@@ -42,4 +42,18 @@ pub(crate) fn refused_url() -> String {
 /// A retry callback that keeps the notices.
 pub(crate) fn recorder(notices: &mut Vec<RetryNotice>) -> impl FnMut(RetryNotice) + '_ {
     move |notice| notices.push(notice)
+}
+
+/// An environment made of `pairs` (for `resolve_with_env` and `ProviderSettings::from_env`).
+pub(crate) fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+    let pairs: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    move |name| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
 }
