@@ -1,15 +1,16 @@
 //! Starting a stream: turns resolved settings (or explicit sinks, for tests and embedding)
-//! into the shared queue, the writer thread and the guard.
+//! and any extra destinations (a run's `events.jsonl`, progress, OTLP, metrics, hooks) into
+//! the shared queue, the writer thread and the guard.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::clock::Clock;
+use super::destination::{Destination, DestinationOptions};
 use super::emitter::{Core, Telemetry};
 use super::filter::EventFilter;
 use super::guard::{SHUTDOWN_TIMEOUT, TelemetryGuard};
 use super::notice::Notices;
-use super::policy::{MAX_PAYLOAD_CHARS, PayloadPolicy};
 use super::queue::EventQueue;
 use super::redact::Redactor;
 use super::settings::TelemetrySettings;
@@ -25,6 +26,7 @@ pub struct TelemetryBuilder {
     settings: TelemetrySettings,
     secrets: Vec<String>,
     sinks: Option<Vec<Box<dyn Sink>>>,
+    destinations: Vec<(Box<dyn Sink>, DestinationOptions)>,
     capacity: usize,
     flush_interval: Duration,
     shutdown_timeout: Duration,
@@ -38,6 +40,7 @@ impl TelemetryBuilder {
             settings: settings.clone(),
             secrets: Vec::new(),
             sinks: None,
+            destinations: Vec::new(),
             capacity: DEFAULT_QUEUE_CAPACITY,
             flush_interval: FLUSH_INTERVAL,
             shutdown_timeout: SHUTDOWN_TIMEOUT,
@@ -51,9 +54,22 @@ impl TelemetryBuilder {
         self
     }
 
-    /// Adds a sink; once any sink is added, the settings' stdout and file are not used.
+    /// Adds a stream sink, receiving what the settings' level, filter and format ask for
+    /// ([`DestinationOptions::stream`]); once any is added, the settings' stdout and file
+    /// are not used. Like them it is only written when the settings turn telemetry on.
     pub fn sink(mut self, sink: Box<dyn Sink>) -> Self {
         self.sinks.get_or_insert_with(Vec::new).push(sink);
+        self
+    }
+
+    /// Adds a destination: `sink` receives the events `options` ask for, in their format,
+    /// numbered by its own `seq`, whether or not the settings turn the stream on. This is
+    /// how a consumer of events (a run's `events.jsonl`, live progress, an OTLP exporter,
+    /// a metrics file, hooks) joins the one writer without touching the engine: its
+    /// [`Sink::close`] is called once when the writer stops. See
+    /// [`DestinationOptions`] for an example.
+    pub fn destination(mut self, sink: Box<dyn Sink>, options: DestinationOptions) -> Self {
+        self.destinations.push((sink, options));
         self
     }
 
@@ -81,35 +97,37 @@ impl TelemetryBuilder {
         self
     }
 
-    /// Starts the writer thread. Off settings, no sink, or a thread that cannot be started
-    /// (with a notice) give a disabled stream: telemetry never stops a run.
+    /// Starts the writer thread. No destination (off settings and none added), or a
+    /// thread that cannot be started (with a notice), give a disabled stream: telemetry
+    /// never stops a run.
     pub fn start(self) -> (Telemetry, TelemetryGuard) {
         let settings = self.settings;
-        if !settings.enabled {
+        let mut wanted: Vec<(Box<dyn Sink>, DestinationOptions)> = Vec::new();
+        if settings.enabled {
+            let options = DestinationOptions::stream(&settings);
+            let sinks = self.sinks.unwrap_or_else(|| default_sinks(&settings));
+            wanted.extend(sinks.into_iter().map(|sink| (sink, options)));
+        }
+        wanted.extend(self.destinations);
+        let mask = wanted
+            .iter()
+            .fold(EventFilter::none(), |mask, (_, o)| mask.union(o.filter));
+        if wanted.is_empty() {
             return (Telemetry::disabled(), TelemetryGuard::disabled());
         }
-        let sinks = self.sinks.unwrap_or_else(|| default_sinks(&settings));
-        if sinks.is_empty() {
-            return (Telemetry::disabled(), TelemetryGuard::disabled());
-        }
-        let filter = EventFilter::new(settings.level, &settings.filter);
-        let max_chars = if settings.keeps_payloads_whole() {
-            None
-        } else {
-            Some(MAX_PAYLOAD_CHARS)
-        };
         let redactor = Redactor::new(settings.redact, self.secrets, &settings.redact_keys);
-        let policy = PayloadPolicy::new(redactor, max_chars);
+        let destinations = wanted
+            .into_iter()
+            .map(|(sink, options)| Destination::new(sink, options, &redactor))
+            .collect();
         let capacity = self.capacity.max(2);
         let core = Arc::new(Core {
             queue: EventQueue::new(capacity, Clock::start()),
-            filter,
+            filter: mask,
         });
         let writer = EventWriter::new(
             Arc::clone(&core),
-            sinks,
-            settings.format,
-            policy,
+            destinations,
             self.notices.clone(),
             self.flush_interval,
             capacity,

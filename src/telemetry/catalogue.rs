@@ -245,6 +245,11 @@ impl EventKind {
     pub(crate) const fn bit(self) -> u64 {
         1u64 << (self as u8)
     }
+
+    /// This kind's position (0..64), for per-kind counters.
+    pub(crate) const fn index(self) -> usize {
+        self as usize
+    }
 }
 
 #[cfg(test)]

@@ -153,6 +153,23 @@ impl EventFilter {
         EventFilter { mask: u64::MAX }
     }
 
+    /// A filter that admits nothing.
+    pub fn none() -> EventFilter {
+        EventFilter { mask: 0 }
+    }
+
+    /// The events admitted by either filter.
+    pub fn union(self, other: EventFilter) -> EventFilter {
+        EventFilter {
+            mask: self.mask | other.mask,
+        }
+    }
+
+    /// Whether no event is admitted.
+    pub fn is_empty(self) -> bool {
+        self.mask == 0
+    }
+
     /// Whether events of `kind` are written.
     #[inline]
     pub fn allows(self, kind: EventKind) -> bool {

@@ -3,13 +3,15 @@
 //!
 //! How an event travels:
 //! 1. The engine calls [`RunTelemetry::emit`] with a closure building a typed [`Event`].
-//!    Off, that is one branch. On, the event's kind is tested against the filter mask
-//!    ([`filter`]), then it is stamped (`seq`, monotonic time) and appended to a bounded
-//!    queue under one short lock (`queue`).
+//!    Off, that is one branch. On, the event's kind is tested against the union of the
+//!    destinations' filter masks ([`filter`]), then it is stamped (monotonic time, queue
+//!    order) and appended to a bounded queue under one short lock (`queue`).
 //! 2. One writer thread (`writer`) drains the queue every couple of milliseconds (at once
-//!    for ERROR and lifecycle events), formats each event (`format`: JSON Lines or
-//!    human), redacting and truncating payloads ([`redact`], [`policy`]), and hands whole
-//!    lines to the [`sink`]s (stdout, a rotating file, memory for tests).
+//!    for ERROR and lifecycle events) and, for each [`destination`] (a [`sink`] with its
+//!    own filter, format and `seq`), keeps what it wants, numbers it, formats it (`format`:
+//!    JSON Lines or human), redacting and truncating payloads ([`redact`], [`policy`]), and
+//!    hands whole lines to the sink (stdout, a rotating file, a run's `events.jsonl`,
+//!    memory for tests...).
 //! 3. The [`TelemetryGuard`] returned by [`Telemetry::start`] writes what is left and
 //!    stops the writer when dropped.
 //!
@@ -26,6 +28,7 @@ pub mod args;
 mod builder;
 pub mod catalogue;
 mod clock;
+pub mod destination;
 mod emitter;
 pub mod event;
 mod fields;
@@ -45,6 +48,7 @@ mod writer;
 pub use args::TelemetryArgs;
 pub use builder::{DEFAULT_QUEUE_CAPACITY, TelemetryBuilder};
 pub use catalogue::{Category, EventKind, Level, Verbosity};
+pub use destination::DestinationOptions;
 pub use emitter::{RunTelemetry, Telemetry};
 pub use event::{ConditionKind, Event, SkipReason};
 pub use filter::{EventFilter, LevelSetting, Selector};
@@ -57,5 +61,7 @@ pub use settings::TelemetrySettings;
 pub use sink::{FileSink, MemorySink, Rotation, Sink, StdoutSink};
 pub use writer::FLUSH_INTERVAL;
 
+#[cfg(test)]
+mod destination_tests;
 #[cfg(test)]
 mod tests;

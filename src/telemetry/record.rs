@@ -1,4 +1,4 @@
-//! One queued event: the envelope fixed at emission (seq, time stamp, run scope, node id)
+//! One queued event: the envelope fixed at emission (time stamp, run scope, node id)
 //! and the typed event, as it travels from an emitting thread to the writer.
 //!
 //! Kept small and allocation-free on the emitting side: the run scope is an index into the
@@ -68,8 +68,6 @@ impl NodeId {
 /// One event with its envelope, waiting for the writer.
 #[derive(Debug)]
 pub(crate) struct Record {
-    /// Position in the stream (1, 2, 3...).
-    pub seq: u64,
     /// Nanoseconds since the stream's clock anchor.
     pub stamp: u64,
     pub scope: ScopeId,

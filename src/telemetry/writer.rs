@@ -1,11 +1,14 @@
-//! The writer thread: drains the queue in batches, formats each event once per encoding,
-//! applies redaction and truncation, writes whole lines to every sink and flushes, then
-//! reports what could not be written.
+//! The writer thread: drains the queue in batches and, for each destination, keeps the
+//! events its filter wants, numbers them (its own `seq`), formats them in its format with
+//! its redaction and truncation, writes whole lines to its sink and flushes, then reports
+//! what could not be written. At the end every sink is flushed and closed once.
 //!
 //! Batches come every [`FLUSH_INTERVAL`] while events flow, at once for urgent events
 //! (ERROR, lifecycle), flush requests and shutdown. A sink that fails is disabled with one
-//! notice and a `telemetry_dropped` event in the remaining sinks; queue overflow becomes a
-//! `telemetry_dropped` event (always written, whatever the filters) and a notice.
+//! notice and a `telemetry_dropped` event in the remaining sinks; queue overflow becomes, in
+//! each destination that wanted some of the dropped events, a `seq` gap of that many and a
+//! `telemetry_dropped` event with that count (always written, whatever the filters), and a
+//! notice.
 
 use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -13,14 +16,13 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
+use super::destination::Destination;
 use super::emitter::Core;
 use super::event::Event;
-use super::format::{Envelope, Format, LineFormatter};
+use super::format::Envelope;
 use super::notice::Notices;
-use super::policy::PayloadPolicy;
 use super::queue::DropReport;
 use super::record::{Record, ScopeCache, ScopeId};
-use super::sink::Sink;
 
 /// How long events may wait in the queue while events flow (the real-time bound is this
 /// plus the time to write one batch).
@@ -29,25 +31,10 @@ pub const FLUSH_INTERVAL: Duration = Duration::from_millis(2);
 /// Formatted bytes are handed to the sinks in chunks of about this size.
 const CHUNK_BYTES: usize = 256 * 1024;
 
-struct Output {
-    sink: Box<dyn Sink>,
-    formatter: usize,
-    active: bool,
-    /// Events not written to this sink since it was disabled.
-    lost: u64,
-    /// Events lost in the current batch, reported at the end of the batch.
-    lost_in_batch: u64,
-    /// Whether the loss was reported with a `telemetry_dropped` event.
-    reported: bool,
-    reason: String,
-}
-
-/// Owns the sinks; runs on its own thread.
+/// Owns the destinations; runs on its own thread.
 pub(crate) struct EventWriter {
     core: Arc<Core>,
-    outputs: Vec<Output>,
-    formatters: Vec<LineFormatter>,
-    policy: PayloadPolicy,
+    destinations: Vec<Destination>,
     notices: Notices,
     tick: Duration,
     capacity: usize,
@@ -61,39 +48,14 @@ pub(crate) struct EventWriter {
 impl EventWriter {
     pub fn new(
         core: Arc<Core>,
-        sinks: Vec<Box<dyn Sink>>,
-        format: Format,
-        policy: PayloadPolicy,
+        destinations: Vec<Destination>,
         notices: Notices,
         tick: Duration,
         capacity: usize,
     ) -> EventWriter {
-        let mut formatters: Vec<LineFormatter> = Vec::new();
-        let mut outputs = Vec::new();
-        for sink in sinks {
-            let colors = sink.colors();
-            let formatter = match formatters.iter().position(|f| f.is(format, colors)) {
-                Some(at) => at,
-                None => {
-                    formatters.push(LineFormatter::new(format, colors));
-                    formatters.len() - 1
-                }
-            };
-            outputs.push(Output {
-                sink,
-                formatter,
-                active: true,
-                lost: 0,
-                lost_in_batch: 0,
-                reported: false,
-                reason: String::new(),
-            });
-        }
         EventWriter {
             core,
-            outputs,
-            formatters,
-            policy,
+            destinations,
             notices,
             tick,
             capacity,
@@ -142,6 +104,24 @@ impl EventWriter {
         self.finish();
     }
 
+    fn open_all(&mut self, first: ScopeId) {
+        self.opened = true;
+        let root = self
+            .scopes
+            .get(first, self.core.queue.scopes())
+            .root_run_id
+            .clone();
+        for i in 0..self.destinations.len() {
+            match self.destinations[i].sink.open(&root) {
+                Ok(()) => {
+                    let d = &mut self.destinations[i];
+                    d.seq = d.sink.recorded_seq();
+                }
+                Err(e) => self.disable(i, &e, 0),
+            }
+        }
+    }
+
     fn write_batch(&mut self, records: &[Record], dropped: Option<DropReport>) {
         if records.is_empty() && dropped.is_none() {
             return;
@@ -150,47 +130,14 @@ impl EventWriter {
             self.last_scope = last.scope;
         }
         if !self.opened {
-            self.opened = true;
-            let first = records.first().map_or(self.last_scope, |r| r.scope);
-            let root = self
-                .scopes
-                .get(first, self.core.queue.scopes())
-                .root_run_id
-                .clone();
-            for i in 0..self.outputs.len() {
-                if let Err(e) = self.outputs[i].sink.open(&root) {
-                    self.disable(i, &e, 0);
-                }
-            }
+            self.open_all(records.first().map_or(self.last_scope, |r| r.scope));
         }
-        let report = dropped.map(|d| self.drop_record(d));
-        let count = records.len() + usize::from(report.is_some());
-        for f in 0..self.formatters.len() {
-            if !self.outputs.iter().any(|o| o.active && o.formatter == f) {
-                for o in self.outputs.iter_mut().filter(|o| o.formatter == f) {
-                    o.lost += count as u64;
-                    o.lost_in_batch += count as u64;
-                }
-                continue;
-            }
-            self.buf.clear();
-            let mut lines = 0u64;
-            for record in records.iter().chain(report.iter()) {
-                self.format(f, record);
-                lines += 1;
-                if self.buf.len() >= CHUNK_BYTES {
-                    self.deliver(f, lines);
-                    self.buf.clear();
-                    lines = 0;
-                }
-            }
-            if lines > 0 {
-                self.deliver(f, lines);
-            }
+        for i in 0..self.destinations.len() {
+            self.write_to(i, records, dropped.as_ref());
         }
-        for i in 0..self.outputs.len() {
-            if self.outputs[i].active
-                && let Err(e) = self.outputs[i].sink.flush()
+        for i in 0..self.destinations.len() {
+            if self.destinations[i].active
+                && let Err(e) = self.destinations[i].sink.flush()
             {
                 self.disable(i, &e, 0);
             }
@@ -207,55 +154,87 @@ impl EventWriter {
         }
     }
 
-    fn drop_record(&self, d: DropReport) -> Record {
-        Record {
-            seq: d.seq,
-            stamp: d.stamp,
-            scope: self.last_scope,
-            node_id: None,
-            event: Event::TelemetryDropped {
-                sink: "queue".to_string(),
-                count: d.count,
-                reason: format!("event queue full (capacity {})", self.capacity),
-            },
+    /// Formats and hands destination `index` the records it wants, numbering them, then
+    /// its share of a queue overflow: a `seq` gap and a `telemetry_dropped` line.
+    fn write_to(&mut self, index: usize, records: &[Record], dropped: Option<&DropReport>) {
+        self.buf.clear();
+        let mut lines = 0u64;
+        for record in records {
+            if !self.destinations[index].wants(record.event.kind()) {
+                continue;
+            }
+            self.destinations[index].seq += 1;
+            if !self.destinations[index].active {
+                self.destinations[index].count_lost(1);
+                continue;
+            }
+            let seq = self.destinations[index].seq;
+            self.format(index, record, seq);
+            lines += 1;
+            if self.buf.len() >= CHUNK_BYTES {
+                self.deliver(index, lines);
+                lines = 0;
+            }
+        }
+        if let Some(report) = dropped {
+            let lost = report.count_for(|k| self.destinations[index].wants(k));
+            if lost > 0 {
+                let destination = &mut self.destinations[index];
+                destination.seq += lost + 1;
+                if destination.active {
+                    let record = Record {
+                        stamp: report.stamp,
+                        scope: self.last_scope,
+                        node_id: None,
+                        event: Event::TelemetryDropped {
+                            sink: "queue".to_string(),
+                            count: lost,
+                            reason: format!("event queue full (capacity {})", self.capacity),
+                        },
+                    };
+                    let seq = destination.seq;
+                    self.format(index, &record, seq);
+                    lines += 1;
+                } else {
+                    destination.count_lost(1);
+                }
+            }
+        }
+        if lines > 0 {
+            self.deliver(index, lines);
         }
     }
 
-    fn format(&mut self, formatter: usize, record: &Record) {
+    fn format(&mut self, index: usize, record: &Record, seq: u64) {
         let scope = self.scopes.get(record.scope, self.core.queue.scopes());
         let envelope = Envelope {
             unix_millis: self.core.queue.clock().unix_millis(record.stamp),
-            seq: record.seq,
+            seq,
             scope,
             node_id: record.node_id.as_ref().map(|n| n.as_str()),
             event: &record.event,
         };
-        self.formatters[formatter].write(&envelope, &self.policy, &mut self.buf);
+        let destination = &mut self.destinations[index];
+        destination
+            .formatter
+            .write(&envelope, &destination.policy, &mut self.buf);
     }
 
-    /// Hands the buffer (`lines` complete lines) to every active sink using `formatter`.
-    fn deliver(&mut self, formatter: usize, lines: u64) {
-        for i in 0..self.outputs.len() {
-            let output = &mut self.outputs[i];
-            if output.formatter != formatter {
-                continue;
-            }
-            if !output.active {
-                output.lost += lines;
-                output.lost_in_batch += lines;
-                continue;
-            }
-            if let Err(e) = output.sink.write_lines(&self.buf) {
-                self.disable(i, &e, lines);
-            }
+    /// Hands the buffer (`lines` complete lines) to destination `index` and empties it.
+    fn deliver(&mut self, index: usize, lines: u64) {
+        let destination = &mut self.destinations[index];
+        if !destination.active {
+            destination.count_lost(lines);
+        } else if let Err(e) = destination.sink.write_lines(&self.buf) {
+            self.disable(index, &e, lines);
         }
+        self.buf.clear();
     }
 
     fn disable(&mut self, index: usize, error: &io::Error, lost: u64) {
-        let output = &mut self.outputs[index];
+        let output = &mut self.destinations[index];
         output.active = false;
-        output.lost += lost;
-        output.lost_in_batch += lost;
+        output.count_lost(lost);
         let name = output.sink.describe();
         if error.kind() == io::ErrorKind::BrokenPipe {
             output.reason = "broken pipe".to_string();
@@ -272,9 +251,8 @@ impl EventWriter {
     /// Reports once, through the sinks still working, the events a sink disabled in this
     /// batch failed to write (later losses are totalled in a notice at the end).
     fn report_disabled_sinks(&mut self) {
-        let any_active = self.outputs.iter().any(|o| o.active);
-        for i in 0..self.outputs.len() {
-            let output = &mut self.outputs[i];
+        let any_active = self.destinations.iter().any(|o| o.active);
+        for output in &mut self.destinations {
             let lost = std::mem::take(&mut output.lost_in_batch);
             if output.active || output.reported || lost == 0 {
                 continue;
@@ -293,12 +271,18 @@ impl EventWriter {
     }
 
     fn finish(&mut self) {
-        for output in &mut self.outputs {
+        for output in &mut self.destinations {
             if output.active {
                 let _ = output.sink.flush();
             }
+            if let Err(e) = output.sink.close()
+                && output.active
+            {
+                self.notices
+                    .warn(&format!("closing {} failed: {e}", output.sink.describe()));
+            }
         }
-        for output in &self.outputs {
+        for output in &self.destinations {
             // A closed pipe was reported once already; its reader is gone on purpose.
             if !output.active && output.lost > 0 && output.reason != "broken pipe" {
                 self.notices.warn(&format!(

@@ -72,11 +72,6 @@ impl LineFormatter {
         }
     }
 
-    /// Whether this formatter produces the encoding (`format`, `colors`).
-    pub fn is(&self, format: Format, colors: bool) -> bool {
-        self.format == format && self.colors == (colors && format == Format::Human)
-    }
-
     /// Appends one line (with its `\n`) to `out`.
     pub fn write(&mut self, envelope: &Envelope<'_>, policy: &PayloadPolicy, out: &mut Vec<u8>) {
         match self.format {

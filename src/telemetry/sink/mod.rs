@@ -2,7 +2,8 @@
 //! rotating file, memory for tests). A network or OpenTelemetry sink is one more impl.
 //!
 //! The writer thread owns every sink and hands it whole lines only, so a sink never sees
-//! half an event. A sink that returns an error is disabled by the writer with one warning;
+//! half an event. Each sink is a destination with its own filter, format and `seq`
+//! numbering (`DestinationOptions`). A sink that returns an error is disabled by the writer with one warning;
 //! the run goes on.
 
 mod file;
@@ -34,8 +35,23 @@ pub trait Sink: Send {
     /// Writes complete lines, each ending in `\n`.
     fn write_lines(&mut self, lines: &[u8]) -> io::Result<()>;
 
+    /// The `seq` of the last line this destination already holds, called once after
+    /// [`open`](Sink::open): the writer numbers the next line one more. A run's
+    /// `events.jsonl` reopened by a resume returns its last `seq`; most sinks start afresh
+    /// (0).
+    fn recorded_seq(&self) -> u64 {
+        0
+    }
+
     /// Pushes buffered bytes out (called after every batch).
     fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// Called once when the writer stops, after the last write and flush, whether or not
+    /// the sink was ever opened or was disabled: write a metrics file, make a final
+    /// export, wait for pending work (bounded). An error is reported as a notice.
+    fn close(&mut self) -> io::Result<()> {
         Ok(())
     }
 }
