@@ -44,7 +44,7 @@ pub struct DestinationOptions {
     /// The line format.
     pub format: Format,
     /// Keep payload strings whole instead of truncating them to
-    /// [`MAX_PAYLOAD_CHARS`](super::policy::MAX_PAYLOAD_CHARS) (the stream does at `debug`).
+    /// [`MAX_PAYLOAD_CHARS`] (the stream does at `debug`).
     pub payloads_whole: bool,
 }
 
