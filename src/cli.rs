@@ -121,6 +121,9 @@ pub struct RunsArgs {
     /// Number of runs to show.
     #[arg(long = "limit", short = 'n', default_value_t = 10)]
     pub limit: usize,
+    /// Print the runs' full index records as JSON (`{"runs": [...]}`, newest first).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

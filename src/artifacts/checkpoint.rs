@@ -251,6 +251,9 @@ mod tests {
             inputs: Map::new(),
             entrypoint: Some("input".into()),
             branch_states: Default::default(),
+            dry_run: Some(false),
+            attempts: 1,
+            fingerprint: None,
         }
     }
 
@@ -258,6 +261,7 @@ mod tests {
         CheckpointNode {
             outputs: Map::new(),
             completed_at: now_iso(),
+            started_at: None,
             session_id: None,
             cost_usd: cost,
             num_turns: 0,

@@ -53,6 +53,18 @@ pub struct RunEntry {
     pub success: Option<bool>,
     #[serde(default)]
     pub error_summary: Option<String>,
+    /// How many times the run was started: 1, then one more per `--resume` (an extra field
+    /// the original's dashboard ignores).
+    #[serde(default = "first_attempt")]
+    pub attempts: u64,
+}
+
+fn first_attempt() -> u64 {
+    1
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// `runs/<run_id>/metadata.json`.
@@ -63,9 +75,13 @@ pub struct RunMetadata {
     pub project_root: String,
     pub entrypoint: Option<String>,
     pub inputs: Map<String, Value>,
+    /// When the first attempt started (a resume keeps it).
     pub started_at: String,
     pub ended_at: Option<String>,
     pub trident_version: String,
+    /// Attempts so far (1 + resumes).
+    #[serde(default = "first_attempt")]
+    pub attempts: u64,
 }
 
 /// A completed node in a checkpoint.
@@ -73,6 +89,9 @@ pub struct RunMetadata {
 pub struct CheckpointNode {
     pub outputs: Map<String, Value>,
     pub completed_at: String,
+    /// When the node started (absent in checkpoints of older runtimes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
     #[serde(default)]
     pub session_id: Option<String>,
     #[serde(default)]
@@ -102,6 +121,54 @@ pub struct Checkpoint {
     pub entrypoint: Option<String>,
     #[serde(default)]
     pub branch_states: IndexMap<String, u64>,
+    /// Whether the run is a `--dry-run` (mocked model and agent calls); `None` in
+    /// checkpoints of older runtimes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    /// Attempts so far (1 + resumes).
+    #[serde(default = "first_attempt")]
+    pub attempts: u64,
+    /// What the run started from (inputs and project files), to refuse or warn on a resume
+    /// that would mix two different runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<RunFingerprint>,
+}
+
+/// A checkpoint's record of what its run started from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunFingerprint {
+    /// A hash of the run's inputs (the inputs themselves are in the checkpoint).
+    pub inputs: String,
+    /// Hashes of the manifest, prompt files and tool modules, per node.
+    pub project: ProjectFingerprint,
+}
+
+/// Hashes of a project's files: the manifest as a whole, and per node what defines it (its
+/// definition, incoming edges, prompt file, tool module).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProjectFingerprint {
+    pub manifest: String,
+    pub nodes: IndexMap<String, String>,
+}
+
+impl ProjectFingerprint {
+    /// Nodes whose hash differs between `self` (then) and `now`, added or removed, in
+    /// `now`'s order then the removed ones.
+    pub fn changed_nodes(&self, now: &ProjectFingerprint) -> Vec<String> {
+        let mut changed: Vec<String> = now
+            .nodes
+            .iter()
+            .filter(|(id, hash)| self.nodes.get(*id) != Some(*hash))
+            .map(|(id, _)| id.clone())
+            .collect();
+        changed.extend(
+            self.nodes
+                .keys()
+                .filter(|id| !now.nodes.contains_key(*id))
+                .cloned(),
+        );
+        changed
+    }
 }
 
 /// Token counts of a node (`{"input": n, "output": m}`, empty when not applicable).
@@ -123,6 +190,9 @@ pub struct NodeTrace {
     pub cost_usd: Option<f64>,
     pub session_id: Option<String>,
     pub num_turns: u64,
+    /// Restored from the checkpoint by a resume (original times kept); absent otherwise.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub cached: bool,
 }
 
 impl NodeTrace {
@@ -142,6 +212,7 @@ impl NodeTrace {
             cost_usd: None,
             session_id: None,
             num_turns: 0,
+            cached: false,
         }
     }
 
@@ -155,9 +226,9 @@ impl NodeTrace {
         self.tokens.get("output").copied().unwrap_or(0)
     }
 
-    /// Executed without error and not skipped.
+    /// Executed in this attempt without error and not skipped (cached nodes are not).
     pub fn succeeded(&self) -> bool {
-        self.error.is_none() && !self.skipped
+        self.error.is_none() && !self.skipped && !self.cached
     }
 }
 

@@ -85,4 +85,111 @@ impl RunIndexFile {
     pub fn latest(&self) -> Option<String> {
         self.load().runs.last().map(|r| r.run_id.clone())
     }
+
+    /// Every known run id: the index's, then run folders missing from it (a run whose
+    /// index entry was lost still has its folder).
+    pub fn known_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.load().runs.into_iter().map(|r| r.run_id).collect();
+        if let Some(runs_dir) = self.path.parent()
+            && let Ok(entries) = std::fs::read_dir(runs_dir)
+        {
+            let mut folders: Vec<String> = entries
+                .filter_map(Result::ok)
+                .filter(|e| e.path().is_dir())
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|name| !ids.contains(name))
+                .collect();
+            folders.sort();
+            ids.extend(folders);
+        }
+        ids
+    }
+
+    /// The full run id that `id_or_prefix` names: `latest`, an exact id, or a unique
+    /// prefix of one (as `trident project runs` shows them).
+    pub fn resolve(&self, id_or_prefix: &str) -> Result<String, RunIdError> {
+        if id_or_prefix == "latest" {
+            return self.latest().ok_or(RunIdError::NoRuns);
+        }
+        let ids = self.known_ids();
+        if ids.iter().any(|id| id == id_or_prefix) {
+            return Ok(id_or_prefix.to_string());
+        }
+        let matches: Vec<String> = ids
+            .into_iter()
+            .filter(|id| !id_or_prefix.is_empty() && id.starts_with(id_or_prefix))
+            .collect();
+        match matches.len() {
+            0 => Err(RunIdError::NotFound(id_or_prefix.to_string())),
+            1 => Ok(matches.into_iter().next().unwrap_or_default()),
+            _ => Err(RunIdError::Ambiguous(id_or_prefix.to_string(), matches)),
+        }
+    }
+}
+
+/// Why a run id (or prefix) names no single run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunIdError {
+    /// The artifact folder has no runs at all.
+    NoRuns,
+    /// No run id equals or starts with this.
+    NotFound(String),
+    /// Several run ids start with this prefix.
+    Ambiguous(String, Vec<String>),
+}
+
+impl std::fmt::Display for RunIdError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunIdError::NoRuns => write!(f, "No previous runs found: run the workflow once first"),
+            RunIdError::NotFound(id) => write!(
+                f,
+                "Checkpoint not found: {id} (no run id is or starts with it): list the runs \
+                 with `trident project runs`"
+            ),
+            RunIdError::Ambiguous(id, matches) => write!(
+                f,
+                "'{id}' is the start of {} run ids ({}): give more characters",
+                matches.len(),
+                matches.join(", ")
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::artifacts::RunEntry;
+
+    fn entry(id: &str) -> RunEntry {
+        RunEntry {
+            run_id: id.into(),
+            project_name: "p".into(),
+            entrypoint: None,
+            status: "completed".into(),
+            started_at: String::new(),
+            ended_at: None,
+            success: None,
+            error_summary: None,
+            attempts: 1,
+        }
+    }
+
+    #[test]
+    fn resolves_exact_ids_unique_prefixes_and_latest() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = RunIndexFile::new(dir.path());
+        assert_eq!(index.resolve("latest"), Err(RunIdError::NoRuns));
+        for id in ["abc123", "abd456", "ab"] {
+            index.upsert(entry(id)).unwrap();
+        }
+        std::fs::create_dir_all(dir.path().join("runs/zz-folder-only")).unwrap();
+        assert_eq!(index.resolve("ab").unwrap(), "ab");
+        assert_eq!(index.resolve("abc").unwrap(), "abc123");
+        assert_eq!(index.resolve("zz").unwrap(), "zz-folder-only");
+        assert_eq!(index.resolve("latest").unwrap(), "ab");
+        assert!(matches!(index.resolve("a"), Err(RunIdError::Ambiguous(_, m)) if m.len() == 3));
+        assert!(matches!(index.resolve("q"), Err(RunIdError::NotFound(_))));
+    }
 }

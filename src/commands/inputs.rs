@@ -54,11 +54,11 @@ pub fn resolve_input_source(
             .join("outputs")
             .join(format!("{alias}.json"))
     } else if let Some(run) = source.strip_prefix("run:") {
-        project_root
-            .join(".trident")
-            .join("runs")
-            .join(run)
-            .join("outputs.json")
+        let base = project_root.join(".trident");
+        let run = crate::artifacts::RunIndexFile::new(&base)
+            .resolve(run)
+            .map_err(|e| TridentError::Validation(format!("--input-from {source}: {e}.")))?;
+        base.join("runs").join(run).join("outputs.json")
     } else {
         let p = Path::new(source);
         if p.is_absolute() || p.exists() {

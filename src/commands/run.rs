@@ -5,11 +5,12 @@
 //! progress and warnings go to stderr instead.
 
 use std::io::Write;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
 use super::inputs::run_inputs;
+use super::interrupted::InterruptReport;
 use super::wait::wait_for_signals;
 use crate::artifacts::RunIndexFile;
 use crate::cli::{OutputMode, RunArgs};
@@ -84,33 +85,44 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
             None => project.root.join(".trident"),
         })
     };
+    let index_base = artifact_dir
+        .clone()
+        .unwrap_or_else(|| project.root.join(".trident"));
+    let index = RunIndexFile::new(&index_base);
     let resume_from = match args.resume.as_deref() {
-        Some("latest") => {
-            let base = artifact_dir
-                .clone()
-                .unwrap_or_else(|| project.root.join(".trident"));
-            match RunIndexFile::new(&base).latest() {
-                Some(id) => {
-                    runtime
-                        .console
-                        .progress(format!("Resuming from latest run: {id}"));
-                    Some(id)
-                }
-                None => {
-                    return Err(TridentError::Validation(format!(
-                        "No previous runs found to resume in {}: run the workflow once first.",
-                        base.join("runs").display()
-                    )));
-                }
+        // A checkpoint file given by path.
+        Some(path) if std::path::Path::new(path).is_file() => Some(path.to_string()),
+        Some(id) => {
+            let full = index.resolve(id).map_err(|e| {
+                TridentError::Validation(format!(
+                    "--resume {id}: {e} (in {}).",
+                    index_base.join("runs").display()
+                ))
+            })?;
+            if id == "latest" {
+                runtime
+                    .console
+                    .progress(format!("Resuming from latest run: {full}"));
             }
+            Some(full)
         }
-        other => other.map(str::to_string),
+        None => None,
     };
     if let Some(id) = &args.run_id
         && (id.is_empty() || id.contains(['/', '\\']) || id == "." || id == "..")
     {
         return Err(TridentError::Validation(format!(
             "--run-id '{id}' cannot be used as a folder name: use letters, digits, '-' or '_'."
+        )));
+    }
+    if let Some(id) = &args.run_id
+        && resume_from.is_none()
+        && (index_base.join("runs").join(id).exists() || index.known_ids().contains(id))
+    {
+        return Err(TridentError::Validation(format!(
+            "--run-id '{id}': a run with this id already exists in {}. Continue it with \
+             `--resume {id}`, or choose another id.",
+            index_base.join("runs").display()
         )));
     }
     let run_id = args
@@ -135,8 +147,11 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
     let (telemetry, guard) = Telemetry::start(&settings, secrets(&project.dotenv_values));
     {
         let telemetry = telemetry.clone();
-        install_signal_handler(&runtime, move || {
+        let report = InterruptReport::new(args, &run_id, settings.writes_stdout());
+        let clock = Instant::now();
+        install_signal_handler(&runtime, move |signal| {
             telemetry.flush_blocking(Duration::from_secs(2));
+            report.print(signal, clock.elapsed());
         });
     }
 
@@ -175,6 +190,14 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
     // Flush and join the telemetry writer on every path, before printing the result.
     drop(guard);
     let outcome = result?;
+    if outcome.already_completed {
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "Run {} already completed: nothing to resume, nothing rewritten. Its outputs are \
+             shown below; start a new run without --resume to run again.",
+            outcome.run_id
+        );
+    }
     print_result(args, &outcome, settings.writes_stdout());
     Ok(match &outcome.error {
         Some(e) => e.exit,
@@ -191,7 +214,7 @@ fn trace_summary(outcome: &RunOutcome) -> Value {
             json!({
                 "id": n.id, "start_time": n.start_time, "end_time": n.end_time,
                 "model": n.model, "tokens": n.tokens, "skipped": n.skipped,
-                "error": n.error, "error_type": n.error_type,
+                "error": n.error, "error_type": n.error_type, "cached": n.cached,
             })
         })
         .collect();
@@ -249,6 +272,8 @@ fn print_result(args: &RunArgs, outcome: &RunOutcome, stdout_is_telemetry: bool)
                 for n in &outcome.trace.nodes {
                     let status = if n.error.is_some() {
                         "FAILED"
+                    } else if n.cached {
+                        "CACHED"
                     } else if n.skipped {
                         "SKIPPED"
                     } else {

@@ -1,4 +1,6 @@
-//! `trident project runs`: the most recent runs from the run index.
+//! `trident project runs`: the most recent runs from the run index, each shown by the
+//! shortest prefix of its id (8 characters at least) that `--resume` and `--run` accept;
+//! `--json` prints the full index records.
 
 use crate::artifacts::RunIndexFile;
 use crate::cli::RunsArgs;
@@ -14,6 +16,14 @@ pub fn runs(args: &RunsArgs) -> Result<ExitCode, TridentError> {
     };
     let base = root.join(".trident");
     let index = RunIndexFile::new(&base).load();
+    if args.json {
+        let runs: Vec<_> = index.runs.iter().rev().take(args.limit).collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "runs": runs })).unwrap_or_default()
+        );
+        return Ok(ExitCode::Success);
+    }
     if index.runs.is_empty() {
         println!("No runs found.");
         println!(
@@ -38,9 +48,12 @@ pub fn runs(args: &RunsArgs) -> Result<ExitCode, TridentError> {
             Some(false) => " (failed)",
             None => "",
         };
-        let short: String = run.run_id.chars().take(8).collect();
-        println!("  [{icon}] {short}...");
+        let ids = index.runs.iter().map(|r| r.run_id.as_str());
+        println!("  [{icon}] {}", unique_prefix(&run.run_id, ids));
         println!("      Status: {}{success}", run.status);
+        if run.attempts > 1 {
+            println!("      Attempts: {}", run.attempts);
+        }
         println!("      Started: {}", run.started_at);
         if let Some(ended) = &run.ended_at {
             println!("      Ended: {ended}");
@@ -53,4 +66,33 @@ pub fn runs(args: &RunsArgs) -> Result<ExitCode, TridentError> {
     }
     println!("Artifacts directory: {}", base.join("runs").display());
     Ok(ExitCode::Success)
+}
+
+/// The shortest prefix of `id` (at least 8 characters) that no other id starts with.
+fn unique_prefix<'a>(id: &'a str, ids: impl Iterator<Item = &'a str> + Clone) -> &'a str {
+    let mut cut = id.char_indices().nth(8).map_or(id.len(), |(i, _)| i);
+    while cut < id.len()
+        && ids
+            .clone()
+            .any(|other| other != id && other.starts_with(&id[..cut]))
+    {
+        cut = id[cut..]
+            .chars()
+            .next()
+            .map_or(id.len(), |c| cut + c.len_utf8());
+    }
+    &id[..cut]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unique_prefix;
+
+    #[test]
+    fn prefixes_are_unique_and_at_least_eight_long() {
+        let ids = ["abcdefgh1", "abcdefgh2", "zz", "qwertyuiop"];
+        assert_eq!(unique_prefix("abcdefgh1", ids.iter().copied()), "abcdefgh1");
+        assert_eq!(unique_prefix("zz", ids.iter().copied()), "zz");
+        assert_eq!(unique_prefix("qwertyuiop", ids.iter().copied()), "qwertyui");
+    }
 }

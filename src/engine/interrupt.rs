@@ -52,11 +52,12 @@ fn signal_ignored(signal: i32) -> bool {
 }
 
 /// Start the thread that turns SIGINT/SIGTERM/SIGHUP into an orderly interruption: set the flag,
-/// run the hook, call `before_exit` (flush telemetry), exit 130. A second signal exits at
+/// run the hook, call `before_exit` with the signal's name (flush telemetry, tell the user),
+/// exit 130. A second signal exits at
 /// once.
 pub fn install_signal_handler(
     runtime: &super::context::Runtime,
-    before_exit: impl Fn() + Send + 'static,
+    before_exit: impl Fn(&'static str) + Send + 'static,
 ) {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     // SIGHUP too (a closed terminal should leave a resumable run, not a `running` one),
@@ -92,7 +93,7 @@ pub fn install_signal_handler(
             // stop the tools and agent CLIs (their own process groups) and leave. The run's
             // thread sees the flag and writes nothing more (see `run_workflow`).
             hook.fire(name);
-            before_exit();
+            before_exit(name);
             crate::process_group::stop_all();
             std::process::exit(130);
         })

@@ -6,6 +6,7 @@ pub mod branch_node;
 pub mod checkpoint_folder;
 pub mod console;
 pub mod context;
+pub mod fingerprint;
 pub mod gather;
 pub mod interrupt;
 pub mod level;

@@ -175,6 +175,7 @@ pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &O
     let record = CheckpointNode {
         outputs: output.clone(),
         completed_at: end_time,
+        started_at: Some(trace.start_time.clone()),
         session_id: trace.session_id.clone(),
         cost_usd: trace.cost_usd,
         num_turns: trace.num_turns,

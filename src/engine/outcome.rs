@@ -37,6 +37,9 @@ pub struct RunOutcome {
     pub error: Option<RunError>,
     /// Where the run's artifacts are (`None` with `--no-artifacts`).
     pub run_dir: Option<std::path::PathBuf>,
+    /// `--resume` of a run that had completed: nothing ran, nothing was rewritten; the
+    /// outputs and trace are the saved ones.
+    pub already_completed: bool,
 }
 
 impl RunOutcome {

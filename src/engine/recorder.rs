@@ -73,6 +73,7 @@ impl RunRecorder<'_> {
             ended_at: None,
             success: None,
             error_summary: None,
+            attempts: m.attempts,
         };
         let index = store.index();
         self.report(

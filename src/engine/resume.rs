@@ -1,12 +1,15 @@
-//! `--resume` and `--start-from`: finding a run's checkpoint (with its journal), keeping
-//! only the ancestors of the start node, and the agents' sessions to continue.
+//! `--resume` and `--start-from`: finding a run's checkpoint (with its journal), refusing a
+//! resume that would mix two different runs (a dry-run checkpoint resumed for real, other
+//! inputs), warning about nodes changed since, keeping only the ancestors of the start node,
+//! and the agents' sessions to continue.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::console::Console;
 use super::context::RunOptions;
-use crate::artifacts::{Checkpoint, CheckpointStore, now_iso};
+use super::fingerprint::{inputs_fingerprint, project_fingerprint};
+use crate::artifacts::{Checkpoint, CheckpointStore, NodeTrace, Trace, now_iso};
 use crate::dag::Dag;
 use crate::error::TridentError;
 use crate::project::Project;
@@ -18,6 +21,11 @@ pub struct Resumed {
     /// Session ids of completed agents (taken before `--start-from` drops nodes: an agent
     /// that runs again continues its Claude session).
     pub sessions: HashMap<String, String>,
+    /// The previous attempt's trace entries, by node id (original times, tokens, inputs).
+    pub previous_trace: HashMap<String, NodeTrace>,
+    /// The run had completed already (and no `--start-from` asks to re-run part of it):
+    /// there is nothing to do, and nothing must be rewritten.
+    pub already_completed: bool,
 }
 
 /// Locate the checkpoint to resume: a path to a checkpoint file, or a run id under the
@@ -63,6 +71,46 @@ pub fn load_resume(
             "Cannot resume: {e}. Start a new run instead, or resume another run id."
         ))
     })?;
+    check_same_run(&checkpoint, opts, resume)?;
+    let already_completed = checkpoint.status == "completed" && opts.start_from.is_none();
+    let previous_trace = path
+        .parent()
+        .map(|dir| dir.join("trace.json"))
+        .and_then(|p| std::fs::read(p).ok())
+        .and_then(|bytes| serde_json::from_slice::<Trace>(&bytes).ok())
+        .map(|t| t.nodes.into_iter().map(|n| (n.id.clone(), n)).collect())
+        .unwrap_or_default();
+    if already_completed {
+        return Ok(Some(Resumed {
+            checkpoint,
+            sessions: HashMap::new(),
+            previous_trace,
+            already_completed,
+        }));
+    }
+    let now = project_fingerprint(project);
+    if let Some(then) = checkpoint.fingerprint.as_ref().map(|f| &f.project) {
+        let changed = then.changed_nodes(&now);
+        if !changed.is_empty() {
+            console.warn(format!(
+                "the project changed since run {} was checkpointed: node(s) {} differ \
+                 (definition, edges, prompt file or tool module); their cached outputs may be \
+                 stale. Re-run them with `--start-from NODE`.",
+                checkpoint.run_id,
+                changed
+                    .iter()
+                    .map(|id| format!("'{id}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        } else if then.manifest != now.manifest {
+            console.warn(format!(
+                "the manifest changed since run {} was checkpointed (no node definition or \
+                 edge differs).",
+                checkpoint.run_id
+            ));
+        }
+    }
     let sessions = checkpoint
         .completed_nodes
         .iter()
@@ -94,6 +142,11 @@ pub fn load_resume(
     }
     checkpoint.status = "running".into();
     checkpoint.updated_at = now_iso();
+    checkpoint.attempts += 1;
+    checkpoint.dry_run = Some(opts.dry_run);
+    if let Some(fingerprint) = &mut checkpoint.fingerprint {
+        fingerprint.project = now;
+    }
     checkpoint.pending_nodes = dag
         .order
         .iter()
@@ -103,5 +156,64 @@ pub fn load_resume(
     Ok(Some(Resumed {
         checkpoint,
         sessions,
+        previous_trace,
+        already_completed,
     }))
+}
+
+/// Refuse a resume that would mix two runs: a dry-run checkpoint resumed for real (or the
+/// reverse), or inputs other than the checkpoint's.
+fn check_same_run(
+    checkpoint: &Checkpoint,
+    opts: &RunOptions,
+    resume: &str,
+) -> Result<(), TridentError> {
+    match (checkpoint.dry_run, opts.dry_run) {
+        (Some(true), false) => {
+            return Err(TridentError::Validation(format!(
+                "--resume {resume}: run {} was a --dry-run, so its checkpoint holds mocked model \
+                 and agent results. Resume it with --dry-run, or start a real run without \
+                 --resume.",
+                checkpoint.run_id
+            )));
+        }
+        (Some(false), true) => {
+            return Err(TridentError::Validation(format!(
+                "--resume {resume}: run {} is a real run; resuming it with --dry-run would mix \
+                 mocked results into it. Drop --dry-run, or start a new dry run without \
+                 --resume.",
+                checkpoint.run_id
+            )));
+        }
+        _ => {}
+    }
+    if opts.inputs.is_empty() {
+        return Ok(());
+    }
+    let same = match &checkpoint.fingerprint {
+        Some(f) => f.inputs == inputs_fingerprint(&opts.inputs),
+        None => checkpoint.inputs == opts.inputs,
+    };
+    if same {
+        return Ok(());
+    }
+    let mut fields: Vec<&String> = checkpoint
+        .inputs
+        .keys()
+        .chain(opts.inputs.keys())
+        .filter(|k| checkpoint.inputs.get(*k) != opts.inputs.get(*k))
+        .collect();
+    fields.sort();
+    fields.dedup();
+    Err(TridentError::Validation(format!(
+        "--resume {resume}: the inputs given differ from run {}'s in field(s) {}. Omit \
+         -i/-f/--input-from to reuse the checkpoint's inputs, or start a new run without \
+         --resume.",
+        checkpoint.run_id,
+        fields
+            .iter()
+            .map(|f| format!("'{f}'"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
 }

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use super::checkpoint_folder::CheckpointFolder;
 use super::context::{RunContext, RunOptions, Runtime, TelemetryScope};
+use super::fingerprint::run_fingerprint;
 use super::gather::Outputs;
 use super::interrupt::install_run_hook;
 use super::level::run_level;
@@ -19,7 +20,7 @@ pub use super::outcome::{RunError, RunOutcome};
 use super::recorder::RunRecorder;
 use super::resume::load_resume;
 use crate::artifacts::{
-    Checkpoint, CheckpointStore, NodeTrace, RunMetadata, RunStore, Trace, now_iso,
+    Checkpoint, CheckpointNode, CheckpointStore, NodeTrace, RunMetadata, RunStore, Trace, now_iso,
 };
 use crate::dag::Dag;
 use crate::error::TridentError;
@@ -65,10 +66,13 @@ pub fn run_workflow(
         .artifact_dir
         .clone()
         .unwrap_or_else(|| project.root.join(".trident"));
-    let (resumed, resume_sessions) =
+    let (resumed, resume_sessions, previous_trace) =
         match load_resume(project, &dag, opts, &base_dir, &runtime.console)? {
-            Some(r) => (Some(r.checkpoint), r.sessions),
-            None => (None, HashMap::new()),
+            Some(r) if r.already_completed => {
+                return Ok(completed_outcome(r.checkpoint, r.previous_trace, &base_dir));
+            }
+            Some(r) => (Some(r.checkpoint), r.sessions, r.previous_trace),
+            None => (None, HashMap::new(), HashMap::new()),
         };
 
     let inputs = match (&resumed, opts.inputs.is_empty()) {
@@ -83,12 +87,17 @@ pub fn run_workflow(
 
     let tel = scope.handle(&run_id);
     let clock = Instant::now();
-    let started_at = now_iso();
+    // A resume is one more attempt of the same run: it keeps the first start time.
+    let attempt = resumed.as_ref().map_or(1, |c| c.attempts);
+    let started_at = resumed
+        .as_ref()
+        .map_or_else(now_iso, |c| c.started_at.clone());
     tel.emit(None, || Event::WorkflowStarted {
         name: project.name.clone(),
         entrypoint: entrypoint.clone(),
         dry_run: opts.dry_run,
         resumed_from: resumed.as_ref().map(|c| c.run_id.clone()),
+        attempt,
     });
 
     let store = opts
@@ -108,6 +117,7 @@ pub fn run_workflow(
             started_at: started_at.clone(),
             ended_at: None,
             trident_version: env!("CARGO_PKG_VERSION").to_string(),
+            attempts: attempt,
         },
     };
     recorder.begin(opts.emit_signals);
@@ -124,6 +134,9 @@ pub fn run_workflow(
         inputs: inputs.clone(),
         entrypoint: Some(entrypoint.clone()),
         branch_states: Default::default(),
+        dry_run: Some(opts.dry_run),
+        attempts: 1,
+        fingerprint: Some(run_fingerprint(project, &inputs)),
     });
     let checkpoint = match &store {
         Some(store) => match CheckpointStore::create(state.clone(), &store.checkpoint_path()) {
@@ -169,7 +182,7 @@ pub fn run_workflow(
             outputs.insert(id.clone(), shared.clone());
         }
     }
-    let cached: HashMap<String, crate::artifacts::CheckpointNode> = checkpoint
+    let cached: HashMap<String, CheckpointNode> = checkpoint
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .state()
@@ -199,13 +212,9 @@ pub fn run_workflow(
         for id in level {
             match cached.get(id) {
                 Some(node) => {
-                    let mut t = NodeTrace::start(id);
-                    t.output = node.outputs.clone();
-                    t.session_id = node.session_id.clone();
-                    t.cost_usd = node.cost_usd;
-                    t.num_turns = node.num_turns;
-                    t.end_time = Some(node.completed_at.clone());
-                    trace.nodes.push(t);
+                    trace
+                        .nodes
+                        .push(cached_trace(id, node, previous_trace.get(id)));
                     runtime
                         .console
                         .progress(format!("Skipping completed node: {id}"));
@@ -275,7 +284,9 @@ pub fn run_workflow(
         return Err(TridentError::Interrupted);
     }
 
-    // Final outputs: every output node that produced something, else the last output.
+    // Final outputs: every output node that produced something; else, for a successful
+    // run, the last output (as the original). A failed run never reports its inputs (or
+    // any intermediate node) as its outputs.
     let mut final_outputs = Map::new();
     for id in project.outputs.keys() {
         if let Some(o) = outputs.get(id) {
@@ -283,6 +294,7 @@ pub fn run_workflow(
         }
     }
     if final_outputs.is_empty()
+        && error.is_none()
         && let Some(last) = dag.order.iter().rev().find_map(|id| outputs.get(id))
     {
         final_outputs = (**last).clone();
@@ -345,6 +357,7 @@ pub fn run_workflow(
                 duration_ms,
                 succeeded: count(NodeTrace::succeeded),
                 skipped: count(|n| n.skipped),
+                cached: count(|n| n.cached),
                 failed: count(|n| n.error.is_some()),
                 input_tokens: trace.nodes.iter().map(NodeTrace::input_tokens).sum(),
                 output_tokens: trace.nodes.iter().map(NodeTrace::output_tokens).sum(),
@@ -363,5 +376,61 @@ pub fn run_workflow(
         trace,
         error,
         run_dir: store.map(|s| s.run_dir()),
+        already_completed: false,
     })
+}
+
+/// The trace entry of a node restored from the checkpoint: the previous attempt's entry
+/// when there is one, else rebuilt from the checkpoint; original times, `cached: true`.
+fn cached_trace(id: &str, node: &CheckpointNode, previous: Option<&NodeTrace>) -> NodeTrace {
+    let mut t = match previous {
+        Some(p) if p.error.is_none() => p.clone(),
+        _ => {
+            let mut t = NodeTrace::start(id);
+            t.output = node.outputs.clone();
+            t.session_id = node.session_id.clone();
+            t.cost_usd = node.cost_usd;
+            t.num_turns = node.num_turns;
+            t.start_time = node
+                .started_at
+                .clone()
+                .unwrap_or_else(|| node.completed_at.clone());
+            t.end_time = Some(node.completed_at.clone());
+            t
+        }
+    };
+    t.cached = true;
+    t
+}
+
+/// The outcome of resuming a run that had completed: its saved outputs and trace, nothing
+/// run and nothing written.
+fn completed_outcome(
+    checkpoint: Checkpoint,
+    previous_trace: HashMap<String, NodeTrace>,
+    base_dir: &std::path::Path,
+) -> RunOutcome {
+    let run_dir = base_dir.join("runs").join(&checkpoint.run_id);
+    let outputs = std::fs::read(run_dir.join("outputs.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Map<String, Value>>(&b).ok())
+        .unwrap_or_default();
+    let trace = std::fs::read(run_dir.join("trace.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Trace>(&b).ok())
+        .unwrap_or_else(|| Trace {
+            run_id: checkpoint.run_id.clone(),
+            start_time: checkpoint.started_at.clone(),
+            end_time: Some(checkpoint.updated_at.clone()),
+            error: None,
+            nodes: previous_trace.into_values().collect(),
+        });
+    RunOutcome {
+        run_id: checkpoint.run_id,
+        outputs,
+        trace,
+        error: None,
+        run_dir: Some(run_dir),
+        already_completed: true,
+    }
 }

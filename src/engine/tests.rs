@@ -140,7 +140,7 @@ fn dry_run_sequence() {
     let done = &events[10]["data"];
     assert_eq!(
         done["nodes"],
-        json!({"succeeded": 3, "skipped": 0, "failed": 0})
+        json!({"succeeded": 3, "skipped": 0, "failed": 0, "cached": 0})
     );
 }
 

@@ -64,8 +64,10 @@ pub enum Event {
         entrypoint: String,
         dry_run: bool,
         resumed_from: Option<String>,
+        /// 1 for a new run, 2, 3... for each `--resume` of it.
+        attempt: u64,
     },
-    /// `workflow_completed` {name, duration_ms, nodes{succeeded, skipped, failed},
+    /// `workflow_completed` {name, duration_ms, nodes{succeeded, skipped, failed, cached},
     /// input_tokens, output_tokens, cost_usd}.
     WorkflowCompleted {
         name: String,
@@ -73,6 +75,8 @@ pub enum Event {
         succeeded: u64,
         skipped: u64,
         failed: u64,
+        /// Nodes restored from the checkpoint by a resume (not counted as succeeded).
+        cached: u64,
         input_tokens: u64,
         output_tokens: u64,
         cost_usd: f64,
@@ -264,12 +268,14 @@ impl Event {
                 entrypoint,
                 dry_run,
                 resumed_from,
+                attempt,
             } => {
                 v.text("name", name);
                 v.text("entrypoint", entrypoint);
                 v.boolean("dry_run", *dry_run);
                 v.label("trident_version", env!("CARGO_PKG_VERSION"));
                 v.opt_text("resumed_from", resumed_from.as_deref());
+                v.uint("attempt", *attempt);
             }
             Event::WorkflowCompleted {
                 name,
@@ -277,6 +283,7 @@ impl Event {
                 succeeded,
                 skipped,
                 failed,
+                cached,
                 input_tokens,
                 output_tokens,
                 cost_usd,
@@ -287,6 +294,7 @@ impl Event {
                 v.uint("succeeded", *succeeded);
                 v.uint("skipped", *skipped);
                 v.uint("failed", *failed);
+                v.uint("cached", *cached);
                 v.end_object();
                 v.uint("input_tokens", *input_tokens);
                 v.uint("output_tokens", *output_tokens);

@@ -57,8 +57,10 @@ use serde_json::{Map, Value};
 
 use crate::project::ToolDef;
 
+pub use command_template::shell_quote;
 pub use error::ToolError;
 pub use introspect::tool_parameters;
+pub use module_location::{ModuleLocation, locate_module};
 
 /// Runs tool `tool` of the project at `project_root` with the gathered `inputs`; returns the
 /// node's output object. `timeout`, when given, bounds the tool's run: past it the tool's

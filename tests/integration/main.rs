@@ -10,5 +10,6 @@ mod errors;
 mod nodes;
 mod providers;
 mod resume;
+mod resume_safety;
 mod signals;
 mod telemetry;

@@ -7,7 +7,7 @@ use crate::support::{Fixture, read_text, wait_until};
 
 /// A chain input -> first -> flaky -> last -> output; `flaky` fails while the file `fail`
 /// exists; every tool appends its name to `calls.log`.
-fn chain() -> Fixture {
+pub(crate) fn chain() -> Fixture {
     Fixture::empty()
         .file(
             "agent.tml",
@@ -52,7 +52,7 @@ def last(n):
         )
 }
 
-fn calls(f: &Fixture) -> Vec<String> {
+pub(crate) fn calls(f: &Fixture) -> Vec<String> {
     std::fs::read_to_string(f.join("calls.log"))
         .unwrap_or_default()
         .lines()

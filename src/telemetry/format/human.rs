@@ -259,6 +259,7 @@ mod tests {
                     entrypoint: "input".into(),
                     dry_run: false,
                     resumed_from: None,
+                    attempt: 1,
                 },
             ),
             (
@@ -320,6 +321,7 @@ mod tests {
                     succeeded: 3,
                     skipped: 1,
                     failed: 0,
+                    cached: 0,
                     input_tokens: 12,
                     output_tokens: 40,
                     cost_usd: 0.0012,

@@ -348,8 +348,9 @@ mod tests {
                     entrypoint: "input".into(),
                     dry_run: true,
                     resumed_from: None,
+                    attempt: 1,
                 },
-                json!({"name":"demo","entrypoint":"input","dry_run":true,"trident_version":version}),
+                json!({"name":"demo","entrypoint":"input","dry_run":true,"trident_version":version,"attempt":1}),
             ),
             (
                 Event::WorkflowStarted {
@@ -357,8 +358,9 @@ mod tests {
                     entrypoint: "input".into(),
                     dry_run: false,
                     resumed_from: Some("0194".into()),
+                    attempt: 2,
                 },
-                json!({"name":"demo","entrypoint":"input","dry_run":false,"trident_version":version,"resumed_from":"0194"}),
+                json!({"name":"demo","entrypoint":"input","dry_run":false,"trident_version":version,"resumed_from":"0194","attempt":2}),
             ),
             (
                 Event::WorkflowCompleted {
@@ -367,11 +369,12 @@ mod tests {
                     succeeded: 3,
                     skipped: 1,
                     failed: 0,
+                    cached: 0,
                     input_tokens: 10,
                     output_tokens: 20,
                     cost_usd: 0.0015,
                 },
-                json!({"name":"demo","duration_ms":1200,"nodes":{"succeeded":3,"skipped":1,"failed":0},"input_tokens":10,"output_tokens":20,"cost_usd":0.0015}),
+                json!({"name":"demo","duration_ms":1200,"nodes":{"succeeded":3,"skipped":1,"failed":0,"cached":0},"input_tokens":10,"output_tokens":20,"cost_usd":0.0015}),
             ),
             (
                 Event::WorkflowFailed {

@@ -1,0 +1,128 @@
+//! Fingerprints a checkpoint keeps of what its run started from: a hash of the inputs, and
+//! per node a hash of what defines it (its manifest definition and incoming edges, its
+//! prompt file, its tool module). A resume compares them to refuse other inputs and to name
+//! the nodes changed since (see `resume.rs`).
+//!
+//! FNV-1a (64 bits): stable across processes and versions, fast, and collisions only cost a
+//! missed warning, so no cryptographic hash is needed.
+
+use std::fmt::Debug;
+
+use serde_json::{Map, Value};
+
+use crate::artifacts::{ProjectFingerprint, RunFingerprint};
+use crate::project::Project;
+
+/// FNV-1a over byte slices, fed in order.
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+
+    fn feed(&mut self, bytes: &[u8]) -> &mut Fnv {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+        // A separator, so ("ab", "c") and ("a", "bc") differ.
+        self.0 ^= 0xff;
+        self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        self
+    }
+
+    fn debug(&mut self, value: &impl Debug) -> &mut Fnv {
+        self.feed(format!("{value:?}").as_bytes())
+    }
+
+    fn file(&mut self, path: &std::path::Path) -> &mut Fnv {
+        match std::fs::read(path) {
+            Ok(bytes) => self.feed(&bytes),
+            Err(_) => self.feed(b"<missing>"),
+        }
+    }
+
+    fn hex(&self) -> String {
+        format!("{:016x}", self.0)
+    }
+}
+
+/// The hash of a run's inputs (key order matters as little as it does to the run: none).
+pub fn inputs_fingerprint(inputs: &Map<String, Value>) -> String {
+    let mut keys: Vec<&String> = inputs.keys().collect();
+    keys.sort();
+    let mut h = Fnv::new();
+    for key in keys {
+        h.feed(key.as_bytes())
+            .feed(inputs[key].to_string().as_bytes());
+    }
+    h.hex()
+}
+
+/// The hashes of `project`'s manifest and of each node's definition and files.
+pub fn project_fingerprint(project: &Project) -> ProjectFingerprint {
+    let mut nodes = indexmap::IndexMap::new();
+    for (id, kind) in project.all_nodes() {
+        let mut h = Fnv::new();
+        h.feed(kind.as_str().as_bytes());
+        if let Some(n) = project.inputs.get(&id) {
+            h.debug(&n.schema);
+        }
+        if let Some(n) = project.outputs.get(&id) {
+            h.debug(n);
+        }
+        if let Some(p) = project.prompts.get(&id) {
+            h.debug(p);
+        }
+        if let Some(t) = project.tools.get(&id) {
+            h.debug(t);
+            if let Ok(location) = crate::tools::locate_module(&project.root, t) {
+                h.file(&location.file);
+            }
+        }
+        if let Some(a) = project.agents.get(&id) {
+            h.debug(a).file(&project.root.join(&a.prompt_path));
+        }
+        if let Some(b) = project.branches.get(&id) {
+            h.debug(b);
+        }
+        if let Some(t) = project.triggers.get(&id) {
+            h.debug(t);
+        }
+        for edge in project.edges.values().filter(|e| e.to == id) {
+            h.debug(edge);
+        }
+        nodes.insert(id, h.hex());
+    }
+    let mut manifest = Fnv::new();
+    manifest.file(&project.manifest_path);
+    ProjectFingerprint {
+        manifest: manifest.hex(),
+        nodes,
+    }
+}
+
+/// The fingerprint a new checkpoint records.
+pub fn run_fingerprint(project: &Project, inputs: &Map<String, Value>) -> RunFingerprint {
+    RunFingerprint {
+        inputs: inputs_fingerprint(inputs),
+        project: project_fingerprint(project),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn inputs_hash_ignores_key_order_and_sees_values() {
+        let a = json!({"x": 1, "y": "two"});
+        let b = json!({"y": "two", "x": 1});
+        let c = json!({"y": "two", "x": 2});
+        let fp = |v: &Value| inputs_fingerprint(v.as_object().unwrap());
+        assert_eq!(fp(&a), fp(&b));
+        assert_ne!(fp(&a), fp(&c));
+    }
+}
