@@ -118,18 +118,24 @@ impl RunStore {
         }
     }
 
-    /// Write `outputs.json`, then publish (`--publish-to`, else manifest `publish.path` with
-    /// its alias link in `.trident/outputs/<alias>.json`) and export. Returns every file
-    /// written with its kind (`outputs`, `published`, `alias`, `export`).
+    /// Write `outputs.json`, then, when `publish` (a successful run), publish
+    /// (`--publish-to`, else manifest `publish.path` with its alias link in
+    /// `.trident/outputs/<alias>.json`) and export: a failed run never replaces the last
+    /// good published outputs. Returns every file written with its kind (`outputs`,
+    /// `published`, `alias`, `export`).
     pub fn save_outputs(
         &self,
         outputs: &Map<String, Value>,
         publish_to: Option<&str>,
+        publish: bool,
     ) -> std::io::Result<Vec<(&'static str, PathBuf, u64)>> {
         let bytes = to_pretty_json(outputs);
         let mut saved = Vec::new();
         let path = self.outputs_path();
         saved.push(("outputs", path.clone(), write_atomic(&path, &bytes)?));
+        if !publish {
+            return Ok(saved);
+        }
         let orch = self.orchestration.as_ref();
         if let Some(target) = publish_to {
             let path = self.resolve(target);

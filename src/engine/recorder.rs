@@ -104,7 +104,7 @@ impl RunRecorder<'_> {
         };
         let ended_at = trace.end_time.clone().unwrap_or_else(now_iso);
         self.report("trace", store.save_trace(trace));
-        match store.save_outputs(outputs, publish_to) {
+        match store.save_outputs(outputs, publish_to, error.is_none()) {
             Ok(saved) => {
                 for (kind, path, bytes) in saved {
                     self.tel.emit(None, || Event::ArtifactSaved {

@@ -26,7 +26,8 @@ fn layout_and_field_names() {
             "started_at",
             "ended_at",
             "success",
-            "error_summary"
+            "error_summary",
+            "attempts"
         ]
     );
     assert_eq!(entry["status"], "completed");
@@ -41,7 +42,8 @@ fn layout_and_field_names() {
             "inputs",
             "started_at",
             "ended_at",
-            "trident_version"
+            "trident_version",
+            "attempts"
         ]
     );
     let checkpoint = f.run_file("checkpoint.json");
@@ -58,7 +60,10 @@ fn layout_and_field_names() {
             "total_cost_usd",
             "inputs",
             "entrypoint",
-            "branch_states"
+            "branch_states",
+            "dry_run",
+            "attempts",
+            "fingerprint"
         ]
     );
     assert_eq!(checkpoint["status"], "completed");
@@ -67,6 +72,7 @@ fn layout_and_field_names() {
         [
             "outputs",
             "completed_at",
+            "started_at",
             "session_id",
             "cost_usd",
             "num_turns"
@@ -182,6 +188,6 @@ fn runs_command_lists_recent_runs() {
     let out = f.run(&["project", "runs", "-n", "5"]);
     out.code(0);
     assert!(out.stdout.contains("Recent runs (1 of 1):"));
-    assert!(out.stdout.contains("[✓] abcdef12..."));
+    assert!(out.stdout.contains("[✓] abcdef12\n"));
     assert!(out.stdout.contains("Status: completed (success)"));
 }
