@@ -12,8 +12,9 @@
 //! - [`agent`]: agent nodes through the Claude Code CLI, streamed turn by turn.
 //! - [`artifacts`]: the `.trident/` run store (atomic writes, journaled checkpoints).
 //! - [`telemetry`]: the event stream (events, emitter, writer, sinks, formats).
-//! - [`process_group`] and [`pipe_reader`]: child processes (tools, agent CLIs): their
-//!   process groups, stopped on interruption, and their output pipes.
+//! - [`process_group`], [`death_watch`] and [`pipe_reader`]: child processes (tools, agent
+//!   CLIs): their process groups, stopped on interruption or when trident dies, and their
+//!   output pipes.
 //! - [`python_json`]: JSON text as the original's Python `json.dumps` wrote it.
 
 pub mod agent;
@@ -21,6 +22,7 @@ pub mod artifacts;
 pub mod cli;
 pub mod commands;
 pub mod dag;
+pub mod death_watch;
 pub mod engine;
 pub mod error;
 pub mod exit;

@@ -12,6 +12,8 @@ use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 
+use crate::death_watch::DeathWatch;
+
 static RUNNING: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 
 fn running() -> std::sync::MutexGuard<'static, Vec<i32>> {
@@ -21,14 +23,41 @@ fn running() -> std::sync::MutexGuard<'static, Vec<i32>> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Start `command` as the leader of a new process group, with piped stdout and stderr,
-/// `stdin` as its whole standard input (written by a thread, so a large input cannot
-/// deadlock; `None`: no stdin at all), and record it. Returns the child and its group id:
-/// call [`unregister`] with it once the child has exited.
-pub fn spawn(
-    mut command: Command,
-    stdin: Option<Vec<u8>>,
-) -> std::io::Result<(Child, Option<i32>)> {
+/// A child leading its own process group, listed in the registry while alive.
+pub struct GroupChild {
+    pub child: Child,
+    /// The group id (the child's pid): call [`unregister`] with it once the child exited.
+    pub group: Option<i32>,
+    /// Kills the group if trident dies (or when dropped); [`DeathWatch::disarm`] once the
+    /// child ended normally to leave what it started running.
+    pub watch: DeathWatch,
+}
+
+/// Start `command` (its stdio already set) as the leader of a new process group, with a
+/// [`DeathWatch`], and record it.
+pub fn start(mut command: Command) -> std::io::Result<GroupChild> {
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let watch = DeathWatch::arm(&mut command)?;
+    let child = command.spawn()?;
+    // The command holds copies of the pipes and descriptors given to the child: close them
+    // now, so the child's end of file is seen when the child closes its own.
+    drop(command);
+    let group = i32::try_from(child.id()).ok();
+    if let Some(group) = group {
+        register(group);
+    }
+    Ok(GroupChild {
+        child,
+        group,
+        watch,
+    })
+}
+
+/// Start `command` as the leader of a new process group ([`start`]), with piped stdout and
+/// stderr and `stdin` as its whole standard input (written by a thread, so a large input
+/// cannot deadlock; `None`: no stdin at all).
+pub fn spawn(mut command: Command, stdin: Option<Vec<u8>>) -> std::io::Result<GroupChild> {
     command
         .stdin(if stdin.is_some() {
             Stdio::piped()
@@ -37,21 +66,15 @@ pub fn spawn(
         })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    #[cfg(unix)]
-    std::os::unix::process::CommandExt::process_group(&mut command, 0);
-    let mut child = command.spawn()?;
-    let group = i32::try_from(child.id()).ok();
-    if let Some(group) = group {
-        register(group);
-    }
-    if let (Some(data), Some(mut pipe)) = (stdin, child.stdin.take()) {
+    let mut started = start(command)?;
+    if let (Some(data), Some(mut pipe)) = (stdin, started.child.stdin.take()) {
         // A child that exits without reading everything makes this fail with a broken pipe;
         // that is the child's business and shows up in its exit status or reply.
         std::thread::spawn(move || {
             let _ = pipe.write_all(&data);
         });
     }
-    Ok((child, group))
+    Ok(started)
 }
 
 /// Records a started child (the leader of process group `group`).

@@ -56,13 +56,19 @@ pub struct AgentProcess {
     status: Option<ExitStatus>,
     /// Its process group (its pid), while it is in the registry of running CLIs.
     group: Option<i32>,
+    /// Kills the group if trident dies, or when the node is done with the CLI.
+    _watch: crate::death_watch::DeathWatch,
 }
 
 impl AgentProcess {
     /// Starts `command` in a new process group, with `stdin` as its whole input (`None`:
     /// no input at all).
     pub fn spawn(command: Command, stdin: Option<String>) -> io::Result<AgentProcess> {
-        let (mut child, group) = process_group::spawn(command, stdin.map(String::into_bytes))?;
+        let process_group::GroupChild {
+            mut child,
+            group,
+            watch,
+        } = process_group::spawn(command, stdin.map(String::into_bytes))?;
         let (sender, lines) = mpsc::sync_channel(LINE_QUEUE);
         if let Some(stdout) = child.stdout.take() {
             thread::spawn(move || read_lines(stdout, sender));
@@ -74,6 +80,7 @@ impl AgentProcess {
             stderr,
             status: None,
             group,
+            _watch: watch,
         })
     }
 

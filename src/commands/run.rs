@@ -75,6 +75,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
             stdout_is_telemetry: settings.writes_stdout(),
         },
         max_parallel: max_parallel()?,
+        tools: crate::tools::ToolRunner::new(std::env::var_os("TRIDENT_PYTHON")),
         ..Runtime::default()
     };
     let artifact_dir = if args.no_artifacts {
@@ -187,7 +188,9 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
             std::thread::park();
         }
     }
-    // Flush and join the telemetry writer on every path, before printing the result.
+    // Stop the python workers (and what they started), then flush and join the telemetry
+    // writer on every path, before printing the result.
+    runtime.tools.shutdown();
     drop(guard);
     let outcome = result?;
     if outcome.already_completed {

@@ -42,6 +42,8 @@ pub struct Runtime {
     pub interrupt_hook: InterruptHook,
     /// Most nodes of one level running at once.
     pub max_parallel: usize,
+    /// Runs tool nodes; owns the python workers shared by the run and its sub-workflows.
+    pub tools: crate::tools::ToolRunner,
 }
 
 impl Runtime {

@@ -215,6 +215,7 @@ pub fn project_from_manifest(
                     format!("Shell tool '{id}' has no `command:` to run."),
                 ));
             }
+            let timeout = tool_timeout(spec, id, manifest_path)?;
             project.tools.insert(
                 id.clone(),
                 ToolDef {
@@ -225,11 +226,39 @@ pub fn project_from_manifest(
                     function: opt_text(spec, "function"),
                     command,
                     description: opt_text(spec, "description").unwrap_or_default(),
+                    timeout,
                 },
             );
         }
     }
     Ok(project)
+}
+
+/// A tool's `timeout:` (seconds, a positive number); `None` when absent (no limit).
+fn tool_timeout(
+    spec: &Map<String, Value>,
+    id: &str,
+    manifest_path: &Path,
+) -> Result<Option<std::time::Duration>, TridentError> {
+    let Some(value) = spec.get("timeout").filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    value
+        .as_f64()
+        .filter(|secs| secs.is_finite() && *secs > 0.0)
+        .and_then(|secs| std::time::Duration::try_from_secs_f64(secs).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            invalid(
+                manifest_path,
+                format!(
+                    "Tool '{id}' has `timeout: {}`, which is not a number of seconds: use a \
+                     positive number (e.g. `timeout: 30` or `timeout: 0.5`), or remove it for no \
+                     limit.",
+                    scalar_text(value)
+                ),
+            )
+        })
 }
 
 fn parse_node(

@@ -108,6 +108,8 @@ pub struct ToolDef {
     /// Shell tools: the command template (`{{ input }}` placeholders).
     pub command: Option<String>,
     pub description: String,
+    /// `timeout:` in seconds: past it the tool is killed and its node fails (`None`: no limit).
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// An MCP server an agent node may use.

@@ -283,21 +283,37 @@ struct NodeContract {
     accepts: FieldTypes,
 }
 
-/// Contracts computed once per node: a tool's contract may need a Python subprocess.
+/// Contracts computed once per node. Tool inputs are read once for all the project's tools
+/// (python signatures statically, with one interpreter), the first time a tool needs them.
 #[derive(Default)]
 struct ContractCache {
     by_node: HashMap<String, NodeContract>,
+    tool_inputs: Option<HashMap<String, Vec<String>>>,
 }
 
 impl ContractCache {
     fn get(&mut self, project: &Project, node_id: &str, kind: NodeKind) -> &NodeContract {
+        if kind == NodeKind::Tool && self.tool_inputs.is_none() {
+            let runner = crate::tools::ToolRunner::new(std::env::var_os("TRIDENT_PYTHON"));
+            self.tool_inputs = Some(crate::tools::tool_parameters(
+                &runner,
+                &project.root,
+                project.tools.values(),
+            ));
+        }
+        let tool_inputs = self.tool_inputs.as_ref();
         self.by_node
             .entry(node_id.to_string())
-            .or_insert_with(|| node_contract(project, node_id, kind))
+            .or_insert_with(|| node_contract(project, node_id, kind, tool_inputs))
     }
 }
 
-fn node_contract(project: &Project, node_id: &str, kind: NodeKind) -> NodeContract {
+fn node_contract(
+    project: &Project,
+    node_id: &str,
+    kind: NodeKind,
+    tool_inputs: Option<&HashMap<String, Vec<String>>>,
+) -> NodeContract {
     match kind {
         NodeKind::Input => NodeContract {
             produces: project
@@ -325,11 +341,9 @@ fn node_contract(project: &Project, node_id: &str, kind: NodeKind) -> NodeContra
             // A dict result gives its keys, anything else becomes {"output": value}: only
             // `output` is certain before the tool runs.
             produces: fields(&[("output", None)]),
-            accepts: project
-                .tools
-                .get(node_id)
-                .and_then(|tool| crate::tools::tool_parameters(&project.root, tool))
-                .map(|parameters| parameters.into_iter().map(|p| (p, None)).collect())
+            accepts: tool_inputs
+                .and_then(|inputs| inputs.get(node_id))
+                .map(|parameters| parameters.iter().map(|p| (p.clone(), None)).collect())
                 .unwrap_or_default(),
         },
         NodeKind::Branch => NodeContract {

@@ -35,11 +35,13 @@ pub enum Category {
     State,
     Agent,
     Telemetry,
+    /// Events a tool reports itself (`tool_event`).
+    Custom,
 }
 
 impl Category {
     /// Every category, in catalogue order.
-    pub const ALL: [Category; 7] = [
+    pub const ALL: [Category; 8] = [
         Category::Lifecycle,
         Category::Node,
         Category::Execution,
@@ -47,6 +49,7 @@ impl Category {
         Category::State,
         Category::Agent,
         Category::Telemetry,
+        Category::Custom,
     ];
 
     /// The selector spelling (`lifecycle`, `node`...).
@@ -59,6 +62,7 @@ impl Category {
             Category::State => "state",
             Category::Agent => "agent",
             Category::Telemetry => "telemetry",
+            Category::Custom => "custom",
         }
     }
 
@@ -119,6 +123,8 @@ pub enum EventKind {
     AgentToolCalled,
     AgentOutputSkipped,
     TelemetryDropped,
+    ToolEvent,
+    ToolOutput,
 }
 
 /// One row of the catalogue.
@@ -140,7 +146,7 @@ const fn row(name: &'static str, category: Category, level: Level, verbosity: Ve
 
 impl EventKind {
     /// Every event kind, in catalogue order.
-    pub const ALL: [EventKind; 25] = [
+    pub const ALL: [EventKind; 27] = [
         EventKind::WorkflowStarted,
         EventKind::WorkflowCompleted,
         EventKind::WorkflowFailed,
@@ -166,6 +172,8 @@ impl EventKind {
         EventKind::AgentToolCalled,
         EventKind::AgentOutputSkipped,
         EventKind::TelemetryDropped,
+        EventKind::ToolEvent,
+        EventKind::ToolOutput,
     ];
 
     const fn row(self) -> Row {
@@ -212,6 +220,9 @@ impl EventKind {
             EventKind::TelemetryDropped => {
                 row("telemetry_dropped", C::Telemetry, L::Warning, V::Minimal)
             }
+            // INFO unless the tool gives another level (see `Event::level`).
+            EventKind::ToolEvent => row("tool_event", C::Custom, L::Info, V::Normal),
+            EventKind::ToolOutput => row("tool_output", C::Execution, L::Debug, V::Debug),
         }
     }
 
@@ -225,7 +236,7 @@ impl EventKind {
         self.row().category
     }
 
-    /// The severity written in `level`.
+    /// The severity written in `level` (a `tool_event` may carry another one: the tool's).
     pub const fn level(self) -> Level {
         self.row().level
     }
@@ -296,6 +307,8 @@ mod tests {
             ("agent_tool_called", "agent", "INFO", "normal"),
             ("agent_output_skipped", "agent", "WARNING", "normal"),
             ("telemetry_dropped", "telemetry", "WARNING", "minimal"),
+            ("tool_event", "custom", "INFO", "normal"),
+            ("tool_output", "execution", "DEBUG", "debug"),
         ];
         assert_eq!(table.len(), EventKind::ALL.len());
         for (name, category, level, verbosity) in table {

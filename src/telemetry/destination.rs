@@ -137,4 +137,11 @@ impl Destination {
     pub fn wants(&self, kind: EventKind) -> bool {
         kind == EventKind::TelemetryDropped || self.filter.allows(kind)
     }
+
+    /// Whether this destination records `event` (its level included: a `tool_event`
+    /// carries the level its tool gave).
+    #[inline]
+    pub fn wants_event(&self, event: &super::event::Event) -> bool {
+        event.kind() == EventKind::TelemetryDropped || self.filter.allows_event(event)
+    }
 }

@@ -223,11 +223,10 @@ impl RunHandle {
     #[inline(never)]
     fn emit(&self, node_id: Option<&str>, make: impl FnOnce() -> Event) {
         let event = make();
-        let kind = event.kind();
-        if !self.core.filter.allows(kind) {
+        if !self.core.filter.allows_event(&event) {
             return;
         }
-        let urgent = kind.level() == Level::Error || kind.category() == Category::Lifecycle;
+        let urgent = event.level() == Level::Error || event.category() == Category::Lifecycle;
         self.core
             .queue
             .push(self.scope_id, node_id.map(NodeId::new), event, urgent);

@@ -200,6 +200,14 @@ pub enum Event {
         count: u64,
         reason: String,
     },
+    /// `tool_event` {name, data}: an event a tool reported itself, at the level it gave.
+    ToolEvent {
+        name: String,
+        level: Level,
+        data: Value,
+    },
+    /// `tool_output` {line}: one line a tool printed, as it printed it.
+    ToolOutput { line: String },
 }
 
 impl Event {
@@ -231,6 +239,8 @@ impl Event {
             Event::AgentToolCalled { .. } => EventKind::AgentToolCalled,
             Event::AgentOutputSkipped { .. } => EventKind::AgentOutputSkipped,
             Event::TelemetryDropped { .. } => EventKind::TelemetryDropped,
+            Event::ToolEvent { .. } => EventKind::ToolEvent,
+            Event::ToolOutput { .. } => EventKind::ToolOutput,
         }
     }
 
@@ -239,9 +249,12 @@ impl Event {
         self.kind().name()
     }
 
-    /// The severity written in `level`.
+    /// The severity written in `level`: the catalogue's, or for a `tool_event` the tool's.
     pub fn level(&self) -> Level {
-        self.kind().level()
+        match self {
+            Event::ToolEvent { level, .. } => *level,
+            other => other.kind().level(),
+        }
     }
 
     /// The catalogue category.
@@ -479,6 +492,11 @@ impl Event {
                 v.uint("count", *count);
                 v.text("reason", reason);
             }
+            Event::ToolEvent { name, data, .. } => {
+                v.text("name", name);
+                v.payload("data", data);
+            }
+            Event::ToolOutput { line } => v.text("line", line),
         }
     }
 }

@@ -35,9 +35,14 @@ impl LevelSetting {
 
     /// Whether an event of `kind` passes this level on its own.
     pub fn admits(self, kind: EventKind) -> bool {
+        self.admits_at(kind, kind.level())
+    }
+
+    /// Whether an event of `kind` written at `level` passes this level on its own.
+    pub fn admits_at(self, kind: EventKind, level: Level) -> bool {
         match self {
-            LevelSetting::Verbosity(v) => kind.level() >= Level::Warning || kind.verbosity() <= v,
-            LevelSetting::Floor(floor) => kind.level() >= floor,
+            LevelSetting::Verbosity(v) => level >= Level::Warning || kind.verbosity() <= v,
+            LevelSetting::Floor(floor) => level >= floor,
         }
     }
 
@@ -110,18 +115,29 @@ impl Selector {
 
     /// Whether an event of `kind` matches this selector.
     pub fn matches(self, kind: EventKind) -> bool {
+        self.matches_at(kind, kind.level())
+    }
+
+    /// Whether an event of `kind` written at `level` matches this selector.
+    pub fn matches_at(self, kind: EventKind, level: Level) -> bool {
         match self {
             Selector::Event(k) => k == kind,
             Selector::Category(c) => kind.category() == c,
-            Selector::Severity(l) => kind.level() >= l,
+            Selector::Severity(l) => level >= l,
         }
     }
 }
 
-/// The set of event kinds that are written, as a bit mask.
+/// Every severity, lowest first.
+const LEVELS: [Level; 4] = [Level::Debug, Level::Info, Level::Warning, Level::Error];
+
+/// The set of event kinds that are written, as a bit mask; for `tool_event`, whose level
+/// the tool chooses, also the set of levels that are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventFilter {
     mask: u64,
+    /// Bit `level as u8` set when a `tool_event` at that level is written.
+    tool_event_levels: u8,
 }
 
 impl EventFilter {
@@ -130,38 +146,60 @@ impl EventFilter {
     /// level set anywhere, the selectors alone decide, so `--telemetry-filter execution`
     /// shows execution events without also asking for `--telemetry-level verbose`.
     pub fn new(level: Option<LevelSetting>, selectors: &[Selector]) -> EventFilter {
-        let mut mask = 0;
-        for kind in EventKind::ALL {
+        let admitted = |kind: EventKind, at: Level| {
             let by_level = level
                 .unwrap_or(LevelSetting::Verbosity(Verbosity::Normal))
-                .admits(kind);
-            let by_selector = selectors.iter().any(|s| s.matches(kind));
-            let admitted = match (level.is_some(), selectors.is_empty()) {
+                .admits_at(kind, at);
+            let by_selector = selectors.iter().any(|s| s.matches_at(kind, at));
+            match (level.is_some(), selectors.is_empty()) {
                 (_, true) => by_level,
                 (true, false) => by_level && by_selector,
                 (false, false) => by_selector,
-            };
-            if admitted {
+            }
+        };
+        let mut mask = 0;
+        for kind in EventKind::ALL {
+            if admitted(kind, kind.level()) {
                 mask |= kind.bit();
             }
         }
-        EventFilter { mask }
+        let mut tool_event_levels = 0u8;
+        for at in LEVELS {
+            if admitted(EventKind::ToolEvent, at) {
+                tool_event_levels |= 1 << (at as u8);
+            }
+        }
+        if tool_event_levels != 0 {
+            // `wants(ToolEvent)` answers whether one could pass at some level.
+            mask |= EventKind::ToolEvent.bit();
+        }
+        EventFilter {
+            mask,
+            tool_event_levels,
+        }
     }
 
     /// A filter that admits every event.
     pub fn all() -> EventFilter {
-        EventFilter { mask: u64::MAX }
+        EventFilter {
+            mask: u64::MAX,
+            tool_event_levels: u8::MAX,
+        }
     }
 
     /// A filter that admits nothing.
     pub fn none() -> EventFilter {
-        EventFilter { mask: 0 }
+        EventFilter {
+            mask: 0,
+            tool_event_levels: 0,
+        }
     }
 
     /// The events admitted by either filter.
     pub fn union(self, other: EventFilter) -> EventFilter {
         EventFilter {
             mask: self.mask | other.mask,
+            tool_event_levels: self.tool_event_levels | other.tool_event_levels,
         }
     }
 
@@ -170,10 +208,21 @@ impl EventFilter {
         self.mask == 0
     }
 
-    /// Whether events of `kind` are written.
+    /// Whether events of `kind` are written (for `tool_event`: at some level).
     #[inline]
     pub fn allows(self, kind: EventKind) -> bool {
         self.mask & kind.bit() != 0
+    }
+
+    /// Whether `event` is written, its level included.
+    #[inline]
+    pub fn allows_event(self, event: &super::event::Event) -> bool {
+        match event {
+            super::event::Event::ToolEvent { level, .. } => {
+                self.tool_event_levels & (1 << (*level as u8)) != 0
+            }
+            other => self.allows(other.kind()),
+        }
     }
 }
 

@@ -160,7 +160,7 @@ impl EventWriter {
         self.buf.clear();
         let mut lines = 0u64;
         for record in records {
-            if !self.destinations[index].wants(record.event.kind()) {
+            if !self.destinations[index].wants_event(&record.event) {
                 continue;
             }
             self.destinations[index].seq += 1;

@@ -1,43 +1,207 @@
-//! The inputs a tool expects, for validating the edge mappings into it: a python tool's
-//! function parameters, or the input names a shell tool's command uses.
+//! Static introspection of tools, for `validate`, `--dry-run` and pre-flight checks: the
+//! inputs a tool expects, without running any of the project's code.
+//!
+//! Python tools are read with Python's own parser (`ast`, `introspect.py`), **one**
+//! interpreter for all the tools of a project, never importing a module (importing runs its
+//! top-level code: network calls, slow imports, side effects). Shell tools: the input names
+//! their command's `{{ }}` placeholders use.
 
+use std::collections::HashMap;
+use std::ffi::OsStr;
 use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
+
+use serde::Deserialize;
 
 use crate::project::ToolDef;
 
 use super::command_template::placeholder_names;
 use super::module_location::locate_module;
 use super::python::function_name;
-use super::python_process::{PythonFunction, function_parameters};
+use super::python_pool::PythonPool;
 
-/// How long importing a python tool module to read its signature may take. Import runs the
-/// module's top-level code, which must not be able to hang validation.
-const PYTHON_INTROSPECTION_TIMEOUT: Duration = Duration::from_secs(30);
+/// The introspection script; see its header.
+const INTROSPECT_SCRIPT: &str = include_str!("introspect.py");
 
-/// The parameter names of a tool, or `None` when they cannot be determined.
-///
-/// - `python`: the parameters of `function` (default `execute`) in declaration order, without
-///   `*args`/`**kwargs`, read by importing the module in a `python3` subprocess (its output
-///   is discarded). `None` when the module file is missing, `python3` is unavailable, the
-///   import fails or takes longer than 30 s, or the function is missing or not callable.
-/// - `shell`: the input names the command's `{{ }}` placeholders use, in order of first use
-///   (`None` without a `command:`).
-/// - any other type: `None`.
-pub fn tool_parameters(project_root: &Path, tool: &ToolDef) -> Option<Vec<String>> {
-    match tool.tool_type.as_str() {
-        "python" => {
-            let module = locate_module(project_root, tool).ok()?;
-            let target = PythonFunction {
-                tool_id: &tool.id,
-                module: &module,
-                function: function_name(tool),
-            };
-            function_parameters(project_root, target, Some(PYTHON_INTROSPECTION_TIMEOUT)).ok()
+/// How long parsing every module may take (a huge or pathological file must not hang
+/// validation).
+const INTROSPECTION_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A python tool function's signature, read from its source.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ToolSignature {
+    /// Parameter names in declaration order, without `*args`/`**kwargs`.
+    pub parameters: Vec<String>,
+    /// The parameters without a default value.
+    pub required: Vec<String>,
+    /// Whether it takes `**kwargs` (then any input name is accepted).
+    pub var_keyword: bool,
+}
+
+/// What static introspection found out about one python tool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignatureCheck {
+    /// The function is defined at the module's top level with this signature.
+    Known(ToolSignature),
+    /// The tool may well work, but its signature cannot be read without running code (the
+    /// name is imported or assigned, or is a class), or Python could not be run.
+    Unknown(String),
+    /// The tool cannot work as declared: the message names the tool, the file and the fix
+    /// (missing module file, syntax error, no such function).
+    Problem(String),
+}
+
+/// One reply of `introspect.py`.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+enum Reply {
+    Ok {
+        parameters: Vec<String>,
+        required: Vec<String>,
+        var_keyword: bool,
+    },
+    Unknown {
+        detail: String,
+    },
+    Problem {
+        kind: String,
+        detail: String,
+    },
+}
+
+/// The signatures of every python tool in `tools` (by tool id), read statically with one run
+/// of `interpreter`. Non-python tools are left out.
+pub fn python_signatures<'a>(
+    interpreter: &OsStr,
+    project_root: &Path,
+    tools: impl IntoIterator<Item = &'a ToolDef>,
+) -> HashMap<String, SignatureCheck> {
+    let mut checks = HashMap::new();
+    let mut pending = Vec::new();
+    for tool in tools.into_iter().filter(|t| t.tool_type == "python") {
+        match locate_module(project_root, tool) {
+            Ok(module) => pending.push((tool, module)),
+            Err(error) => {
+                checks.insert(tool.id.clone(), SignatureCheck::Problem(error.message));
+            }
         }
-        "shell" => tool.command.as_deref().map(placeholder_names),
-        _ => None,
     }
+    if pending.is_empty() {
+        return checks;
+    }
+    let request: Vec<serde_json::Value> = pending
+        .iter()
+        .map(|(tool, module)| {
+            serde_json::json!({"file": module.file, "function": function_name(tool)})
+        })
+        .collect();
+    let replies = run_script(interpreter, project_root, &serde_json::Value::from(request));
+    for (index, (tool, module)) in pending.into_iter().enumerate() {
+        let check = match replies.as_ref().map(|r| r.get(index)) {
+            Ok(Some(Reply::Ok {
+                parameters,
+                required,
+                var_keyword,
+            })) => SignatureCheck::Known(ToolSignature {
+                parameters: parameters.clone(),
+                required: required.clone(),
+                var_keyword: *var_keyword,
+            }),
+            Ok(Some(Reply::Unknown { detail })) => SignatureCheck::Unknown(format!(
+                "tool '{}': {detail} in {}",
+                tool.id, module.declared
+            )),
+            Ok(Some(Reply::Problem { kind, detail })) => {
+                SignatureCheck::Problem(problem_message(tool, &module.declared, kind, detail))
+            }
+            Ok(None) => SignatureCheck::Unknown("no reply from the introspection".into()),
+            Err(why) => SignatureCheck::Unknown(why.clone()),
+        };
+        checks.insert(tool.id.clone(), check);
+    }
+    checks
+}
+
+/// The parameter names of every tool of `tools` whose inputs are known (python: parameters
+/// read statically, all with one interpreter; shell: the command's placeholder names). A tool
+/// that takes `**kwargs`, or whose signature cannot be read, is left out (any input goes).
+pub fn tool_parameters<'a>(
+    pool: &PythonPool,
+    project_root: &Path,
+    tools: impl IntoIterator<Item = &'a ToolDef> + Clone,
+) -> HashMap<String, Vec<String>> {
+    let python = python_signatures(&pool.interpreter(project_root), project_root, tools.clone());
+    let mut parameters = HashMap::new();
+    for tool in tools {
+        let names = match tool.tool_type.as_str() {
+            "python" => match python.get(&tool.id) {
+                Some(SignatureCheck::Known(signature)) if !signature.var_keyword => {
+                    Some(signature.parameters.clone())
+                }
+                _ => None,
+            },
+            "shell" => tool.command.as_deref().map(placeholder_names),
+            _ => None,
+        };
+        if let Some(names) = names {
+            parameters.insert(tool.id.clone(), names);
+        }
+    }
+    parameters
+}
+
+fn problem_message(tool: &ToolDef, declared: &str, kind: &str, detail: &str) -> String {
+    let function = function_name(tool);
+    match kind {
+        "missing_function" => format!(
+            "Tool '{}': {declared} defines no function '{function}' at its top level: define it \
+             there, or set `function:` under `tools:` to the function to call (default: execute)",
+            tool.id
+        ),
+        "syntax_error" => format!(
+            "Tool '{}': {declared} is not valid Python ({detail}): fix the module",
+            tool.id
+        ),
+        _ => format!("Tool '{}': cannot read {declared}: {detail}", tool.id),
+    }
+}
+
+/// Runs the script once over every request; `Err` says why there are no replies.
+fn run_script(
+    interpreter: &OsStr,
+    project_root: &Path,
+    request: &serde_json::Value,
+) -> Result<Vec<Reply>, String> {
+    let mut command = Command::new(interpreter);
+    command
+        .arg("-c")
+        .arg(INTROSPECT_SCRIPT)
+        .arg(request.to_string())
+        .current_dir(project_root)
+        .stdin(Stdio::null());
+    let finished = super::subprocess::run_to_completion(
+        command,
+        Some(INTROSPECTION_TIMEOUT),
+        &super::observer::IgnoreReports,
+        None,
+    )
+    .map_err(|failure| {
+        format!(
+            "could not run {} to read python tool signatures: {failure:?}",
+            interpreter.to_string_lossy()
+        )
+    })?;
+    if !finished.status.success() {
+        return Err(format!(
+            "{} could not read python tool signatures ({}): {}",
+            interpreter.to_string_lossy(),
+            finished.status,
+            String::from_utf8_lossy(&finished.stderr).trim()
+        ));
+    }
+    serde_json::from_slice(&finished.stdout)
+        .map_err(|error| format!("unreadable introspection reply: {error}"))
 }
 
 #[cfg(test)]
@@ -45,56 +209,109 @@ mod tests {
     use super::*;
     use crate::tools::test_project::{TestProject, python_tool, shell_tool};
 
+    fn signatures(project: &TestProject, tools: &[ToolDef]) -> HashMap<String, SignatureCheck> {
+        let pool = PythonPool::new(None);
+        python_signatures(&pool.interpreter(project.root()), project.root(), tools)
+    }
+
     #[test]
-    fn python_parameters_in_order_without_var_args() {
+    fn parameters_are_read_without_running_the_module() {
         let project = TestProject::new();
         project.write(
             "tools/geo.py",
-            "print('import-time noise')\n\
-             def lookup(city, country='NO', *args, units, **kwargs):\n    pass\n\
-             def execute():\n    pass\n",
+            "open('ran', 'w').write('the module ran')\nimport nonexistent_dependency\n\
+             def lookup(city, country='NO', *args, units, scale=1, **kwargs):\n    pass\n\
+             async def execute(a, /, b=2):\n    pass\n",
+        );
+        let checks = signatures(
+            &project,
+            &[
+                python_tool("l", "geo", Some("lookup")),
+                python_tool("e", "geo", None),
+            ],
         );
         assert_eq!(
-            tool_parameters(project.root(), &python_tool("g", "geo", Some("lookup"))),
-            Some(vec!["city".into(), "country".into(), "units".into()])
+            checks["l"],
+            SignatureCheck::Known(ToolSignature {
+                parameters: vec![
+                    "city".into(),
+                    "country".into(),
+                    "units".into(),
+                    "scale".into()
+                ],
+                required: vec!["city".into(), "units".into()],
+                var_keyword: true,
+            })
         );
         assert_eq!(
-            tool_parameters(project.root(), &python_tool("g", "geo", None)),
-            Some(vec![])
+            checks["e"],
+            SignatureCheck::Known(ToolSignature {
+                parameters: vec!["a".into(), "b".into()],
+                required: vec!["a".into()],
+                var_keyword: false,
+            })
         );
+        assert!(!project.root().join("ran").exists(), "module code was run");
     }
 
     #[test]
-    fn python_parameters_unknown_when_they_cannot_be_read() {
+    fn problems_and_unknowns_are_told_apart() {
         let project = TestProject::new();
-        project.write("tools/bad.py", "raise RuntimeError('no import')\n");
-        project.write("tools/ok.py", "x = 1\n");
-        for tool in [
-            python_tool("a", "missing", None),
-            python_tool("b", "bad", None),
-            python_tool("c", "ok", None),
-            python_tool("d", "ok", Some("x")),
-        ] {
-            assert_eq!(tool_parameters(project.root(), &tool), None, "{}", tool.id);
+        project.write("tools/broken.py", "def execute(:\n");
+        project.write(
+            "tools/ok.py",
+            "from helpers import imported\nassigned = make()\nclass Klass: pass\n\
+             try:\n    def guarded(x): pass\nexcept Exception:\n    pass\n",
+        );
+        let checks = signatures(
+            &project,
+            &[
+                python_tool("missing_file", "nothing_here", None),
+                python_tool("syntax", "broken", None),
+                python_tool("no_function", "ok", Some("absent")),
+                python_tool("imported", "ok", Some("imported")),
+                python_tool("assigned", "ok", Some("assigned")),
+                python_tool("class", "ok", Some("Klass")),
+                python_tool("guarded", "ok", Some("guarded")),
+                shell_tool("shell", "echo hi"),
+            ],
+        );
+        let problem = |id: &str| match &checks[id] {
+            SignatureCheck::Problem(message) => message.clone(),
+            other => panic!("{id}: {other:?}"),
+        };
+        assert!(problem("missing_file").contains("tools/nothing_here.py does not exist"));
+        assert!(problem("syntax").contains("broken.py is not valid Python (line 1"));
+        assert!(problem("no_function").contains("defines no function 'absent'"));
+        for id in ["imported", "assigned", "class"] {
+            assert!(
+                matches!(checks[id], SignatureCheck::Unknown(_)),
+                "{id}: {:?}",
+                checks[id]
+            );
         }
+        assert!(matches!(checks["guarded"], SignatureCheck::Known(_)));
+        assert!(!checks.contains_key("shell"));
     }
 
     #[test]
-    fn shell_parameters_are_the_placeholder_names() {
+    fn tool_parameters_of_python_and_shell_tools() {
         let project = TestProject::new();
-        let tool = shell_tool(
-            "s",
-            "grep {{ pattern }} {{file.path}} | head -n {{n}} {{ pattern }}",
+        project.write(
+            "tools/t.py",
+            "def execute(a, b=1):\n    pass\ndef loose(**kw):\n    pass\n",
         );
-        assert_eq!(
-            tool_parameters(project.root(), &tool),
-            Some(vec!["pattern".into(), "file".into(), "n".into()])
-        );
-        let mut no_command = tool.clone();
-        no_command.command = None;
-        assert_eq!(tool_parameters(project.root(), &no_command), None);
-        let mut other = tool;
-        other.tool_type = "http".into();
-        assert_eq!(tool_parameters(project.root(), &other), None);
+        let tools = [
+            python_tool("p", "t", None),
+            python_tool("loose", "t", Some("loose")),
+            shell_tool(
+                "s",
+                "grep {{ pattern }} {{file.path}} | head -n {{n}} {{ pattern }}",
+            ),
+        ];
+        let got = tool_parameters(&PythonPool::new(None), project.root(), &tools);
+        assert_eq!(got["p"], ["a", "b"]);
+        assert!(!got.contains_key("loose"));
+        assert_eq!(got["s"], ["pattern", "file", "n"]);
     }
 }

@@ -1,57 +1,59 @@
-//! Tool nodes: running the project's `python` and `shell` tools in subprocesses, and reading
-//! the inputs a tool expects. [`run_tool`] runs one tool with the inputs gathered for its node
-//! and returns the node's output object; [`tool_parameters`] lists the inputs it expects (for
-//! edge validation). Failures are [`ToolError`]s naming the tool.
+//! Tool nodes: running the project's `python` and `shell` tools, and reading the inputs a
+//! tool expects. [`ToolRunner`] runs one tool with the inputs gathered for its node and returns
+//! the node's output object; [`introspect`] reads tool signatures statically (validation and
+//! pre-flight checks). Failures are [`ToolError`]s naming the tool.
 //!
-//! **`python` tools** (`python.rs`, `python_process.rs`, `runner.py`). `function` (default
-//! `execute`) of the module file is called with the inputs as keyword arguments by
-//! `python3 -c <embedded runner>` (from `PATH`, so an activated virtualenv is used), working
-//! directory the project root, with the module's folder and the project root first on
-//! `sys.path`. The module file is found as the original does (`module_location.rs`): `module:`
-//! (else `path:`), `.py` appended if missing, `tools/<value>` unless the value starts with `../`
-//! or `/` (then a path from the project root / absolute path).
+//! **`python` tools** (`python.rs`; workers: `python_pool.rs`, `python_worker.rs`,
+//! `worker.py`). `function` (default `execute`) of the module file is called with the inputs
+//! as keyword arguments in a long-lived python worker process (one interpreter each, started
+//! lazily and reused for the whole invocation), working directory the project root, with the
+//! module's folder and the project root first on `sys.path`. The module file is found as the
+//! original does (`module_location.rs`): `module:` (else `path:`), `.py` appended if missing,
+//! `tools/<value>` unless the value starts with `../` or `/`.
 //! - A dict result is the output; anything else `v` becomes `{"output": v}`. Values JSON cannot
 //!   hold become their `str()` (`default=str`); NaN and infinities become `null`.
 //! - The tool's prints (Python, C level, child processes) go to stderr, never into the result.
-//!   On success that stderr is passed through to ours in one block (the original showed a
-//!   tool's prints); on failure its last 10 lines (with the traceback) end the error message.
+//!   On success that output is passed through to ours in one block per call; on failure its
+//!   last 10 lines (with the traceback) end the error message.
 //! - An exception raised by the tool: message `Error executing tool <id>: <str(e)>` as in the
 //!   original, `error_type` = the exception class (`ValueError`). Exceptions while importing the
-//!   module keep their class too; every other failure (missing file or function, no `python3`,
-//!   timeout, crash) has `error_type` `ToolError`.
-//! - Coroutine functions are awaited. Each call is a fresh interpreter: module state does not
-//!   persist between calls (the original kept modules loaded for the run).
+//!   module keep their class too; every other failure (missing file or function, no python,
+//!   timeout, a crashed interpreter) has `error_type` `ToolError`.
+//! - Modules are imported once per worker and kept: module state survives between calls, as
+//!   in the original; coroutine functions are awaited.
+//! - `from trident_tool import emit; emit("rows_fetched", count=120)` reports an event
+//!   (`tool_event`) at once.
 //!
-//! **`shell` tools** (`shell.rs`, `command_template.rs`). `command:` is run with `sh -c` in the
-//! project root, stdin empty.
-//! - `{{ name }}` / `{{ a.b }}` / `{{ list.0 }}` are replaced by input values, each quoted as
-//!   one shell word (`'...'`, `'` as `'\''`), so no value can inject shell syntax; don't quote
-//!   placeholders yourself. Strings are inserted as is, `null` as empty, anything else as
-//!   compact JSON. A placeholder with no matching input fails the node.
-//! - Each input is also in the environment as `TRIDENT_INPUT_<NAME>` (upper-cased, characters
-//!   other than letters, digits and `_` made `_`), same text, unquoted.
-//! - stdout, trimmed, is `{"output": text}`; if it is a JSON object, its fields plus
-//!   `output` = the text (unless the object has its own `output`). A non-zero exit fails the
-//!   node with the exit code and the last stderr lines; on success stderr is passed through.
+//! **`shell` tools** (`shell.rs`, `command_template.rs`, `events_file.rs`). `command:` is run
+//! with `sh -c` in the project root, stdin empty; `{{ name }}` placeholders are replaced by
+//! input values, each quoted as one shell word; inputs are also in `TRIDENT_INPUT_<NAME>`;
+//! JSON lines appended to `$TRIDENT_EVENTS` become `tool_event`s as they are written.
 //!
-//! **Both** (`subprocess.rs`): stdin is written and stdout/stderr read on separate threads (no
-//! pipe deadlock); the child is always reaped. A timeout kills the tool's whole process group
-//! (it runs in its own group on Unix, so a terminal Ctrl-C does not reach it directly). Output
-//! that background processes left behind by a finished tool still write is read for 2 s at most.
+//! **Both**: a tool's `timeout:` (seconds) kills its whole process group when exceeded (no
+//! limit when absent); every tool process dies with trident, even on `kill -9`
+//! ([`crate::death_watch`]); what a tool prints is also reported line by line to the
+//! [`ToolObserver`] (`tool_output` events at `debug`).
 
 mod command_template;
 mod error;
-mod introspect;
+mod events_file;
+mod frame;
+pub mod introspect;
 mod module_location;
+pub mod observer;
 mod python;
-mod python_process;
+mod python_pool;
+mod python_worker;
+mod readiness;
 mod shell;
 mod subprocess;
 #[cfg(test)]
 mod test_project;
+mod tool_env;
 
+use std::ffi::OsString;
 use std::path::Path;
-use std::time::Duration;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -59,26 +61,75 @@ use crate::project::ToolDef;
 
 pub use command_template::shell_quote;
 pub use error::ToolError;
-pub use introspect::tool_parameters;
+pub use events_file::{EVENTS_ENV, INVALID_EVENT};
+pub use introspect::{SignatureCheck, ToolSignature};
 pub use module_location::{ModuleLocation, locate_module};
+pub use observer::{IgnoreReports, ToolObserver, ToolReport};
+pub use python_pool::PythonPool;
 
-/// Runs tool `tool` of the project at `project_root` with the gathered `inputs`; returns the
-/// node's output object. `timeout`, when given, bounds the tool's run: past it the tool's
-/// processes are killed and the node fails.
-pub fn run_tool(
-    project_root: &Path,
-    tool: &ToolDef,
-    inputs: &Map<String, Value>,
-    timeout: Option<Duration>,
-) -> Result<Map<String, Value>, ToolError> {
-    match tool.tool_type.as_str() {
-        "python" => python::run_python_tool(project_root, tool, inputs, timeout),
-        "shell" => shell::run_shell_tool(project_root, tool, inputs, timeout),
-        other => Err(ToolError::new(format!(
-            "Tool '{}' has unsupported type '{other}': use `type: python` or `type: shell`",
-            tool.id
-        ))),
+/// Runs tools for one trident invocation: owns the python worker pool shared by the runs and
+/// sub-workflows of the invocation. Cheap to clone. The workers stop when the last clone is
+/// dropped, or at [`shutdown`](ToolRunner::shutdown).
+#[derive(Debug, Clone, Default)]
+pub struct ToolRunner {
+    python: Arc<PythonPool>,
+}
+
+impl ToolRunner {
+    /// A runner whose python tools use `python` (`TRIDENT_PYTHON`) when given, else the
+    /// interpreter behind `python3` on `PATH`.
+    pub fn new(python: Option<OsString>) -> ToolRunner {
+        ToolRunner {
+            python: Arc::new(PythonPool::new(python)),
+        }
     }
+
+    /// Runs tool `tool` of the project at `project_root` with the gathered `inputs`; returns
+    /// the node's output object. Past the tool's `timeout:` its processes are killed and the
+    /// node fails. What the tool reports goes to `observer` as it happens.
+    pub fn run(
+        &self,
+        project_root: &Path,
+        tool: &ToolDef,
+        inputs: &Map<String, Value>,
+        observer: &dyn ToolObserver,
+    ) -> Result<Map<String, Value>, ToolError> {
+        match tool.tool_type.as_str() {
+            "python" => python::run_python_tool(
+                &self.python,
+                project_root,
+                tool,
+                inputs,
+                tool.timeout,
+                observer,
+            ),
+            "shell" => shell::run_shell_tool(project_root, tool, inputs, tool.timeout, observer),
+            other => Err(ToolError::new(format!(
+                "Tool '{}' has unsupported type '{other}': use `type: python` or `type: shell`",
+                tool.id
+            ))),
+        }
+    }
+
+    /// The python worker pool (its interpreter resolution serves introspection too).
+    pub fn python(&self) -> &PythonPool {
+        &self.python
+    }
+
+    /// Stops every idle python worker (and everything it started).
+    pub fn shutdown(&self) {
+        self.python.shutdown();
+    }
+}
+
+/// The parameter names of every tool whose inputs are known (see
+/// [`introspect::tool_parameters`]), read with one interpreter for the whole project.
+pub fn tool_parameters<'a>(
+    runner: &ToolRunner,
+    project_root: &Path,
+    tools: impl IntoIterator<Item = &'a ToolDef> + Clone,
+) -> std::collections::HashMap<String, Vec<String>> {
+    introspect::tool_parameters(runner.python(), project_root, tools)
 }
 
 #[cfg(test)]
@@ -92,18 +143,19 @@ mod tests {
         let project = TestProject::new();
         project.write("tools/add.py", "def execute(a, b):\n    return a + b\n");
         let input = inputs(json!({"a": 2, "b": 3}));
-        let python = run_tool(
+        let runner = ToolRunner::default();
+        let python = runner.run(
             project.root(),
             &python_tool("add", "add", None),
             &input,
-            None,
+            &IgnoreReports,
         );
         assert_eq!(Value::Object(python.unwrap()), json!({"output": 5}));
-        let shell = run_tool(
+        let shell = runner.run(
             project.root(),
             &shell_tool("add", "expr {{a}} + {{b}}"),
             &input,
-            None,
+            &IgnoreReports,
         );
         assert_eq!(Value::Object(shell.unwrap()), json!({"output": "5"}));
     }
@@ -113,7 +165,9 @@ mod tests {
         let project = TestProject::new();
         let mut tool = shell_tool("web", "true");
         tool.tool_type = "http".into();
-        let error = run_tool(project.root(), &tool, &Map::new(), None).unwrap_err();
+        let error = ToolRunner::default()
+            .run(project.root(), &tool, &Map::new(), &IgnoreReports)
+            .unwrap_err();
         assert!(error.message.contains("unsupported type 'http'"));
         assert_eq!(error.error_type, "ToolError");
     }

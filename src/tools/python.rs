@@ -1,54 +1,86 @@
 //! `type: python` tools: call `function` (default `execute`) of the tool's module with the
-//! gathered inputs as keyword arguments, in a `python3` subprocess.
+//! gathered inputs as keyword arguments, in a pooled python worker ([`super::python_pool`]).
 //!
 //! - A dict result is the node's output; any other result `v` becomes `{"output": v}`.
 //! - Values JSON cannot represent are converted as `json.dumps(..., default=str)` would
 //!   (sets, dates, objects become their `str()`; tuples become lists; non-string dict keys
 //!   become strings), except that NaN and infinities become `null`.
-//! - A coroutine function is awaited (`asyncio.run`), where the original would have returned
-//!   the coroutine object.
+//! - A coroutine function is awaited (on the worker's one event loop, kept between calls),
+//!   where the original would have returned the coroutine object.
 //! - What the tool prints can never corrupt the result: its stdout goes to stderr. On success
 //!   that captured output is passed through to our stderr in one piece, as the original showed
 //!   a tool's prints; on failure its last lines (with the traceback) are in the error instead.
 //! - An exception raised by the tool fails the node with the original's message
 //!   (`Error executing tool <id>: <str(e)>`) and the exception class as `error_type`;
-//!   `SystemExit` and `KeyboardInterrupt` raised by a tool fail the node too.
-//! - Each call starts a fresh interpreter, so module-level state does not survive between calls
-//!   (the original kept modules loaded for the whole run).
+//!   `SystemExit` and `KeyboardInterrupt` raised by a tool fail the node too, and retire the
+//!   worker. A tool that kills its interpreter (`os._exit`, a crash) fails its node only.
+//! - Module-level state survives between the calls one worker serves (the original kept
+//!   modules loaded for the whole run); concurrent calls may land on different workers.
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
 use crate::project::ToolDef;
 
 use super::error::ToolError;
-use super::module_location::locate_module;
-use super::python_process::{PythonFunction, call_function};
+use super::module_location::{ModuleLocation, locate_module};
+use super::observer::ToolObserver;
+use super::python_pool::{PYTHON_PROGRAM, PythonPool};
+use super::python_worker::{CallEnd, CallOutcome, CallRequest, WorkerReply};
+use super::tool_env::ToolEnv;
 
 /// The function called when the tool sets no `function:` (or an empty one).
 pub const DEFAULT_FUNCTION: &str = "execute";
 
-/// Runs python tool `tool` with `inputs` as keyword arguments; returns the node's output.
+/// Runs python tool `tool` with `inputs` as keyword arguments on a worker of `pool`; returns
+/// the node's output.
 pub fn run_python_tool(
+    pool: &PythonPool,
     project_root: &Path,
     tool: &ToolDef,
     inputs: &Map<String, Value>,
     timeout: Option<Duration>,
+    observer: &dyn ToolObserver,
 ) -> Result<Map<String, Value>, ToolError> {
     let module = locate_module(project_root, tool)?;
-    let target = PythonFunction {
+    let root = std::path::absolute(project_root).unwrap_or_else(|_| project_root.to_path_buf());
+    let function = function_name(tool);
+    let mut worker = pool.checkout(&root).map_err(|error| {
+        let interpreter = pool.interpreter(&root);
+        if error.kind() == std::io::ErrorKind::NotFound {
+            ToolError::new(format!(
+                "{} was not found: tool '{}' is a python tool and needs Python 3. Install \
+                 python3 (or activate the virtualenv that has it, or set TRIDENT_PYTHON) and \
+                 run again",
+                interpreter.to_string_lossy(),
+                tool.id
+            ))
+        } else {
+            ToolError::new(format!(
+                "Could not start {} for tool '{}' (working directory {}): {error}",
+                interpreter.to_string_lossy(),
+                tool.id,
+                root.display()
+            ))
+        }
+    })?;
+    let env = ToolEnv::new();
+    let request = CallRequest {
         tool_id: &tool.id,
-        module: &module,
-        function: function_name(tool),
+        file: &module.file,
+        module: &module.module_name,
+        function,
+        root: &root,
+        kwargs: inputs,
+        env: &env,
     };
-    let call = call_function(project_root, target, inputs, timeout)?;
-    if !call.stderr.is_empty() {
-        // One `eprint!` keeps this tool's output in one block when tools run concurrently.
-        eprint!("{}", String::from_utf8_lossy(&call.stderr));
-    }
-    Ok(output_object(call.result))
+    let deadline = timeout.and_then(|limit| Instant::now().checked_add(limit));
+    let outcome = worker.call(&request, deadline, observer);
+    pool.checkin(&root, worker);
+    let result = interpret(&tool.id, &module, function, outcome)?;
+    Ok(output_object(result))
 }
 
 /// The function a python tool calls: `function:`, or [`DEFAULT_FUNCTION`] when unset or empty.
@@ -67,18 +99,110 @@ fn output_object(result: Value) -> Map<String, Value> {
     }
 }
 
+/// The call's result, or the [`ToolError`] saying why there is none. On success the tool's
+/// output goes to our stderr in one block (one `eprint!`, so concurrent tools do not mix).
+fn interpret(
+    tool_id: &str,
+    module: &ModuleLocation,
+    function: &str,
+    outcome: CallOutcome,
+) -> Result<Value, ToolError> {
+    let CallOutcome { end, output } = outcome;
+    match end {
+        CallEnd::Replied(WorkerReply::Success { result }) => {
+            if !output.is_empty() {
+                eprint!("{}", String::from_utf8_lossy(&output));
+            }
+            Ok(result)
+        }
+        CallEnd::Replied(WorkerReply::Failure {
+            failure,
+            error_type,
+            error,
+            ..
+        }) => Err(
+            failure_error(tool_id, module, function, &failure, error_type, error)
+                .with_stderr_tail(&output),
+        ),
+        CallEnd::Died(status) => Err(ToolError::new(format!(
+            "Tool '{tool_id}': its {PYTHON_PROGRAM} worker ended ({}) without returning a \
+             result (did the tool call os._exit() or crash the interpreter?)",
+            status.map_or_else(|| "status unknown".to_string(), |s| s.to_string())
+        ))
+        .with_stderr_tail(&output)),
+        CallEnd::TimedOut(after) => Err(ToolError::new(format!(
+            "Tool '{tool_id}' timed out after {after:.1?} and was killed (its `timeout:` under \
+             `tools:`)"
+        ))
+        .with_stderr_tail(&output)),
+        CallEnd::Protocol(problem) => Err(ToolError::new(format!(
+            "Tool '{tool_id}': the python worker failed: {problem}"
+        ))
+        .with_stderr_tail(&output)),
+    }
+}
+
+/// The [`ToolError`] for a failure the worker reported at `stage`.
+fn failure_error(
+    tool_id: &str,
+    module: &ModuleLocation,
+    function: &str,
+    stage: &str,
+    error_type: String,
+    error: String,
+) -> ToolError {
+    // `raise ValueError()` has an empty message; the class name is the next best thing.
+    let error = if error.is_empty() {
+        error_type.clone()
+    } else {
+        error
+    };
+    match stage {
+        "load" => ToolError::python_exception(
+            error_type,
+            format!(
+                "Error loading tool module {} for tool '{tool_id}': {error}",
+                module.file.display()
+            ),
+        ),
+        "missing_function" => ToolError::new(format!(
+            "Function '{function}' not found in {} (tool '{tool_id}'): define it there, or set \
+             `function:` under `tools:` to the function to call (default: execute)",
+            module.declared
+        )),
+        "not_callable" => ToolError::new(format!(
+            "'{function}' in {} is not callable (tool '{tool_id}')",
+            module.declared
+        )),
+        "call" => ToolError::python_exception(
+            error_type,
+            format!("Error executing tool {tool_id}: {error}"),
+        ),
+        "result" => ToolError::new(format!(
+            "Tool '{tool_id}' returned a value that cannot be converted to JSON: \
+             {error_type}: {error}"
+        )),
+        _ => ToolError::new(format!(
+            "Tool '{tool_id}': the python worker failed ({stage}): {error_type}: {error}"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tools::observer::IgnoreReports;
     use crate::tools::test_project::{TestProject, inputs, python_tool};
     use serde_json::json;
 
     fn run(project: &TestProject, tool: &ToolDef, input: Value) -> Result<Value, ToolError> {
         run_python_tool(
+            &PythonPool::new(None),
             project.root(),
             tool,
             &inputs(input),
             Some(Duration::from_secs(60)),
+            &IgnoreReports,
         )
         .map(Value::Object)
     }
@@ -270,8 +394,15 @@ mod tests {
         let root = project.root().join("app");
         std::fs::create_dir_all(&root).unwrap();
         let tool = python_tool("browse", "../shared/browser", Some("fetch"));
-        let output =
-            run_python_tool(&root, &tool, &inputs(json!({"url": "example.org"})), None).unwrap();
+        let output = run_python_tool(
+            &PythonPool::new(None),
+            &root,
+            &tool,
+            &inputs(json!({"url": "example.org"})),
+            None,
+            &IgnoreReports,
+        )
+        .unwrap();
         assert_eq!(output["title"], "EXAMPLE.ORG");
         assert_eq!(output["page"], "Page(title='x')");
         // The tool runs in the project root.
@@ -357,10 +488,12 @@ mod tests {
         );
         let started = std::time::Instant::now();
         let error = run_python_tool(
+            &PythonPool::new(None),
             project.root(),
             &python_tool("slow", "slow", None),
             &Map::new(),
             Some(Duration::from_millis(1500)),
+            &IgnoreReports,
         )
         .unwrap_err();
         assert!(started.elapsed() < Duration::from_secs(10));

@@ -7,6 +7,9 @@
 //!   than ASCII letters, digits and `_` replaced by `_`), with the same text as the placeholder
 //!   gets, unquoted.
 //! - stdin is empty (`/dev/null`).
+//! - `$TRIDENT_EVENTS` names a file the command may append JSON lines to,
+//!   `{"event": NAME, "data": {...}}`: each becomes a `tool_event` as it is written
+//!   ([`super::events_file`]).
 //! - Output: stdout with surrounding whitespace trimmed. If that text is a JSON object, its
 //!   fields are the node's output, plus `output` holding the trimmed text unless the object has
 //!   its own `output` field; otherwise the output is `{"output": <trimmed text>}`.
@@ -23,7 +26,10 @@ use crate::project::ToolDef;
 
 use super::command_template::{render_command, shell_text};
 use super::error::ToolError;
+use super::events_file::{EVENTS_ENV, EventsFile};
+use super::observer::ToolObserver;
 use super::subprocess::{ProcessFailure, run_to_completion};
+use super::tool_env::ToolEnv;
 
 /// The shell that runs commands, looked up on `PATH`.
 const SHELL_PROGRAM: &str = "sh";
@@ -37,6 +43,7 @@ pub fn run_shell_tool(
     tool: &ToolDef,
     inputs: &Map<String, Value>,
     timeout: Option<Duration>,
+    observer: &dyn ToolObserver,
 ) -> Result<Map<String, Value>, ToolError> {
     let Some(template) = tool
         .command
@@ -65,33 +72,46 @@ pub fn run_shell_tool(
         .arg("-c")
         .arg(&command_line)
         .current_dir(project_root);
-    for (name, value) in inputs {
-        command.env(input_env_name(name), shell_text(value));
-    }
-    let finished = run_to_completion(command, None, timeout).map_err(|failure| match failure {
-        ProcessFailure::Spawn(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            ToolError::new(format!(
-                "{SHELL_PROGRAM} was not found on PATH (needed by shell tool '{}'), or the \
-                 project root {} does not exist",
-                tool.id,
-                project_root.display()
-            ))
-        }
-        ProcessFailure::Spawn(error) => ToolError::new(format!(
-            "Could not start {SHELL_PROGRAM} for shell tool '{}' in {}: {error}",
+    let mut events = EventsFile::create().map_err(|error| {
+        ToolError::new(format!(
+            "Shell tool '{}': cannot create its $TRIDENT_EVENTS file in {}: {error}",
             tool.id,
-            project_root.display()
-        )),
-        ProcessFailure::Wait(error) => ToolError::new(format!(
-            "Lost track of the {SHELL_PROGRAM} process of shell tool '{}': {error}",
-            tool.id
-        )),
-        ProcessFailure::TimedOut { after, stderr } => ToolError::new(format!(
-            "Shell tool '{}' timed out after {after:.1?} and was killed",
-            tool.id
+            std::env::temp_dir().display()
         ))
-        .with_stderr_tail(&stderr),
     })?;
+    let mut env = ToolEnv::new();
+    for (name, value) in inputs {
+        env.set(input_env_name(name), shell_text(value));
+    }
+    env.set(EVENTS_ENV, events.path().to_string_lossy());
+    env.apply(&mut command);
+    let finished =
+        run_to_completion(command, timeout, observer, Some(&mut events)).map_err(|failure| {
+            match failure {
+                ProcessFailure::Spawn(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                    ToolError::new(format!(
+                        "{SHELL_PROGRAM} was not found on PATH (needed by shell tool '{}'), or the \
+                 project root {} does not exist",
+                        tool.id,
+                        project_root.display()
+                    ))
+                }
+                ProcessFailure::Spawn(error) => ToolError::new(format!(
+                    "Could not start {SHELL_PROGRAM} for shell tool '{}' in {}: {error}",
+                    tool.id,
+                    project_root.display()
+                )),
+                ProcessFailure::Wait(error) => ToolError::new(format!(
+                    "Lost track of the {SHELL_PROGRAM} process of shell tool '{}': {error}",
+                    tool.id
+                )),
+                ProcessFailure::TimedOut { after, stderr } => ToolError::new(format!(
+                    "Shell tool '{}' timed out after {after:.1?} and was killed",
+                    tool.id
+                ))
+                .with_stderr_tail(&stderr),
+            }
+        })?;
 
     if !finished.status.success() {
         return Err(ToolError::new(format!(
@@ -152,6 +172,7 @@ fn output_from_stdout(stdout: &[u8]) -> Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tools::observer::IgnoreReports;
     use crate::tools::test_project::{TestProject, inputs, shell_tool};
     use serde_json::json;
 
@@ -161,6 +182,7 @@ mod tests {
             &shell_tool("sh_tool", command),
             &inputs(input),
             Some(Duration::from_secs(30)),
+            &IgnoreReports,
         )
         .map(Value::Object)
     }
@@ -254,14 +276,15 @@ mod tests {
             error.message
         );
         let mut tool = shell_tool("empty", "  ");
-        let error = run_shell_tool(project.root(), &tool, &Map::new(), None).unwrap_err();
+        let error =
+            run_shell_tool(project.root(), &tool, &Map::new(), None, &IgnoreReports).unwrap_err();
         assert!(
             error
                 .message
                 .starts_with("Shell tool 'empty' has no `command:`")
         );
         tool.command = None;
-        assert!(run_shell_tool(project.root(), &tool, &Map::new(), None).is_err());
+        assert!(run_shell_tool(project.root(), &tool, &Map::new(), None, &IgnoreReports).is_err());
     }
 
     #[test]
@@ -273,6 +296,7 @@ mod tests {
             &shell_tool("slow", "echo working >&2; sleep 30; touch finished"),
             &Map::new(),
             Some(Duration::from_millis(500)),
+            &IgnoreReports,
         )
         .unwrap_err();
         assert!(started.elapsed() < Duration::from_secs(5));

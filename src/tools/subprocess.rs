@@ -1,18 +1,21 @@
-//! Running one tool process to completion: stdin written and stdout/stderr read on their own
-//! threads (so no pipe can fill up and deadlock), an optional timeout that kills the whole
-//! process tree, and the child always reaped (no zombies).
+//! Running one shell tool process to completion on the calling thread: its stdout and stderr
+//! read as they come (so no pipe can fill up and deadlock), its stderr lines and its
+//! `$TRIDENT_EVENTS` file reported live to a [`ToolObserver`], an optional timeout that kills
+//! the whole process tree, and the child always reaped (no zombies).
 //!
-//! On Unix the child leads a new process group, so a timeout kills what it started too (a
-//! shell's pipeline, a Python tool's helper processes) with one `kill(-pgid, SIGKILL)`. The
-//! flip side: a Ctrl-C at the terminal reaches trident but not the tool; the tool then runs to
-//! its end (or its timeout), like any node of the level in flight.
+//! The child leads a new process group (so a timeout kills what it started too: a pipeline,
+//! helper processes) with a [`crate::death_watch::DeathWatch`], so it dies with trident even on
+//! `kill -9`. stdin is `/dev/null`. A Ctrl-C at the terminal reaches trident but not the tool;
+//! the interruption path stops it.
 
-use crate::pipe_reader::PipeReader;
-use std::io::{self};
-use std::process::{Child, Command, ExitStatus};
-
-use std::thread;
+use std::io::{self, Read};
+use std::os::fd::AsFd;
+use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus};
 use std::time::{Duration, Instant};
+
+use super::events_file::EventsFile;
+use super::observer::{OutputLines, ToolObserver};
+use super::readiness::{time_left, wait_readable};
 
 /// How long, after the tool process has ended, its stdout/stderr may stay open before we stop
 /// reading them. Pipes close when the process exits unless something it left running in the
@@ -20,8 +23,8 @@ use std::time::{Duration, Instant};
 /// background process cannot hang the run.
 const PIPE_GRACE: Duration = Duration::from_secs(2);
 
-/// Longest pause between two checks of a child that has a deadline.
-const MAX_POLL_PAUSE: Duration = Duration::from_millis(50);
+/// How often the child's exit and the events file are checked while its pipes stay quiet.
+const TICK: Duration = Duration::from_millis(10);
 
 /// What a finished tool process produced.
 #[derive(Debug)]
@@ -42,43 +45,141 @@ pub enum ProcessFailure {
     TimedOut { after: Duration, stderr: Vec<u8> },
 }
 
-/// Runs `command` with `stdin` as its whole standard input (`None`: no stdin at all) and
-/// returns its exit status and captured output, killing it once `timeout` has elapsed.
+/// Runs `command` (stdin empty) and returns its exit status and captured output, killing it
+/// once `timeout` has elapsed. Stderr lines and the events in `events` go to `observer` as
+/// they come.
 pub fn run_to_completion(
     command: Command,
-    stdin: Option<Vec<u8>>,
     timeout: Option<Duration>,
+    observer: &dyn ToolObserver,
+    mut events: Option<&mut EventsFile>,
 ) -> Result<FinishedProcess, ProcessFailure> {
     let started = Instant::now();
     // A timeout too large to add to `now` is no timeout at all.
     let deadline = timeout.and_then(|limit| started.checked_add(limit));
-    let (mut child, group) =
-        crate::process_group::spawn(command, stdin).map_err(ProcessFailure::Spawn)?;
-    let stdout = PipeReader::start(child.stdout.take(), None);
-    let stderr = PipeReader::start(child.stderr.take(), None);
-
-    let exited = wait_until(&mut child, deadline);
+    let crate::process_group::GroupChild {
+        mut child,
+        group,
+        watch,
+    } = crate::process_group::spawn(command, None).map_err(ProcessFailure::Spawn)?;
+    let mut stdout_pipe: Option<ChildStdout> = child.stdout.take();
+    let mut stderr_pipe: Option<ChildStderr> = child.stderr.take();
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let mut lines = OutputLines::new(observer);
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut status: Option<ExitStatus> = None;
+    let mut pipes_deadline: Option<Instant> = None;
+    let result = loop {
+        if let Some(events) = events.as_deref_mut() {
+            events.poll(observer);
+        }
+        if status.is_none() {
+            match child.try_wait() {
+                Ok(Some(exited)) => {
+                    status = Some(exited);
+                    pipes_deadline = Some(Instant::now() + PIPE_GRACE);
+                }
+                Ok(None) => {}
+                Err(error) => break Err(ProcessFailure::Wait(error)),
+            }
+        }
+        if status.is_some()
+            && (stdout_pipe.is_none() && stderr_pipe.is_none()
+                || pipes_deadline.is_some_and(|at| Instant::now() >= at))
+        {
+            break Ok(());
+        }
+        if status.is_none() && deadline.is_some_and(|at| Instant::now() >= at) {
+            kill_process_tree(&mut child, group);
+            let _ = child.wait();
+            break Err(ProcessFailure::TimedOut {
+                after: started.elapsed(),
+                stderr: Vec::new(),
+            });
+        }
+        let limit = time_left(pipes_deadline.or(deadline), Some(TICK));
+        let watched = [
+            stdout_pipe.as_ref().map(AsFd::as_fd),
+            stderr_pipe.as_ref().map(AsFd::as_fd),
+        ];
+        let ready = match wait_readable(&watched, limit) {
+            Ok(ready) => ready,
+            Err(error) => break Err(ProcessFailure::Wait(error)),
+        };
+        if ready[0] && !read_into(&mut stdout_pipe, &mut chunk, &mut stdout) {
+            stdout_pipe = None;
+        }
+        if ready[1] {
+            let before = stderr.len();
+            if !read_into(&mut stderr_pipe, &mut chunk, &mut stderr) {
+                stderr_pipe = None;
+            }
+            lines.feed(&stderr[before..]);
+        }
+        if stdout_pipe.is_none() && stderr_pipe.is_none() && status.is_none() {
+            // Both pipes closed: the child is exiting; wait for it (bounded by its deadline).
+            match wait_until(&mut child, deadline, group) {
+                Ok(Some(exited)) => status = Some(exited),
+                Ok(None) => {
+                    break Err(ProcessFailure::TimedOut {
+                        after: started.elapsed(),
+                        stderr: Vec::new(),
+                    });
+                }
+                Err(error) => break Err(ProcessFailure::Wait(error)),
+            }
+        }
+    };
+    lines.finish();
+    if let Some(events) = events {
+        events.finish(observer);
+    }
     if let Some(group) = group {
         crate::process_group::unregister(group);
     }
-    let exited = exited.map_err(ProcessFailure::Wait)?;
-    let pipes_deadline = Instant::now() + PIPE_GRACE;
-    match exited {
-        Some(status) => Ok(FinishedProcess {
-            status,
-            stdout: stdout.finish(pipes_deadline),
-            stderr: stderr.finish(pipes_deadline),
-        }),
-        None => Err(ProcessFailure::TimedOut {
-            after: started.elapsed(),
-            stderr: stderr.finish(pipes_deadline),
-        }),
+    match (result, status) {
+        (Ok(()), Some(status)) => {
+            // Ended by itself: what it left running in the background may stay.
+            watch.disarm();
+            Ok(FinishedProcess {
+                status,
+                stdout,
+                stderr,
+            })
+        }
+        (Err(ProcessFailure::TimedOut { after, .. }), _) => {
+            Err(ProcessFailure::TimedOut { after, stderr })
+        }
+        (Err(failure), _) => Err(failure),
+        (Ok(()), None) => Err(ProcessFailure::Wait(io::Error::other("no exit status"))),
+    }
+}
+
+/// One read from `pipe` appended to `into`; false at end of file (or on a read error).
+fn read_into<R: Read>(pipe: &mut Option<R>, chunk: &mut [u8], into: &mut Vec<u8>) -> bool {
+    let Some(reader) = pipe.as_mut() else {
+        return false;
+    };
+    loop {
+        match reader.read(chunk) {
+            Ok(0) => return false,
+            Ok(read) => {
+                into.extend_from_slice(&chunk[..read]);
+                return true;
+            }
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => return false,
+        }
     }
 }
 
 /// Waits for `child` to exit; past `deadline` kills its process tree, reaps it and returns
 /// `None`.
-fn wait_until(child: &mut Child, deadline: Option<Instant>) -> io::Result<Option<ExitStatus>> {
+fn wait_until(
+    child: &mut Child,
+    deadline: Option<Instant>,
+    group: Option<i32>,
+) -> io::Result<Option<ExitStatus>> {
     let Some(deadline) = deadline else {
         return child.wait().map(Some);
     };
@@ -89,19 +190,18 @@ fn wait_until(child: &mut Child, deadline: Option<Instant>) -> io::Result<Option
         }
         let now = Instant::now();
         if now >= deadline {
-            kill_process_tree(child);
+            kill_process_tree(child, group);
             child.wait()?;
             return Ok(None);
         }
-        thread::sleep(pause.min(deadline - now));
-        pause = (pause * 2).min(MAX_POLL_PAUSE);
+        std::thread::sleep(pause.min(deadline - now));
+        pause = (pause * 2).min(TICK * 5);
     }
 }
 
-/// Kills `child` and, on Unix, every process still in its process group.
-fn kill_process_tree(child: &mut Child) {
-    #[cfg(unix)]
-    if let Ok(group) = i32::try_from(child.id()) {
+/// Kills `child` and every process still in its process group.
+fn kill_process_tree(child: &mut Child, group: Option<i32>) {
+    if let Some(group) = group {
         crate::process_group::kill_group(group);
     }
     // Already dead (or killed just above) is fine: the caller reaps it either way.
@@ -111,6 +211,7 @@ fn kill_process_tree(child: &mut Child) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tools::observer::IgnoreReports;
 
     fn sh(script: &str) -> Command {
         let mut command = Command::new("sh");
@@ -120,23 +221,28 @@ mod tests {
 
     #[test]
     fn captures_stdout_stderr_and_status() {
-        let finished =
-            run_to_completion(sh("echo out; echo err >&2; exit 3"), None, None).expect("sh runs");
+        let finished = run_to_completion(
+            sh("echo out; echo err >&2; exit 3"),
+            None,
+            &IgnoreReports,
+            None,
+        )
+        .expect("sh runs");
         assert_eq!(finished.stdout, b"out\n");
         assert_eq!(finished.stderr, b"err\n");
         assert_eq!(finished.status.code(), Some(3));
     }
 
     #[test]
-    fn large_stdin_and_outputs_do_not_deadlock() {
-        let input = vec![b'x'; 1 << 20];
+    fn large_outputs_do_not_deadlock_and_stdin_is_empty() {
         let finished = run_to_completion(
-            sh("cat; head -c 300000 /dev/zero >&2"),
-            Some(input.clone()),
+            sh("cat; head -c 1048576 /dev/zero; head -c 300000 /dev/zero >&2"),
             Some(Duration::from_secs(30)),
+            &IgnoreReports,
+            None,
         )
         .expect("sh runs");
-        assert_eq!(finished.stdout, input);
+        assert_eq!(finished.stdout.len(), 1 << 20);
         assert_eq!(finished.stderr.len(), 300_000);
     }
 
@@ -146,8 +252,9 @@ mod tests {
         // `sleep` runs as a grandchild holding the pipes: it must die too.
         let failure = run_to_completion(
             sh("echo before >&2; sleep 30; echo never"),
-            None,
             Some(Duration::from_millis(300)),
+            &IgnoreReports,
+            None,
         )
         .expect_err("must time out");
         assert!(started.elapsed() < Duration::from_secs(5));
@@ -163,15 +270,21 @@ mod tests {
     #[test]
     fn background_process_holding_the_pipes_does_not_hang() {
         let started = Instant::now();
-        let finished = run_to_completion(sh("echo done; sleep 5 &"), None, None).expect("sh runs");
+        let finished = run_to_completion(sh("echo done; sleep 5 &"), None, &IgnoreReports, None)
+            .expect("sh runs");
         assert_eq!(finished.stdout, b"done\n");
         assert!(started.elapsed() < PIPE_GRACE + Duration::from_secs(3));
     }
 
     #[test]
     fn missing_program_is_a_spawn_failure() {
-        let failure = run_to_completion(Command::new("trident-no-such-program"), None, None)
-            .expect_err("cannot start");
+        let failure = run_to_completion(
+            Command::new("trident-no-such-program"),
+            None,
+            &IgnoreReports,
+            None,
+        )
+        .expect_err("cannot start");
         assert!(
             matches!(failure, ProcessFailure::Spawn(ref error) if error.kind() == io::ErrorKind::NotFound)
         );

@@ -40,6 +40,7 @@ pub fn python_tool(id: &str, module: &str, function: Option<&str>) -> ToolDef {
         function: function.map(str::to_string),
         command: None,
         description: String::new(),
+        timeout: None,
     }
 }
 
@@ -53,6 +54,7 @@ pub fn shell_tool(id: &str, command: &str) -> ToolDef {
         function: None,
         command: Some(command.to_string()),
         description: String::new(),
+        timeout: None,
     }
 }
 
