@@ -265,7 +265,9 @@ mod tests {
                 "node_failed",
                 "provider_retry",
                 "agent_output_skipped",
-                "telemetry_dropped"
+                "telemetry_dropped",
+                // A tool may report a WARNING or ERROR event; those pass every verbosity.
+                "tool_event"
             ]
         );
     }
@@ -301,7 +303,7 @@ mod tests {
         assert_eq!(level("info"), level("normal"));
         assert_eq!(level("INFO"), level("normal"));
         let errors = admitted(EventFilter::new(level("error"), &[]));
-        assert_eq!(errors, vec!["workflow_failed", "node_failed"]);
+        assert_eq!(errors, vec!["workflow_failed", "node_failed", "tool_event"]);
         let warnings = EventFilter::new(level("warning"), &[]);
         assert!(warnings.allows(EventKind::ProviderRetry));
         assert!(warnings.allows(EventKind::NodeFailed));
@@ -322,15 +324,45 @@ mod tests {
                 "node_skipped"
             ]
         );
-        assert_eq!(only("error"), vec!["workflow_failed", "node_failed"]);
+        assert_eq!(
+            only("error"),
+            vec!["workflow_failed", "node_failed", "tool_event"]
+        );
         let warning = only("warning");
         assert!(warning.contains(&"provider_retry") && warning.contains(&"node_failed"));
         assert!(!warning.contains(&"node_completed"));
         // Selectors alone pull in events beyond the default verbosity.
         assert_eq!(
             only("execution"),
-            vec!["input_received", "output_produced", "condition_evaluated"]
+            vec![
+                "input_received",
+                "output_produced",
+                "condition_evaluated",
+                "tool_output"
+            ]
         );
+        assert_eq!(only("custom"), vec!["tool_event"]);
+    }
+
+    #[test]
+    fn tool_events_pass_or_not_by_the_level_the_tool_gave() {
+        let tool_event = |level: Level| crate::telemetry::Event::ToolEvent {
+            name: "x".into(),
+            level,
+            data: serde_json::Value::Null,
+        };
+        let minimal = EventFilter::new(level("minimal"), &[]);
+        assert!(!minimal.allows_event(&tool_event(Level::Info)));
+        assert!(minimal.allows_event(&tool_event(Level::Warning)));
+        let normal = EventFilter::new(None, &[]);
+        assert!(normal.allows_event(&tool_event(Level::Info)));
+        assert!(normal.allows_event(&tool_event(Level::Debug)));
+        let errors = EventFilter::new(None, &Selector::parse_list(["error"]).unwrap());
+        assert!(errors.allows_event(&tool_event(Level::Error)));
+        assert!(!errors.allows_event(&tool_event(Level::Warning)));
+        let by_name = EventFilter::new(None, &Selector::parse_list(["tool_event"]).unwrap());
+        assert!(by_name.allows_event(&tool_event(Level::Debug)));
+        assert!(!by_name.allows(EventKind::ToolOutput));
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod cli_basics;
 mod errors;
 mod nodes;
 mod providers;
+mod python_tools;
 mod resume;
 mod resume_safety;
 mod signals;

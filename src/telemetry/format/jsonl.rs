@@ -592,6 +592,20 @@ mod tests {
                 },
                 json!({"sink":"queue","count":4,"reason":"queue full"}),
             ),
+            (
+                Event::ToolEvent {
+                    name: "rows_fetched".into(),
+                    level: crate::telemetry::Level::Warning,
+                    data: json!({"count":120,"api_key":"k"}),
+                },
+                json!({"name":"rows_fetched","data":{"count":120,"api_key":"k"}}),
+            ),
+            (
+                Event::ToolOutput {
+                    line: "fetching page 2".into(),
+                },
+                json!({"line":"fetching page 2"}),
+            ),
         ];
         let mut seen = std::collections::HashSet::new();
         for (event, data) in cases {
@@ -599,6 +613,10 @@ mod tests {
             let v = line(&event, Some("n"), &scope(), &PayloadPolicy::passthrough());
             assert_eq!(v["event"], event.name());
             assert_eq!(v["level"], event.level().as_str());
+            if let Event::ToolEvent { level, .. } = &event {
+                // The level the tool gave, not the catalogue's INFO.
+                assert_eq!(v["level"], level.as_str());
+            }
             assert_eq!(v["data"], data, "{}", event.name());
             // Field order is the documented order, too.
             let got: Vec<&String> = v["data"].as_object().unwrap().keys().collect();
