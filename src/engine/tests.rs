@@ -188,20 +188,24 @@ fn skipped_branches_report_their_edge() {
     let mut o = opts(&root, json!({"message": "hi"}));
     o.dry_run = true;
     let (_, events) = run_with(&root, o, LevelSetting::parse("verbose"));
-    let skipped: Vec<&Value> = events
+    // The nodes of a level run concurrently: their events may come in either order.
+    let by_node = |e: &&Value| e["node_id"].as_str().unwrap_or_default().to_string();
+    let mut skipped: Vec<&Value> = events
         .iter()
         .filter(|e| e["event"] == "node_skipped")
         .collect();
+    skipped.sort_by_key(by_node);
     assert_eq!(skipped.len(), 2);
     assert_eq!(skipped[0]["node_id"], "negative");
     assert_eq!(
         skipped[0]["data"],
         json!({"reason": "edge_condition_false", "edge": "to_neg"})
     );
-    let conditions: Vec<&Value> = events
+    let mut conditions: Vec<&Value> = events
         .iter()
         .filter(|e| e["event"] == "condition_evaluated")
         .collect();
+    conditions.sort_by_key(by_node);
     assert_eq!(conditions.len(), 2);
     assert_eq!(conditions[0]["data"]["kind"], "edge");
     assert_eq!(conditions[0]["data"]["result"], false);
