@@ -5,7 +5,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::engine::Schedule;
 use crate::telemetry::args::TelemetryArgs;
+
+fn parse_schedule(raw: &str) -> Result<Schedule, String> {
+    Schedule::parse(raw).ok_or_else(|| "use dependencies or levels".to_string())
+}
 
 /// Trident - a runtime for LLM workflows, with a real-time telemetry stream.
 #[derive(Debug, Parser)]
@@ -224,6 +229,10 @@ pub struct RunArgs {
     /// Seconds to wait for --wait-for signals (exit code 4 on timeout).
     #[arg(long, default_value_t = 300.0, value_name = "SECONDS")]
     pub timeout: f64,
+    /// When nodes start: `dependencies` (default: as soon as their upstream nodes are done)
+    /// or `levels` (level by level, like the original). Env: TRIDENT_SCHEDULE.
+    #[arg(long, value_name = "dependencies|levels", value_parser = parse_schedule)]
+    pub schedule: Option<Schedule>,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
 }

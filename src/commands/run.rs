@@ -16,11 +16,14 @@ use crate::artifacts::RunIndexFile;
 use crate::cli::{OutputMode, RunArgs};
 use crate::dag::Dag;
 use crate::engine::interrupt::install_signal_handler;
-use crate::engine::{Console, RunOptions, RunOutcome, Runtime, TelemetryScope, run_workflow};
+use crate::engine::{
+    Console, RunOptions, RunOutcome, Runtime, Schedule, TelemetryScope, run_workflow,
+};
 use crate::error::TridentError;
 use crate::exit::ExitCode;
 use crate::project::load_project;
 use crate::project::validate::validate_edge_mappings;
+use crate::providers::ProviderClients;
 use crate::telemetry::Telemetry;
 use crate::telemetry::settings::TelemetrySettings;
 
@@ -40,7 +43,7 @@ fn secrets(dotenv_values: &[String]) -> Vec<String> {
     values
 }
 
-/// Most nodes of one level that run at once (`TRIDENT_MAX_PARALLEL`, default 64).
+/// Most nodes of one run that run at once (`TRIDENT_MAX_PARALLEL`, default 64).
 fn max_parallel() -> Result<usize, TridentError> {
     match std::env::var("TRIDENT_MAX_PARALLEL") {
         Err(_) => Ok(64),
@@ -76,6 +79,8 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
         },
         max_parallel: max_parallel()?,
         tools: crate::tools::ToolRunner::new(std::env::var_os("TRIDENT_PYTHON")),
+        schedule: Schedule::resolve(args.schedule, &env).map_err(TridentError::Validation)?,
+        providers: ProviderClients::default(),
         ..Runtime::default()
     };
     let artifact_dir = if args.no_artifacts {

@@ -1,6 +1,6 @@
 //! What a run needs to know while its nodes execute: the project and its DAG, the options,
 //! its telemetry handle, its artifact store and checkpoint, and the process-wide runtime
-//! (console, interruption).
+//! (console, interruption, schedule, provider clients).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -11,9 +11,11 @@ use serde_json::{Map, Value};
 
 use super::console::Console;
 use super::interrupt::InterruptHook;
+use super::schedule::Schedule;
 use crate::artifacts::{CheckpointStore, RunStore};
 use crate::dag::Dag;
 use crate::project::Project;
+use crate::providers::ProviderClients;
 use crate::telemetry::{RunTelemetry, Telemetry};
 
 /// How to run a workflow (the `trident project run` flags, resolved).
@@ -36,14 +38,19 @@ pub struct RunOptions {
 #[derive(Clone, Default)]
 pub struct Runtime {
     pub console: Console,
-    /// Set on Ctrl-C / SIGTERM: no new level starts.
+    /// Set on Ctrl-C / SIGTERM: no new node starts.
     pub interrupted: Arc<AtomicBool>,
     /// Installed by the top-level run; called by the signal handler.
     pub interrupt_hook: InterruptHook,
-    /// Most nodes of one level running at once.
+    /// Most nodes of one run (or sub-workflow run) running at once.
     pub max_parallel: usize,
     /// Runs tool nodes; owns the python workers shared by the run and its sub-workflows.
     pub tools: crate::tools::ToolRunner,
+    /// When a node may start.
+    pub schedule: Schedule,
+    /// One provider client (and connection pool) per provider endpoint, shared by every
+    /// prompt node of the run and its sub-workflows.
+    pub providers: ProviderClients,
 }
 
 impl Runtime {

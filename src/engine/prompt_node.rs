@@ -7,7 +7,7 @@ use super::context::RunContext;
 use super::node_error::NodeError;
 use crate::artifacts::NodeTrace;
 use crate::project::{OutputFormat, PromptFile, SchemaField};
-use crate::providers::{CompletionRequest, resolve};
+use crate::providers::CompletionRequest;
 use crate::telemetry::Event;
 use crate::template::render;
 
@@ -179,7 +179,11 @@ pub fn run_prompt(
         trace.tokens.insert("output".into(), 0);
         return Ok(mock_output(prompt));
     }
-    let (provider, model_name) = resolve(&model).map_err(|e| NodeError::provider(e.to_string()))?;
+    let (provider, model_name) = ctx
+        .runtime
+        .providers
+        .resolve(&model)
+        .map_err(|e| NodeError::provider(e.to_string()))?;
     let rendered = render(&prompt.body, &template_variables(prompt, gathered));
     let request = CompletionRequest {
         model: &model_name,

@@ -1,7 +1,6 @@
 //! Running a workflow from start to end: the entrypoint, resume state, artifacts at the
-//! start and the end, the levels one after the other (cached nodes restored, the others run
-//! by [`super::level`]), the checkpoint folder, final outputs, signals and the
-//! lifecycle telemetry.
+//! start and the end, the nodes (scheduled by [`super::scheduler`]), the checkpoint folder,
+//! final outputs, signals and the lifecycle telemetry.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -14,18 +13,17 @@ use super::context::{RunContext, RunOptions, Runtime, TelemetryScope};
 use super::fingerprint::run_fingerprint;
 use super::gather::Outputs;
 use super::interrupt::install_run_hook;
-use super::level::run_level;
-use super::node::NodeRun;
 pub use super::outcome::{RunError, RunOutcome};
 use super::recorder::RunRecorder;
 use super::resume::load_resume;
+use super::scheduler::run_nodes;
 use crate::artifacts::{
     Checkpoint, CheckpointNode, CheckpointStore, NodeTrace, RunMetadata, RunStore, Trace, now_iso,
 };
 use crate::dag::Dag;
 use crate::error::TridentError;
 use crate::project::Project;
-use crate::telemetry::{Event, SkipReason};
+use crate::telemetry::Event;
 
 /// Run `project` with `opts`. Returns `Err` only for problems found before the run starts
 /// (bad resume id, unknown start node, invalid DAG); node failures are in the outcome.
@@ -201,80 +199,12 @@ pub fn run_workflow(
         error: None,
         nodes: Vec::with_capacity(dag.order.len()),
     };
-    let mut error: Option<RunError> = None;
     let folder = CheckpointFolder::start(&checkpoint, store.is_some(), &runtime.console);
-
-    for level in &dag.levels {
-        if error.is_some() || runtime.is_interrupted() {
-            break;
-        }
-        let mut to_run = Vec::with_capacity(level.len());
-        for id in level {
-            match cached.get(id) {
-                Some(node) => {
-                    trace
-                        .nodes
-                        .push(cached_trace(id, node, previous_trace.get(id)));
-                    runtime
-                        .console
-                        .progress(format!("Skipping completed node: {id}"));
-                    tel.emit(Some(id), || Event::NodeSkipped {
-                        reason: SkipReason::CachedFromCheckpoint,
-                        edge: None,
-                    });
-                }
-                None => to_run.push(id.as_str()),
-            }
-        }
-        if to_run.is_empty() {
-            continue;
-        }
-        if to_run.len() > 1 {
-            runtime.console.progress(format!(
-                "Executing {} nodes in parallel: [{}]",
-                to_run.len(),
-                to_run
-                    .iter()
-                    .map(|id| format!("'{id}'"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-        let results = run_level(&ctx, &to_run, &outputs);
-        for (id, result) in to_run.iter().zip(results) {
-            let NodeRun {
-                trace: node_trace,
-                output,
-                error: node_error,
-            } = result;
-            if let Some(e) = node_error {
-                if error.is_none() {
-                    let run_error = RunError {
-                        node_id: id.to_string(),
-                        node_type: dag.nodes[*id].kind,
-                        message: e.message.clone(),
-                        cause_type: e.error_type.clone(),
-                        exit: e.exit,
-                    };
-                    trace.error = Some(run_error.to_string());
-                    error = Some(run_error);
-                }
-            } else if let Some(output) = output {
-                outputs.insert(id.to_string(), Arc::new(output));
-            }
-            trace.nodes.push(node_trace);
-        }
-        // A failure is folded into checkpoint.json at once; otherwise the folder thread
-        // refreshes it within FOLD_INTERVAL.
-        if error.is_some() {
-            let mut cp = checkpoint.lock().unwrap_or_else(|e| e.into_inner());
-            cp.state_mut().status = "failed".into();
-            if let Err(e) = cp.fold() {
-                runtime
-                    .console
-                    .warn(format!("could not write the checkpoint: {e}"));
-            }
-        }
+    let scheduled = run_nodes(&ctx, &cached, &previous_trace, &mut outputs);
+    trace.nodes = scheduled.traces;
+    let error = scheduled.error;
+    if let Some(e) = &error {
+        trace.error = Some(e.to_string());
     }
     folder.stop();
 
@@ -378,29 +308,6 @@ pub fn run_workflow(
         run_dir: store.map(|s| s.run_dir()),
         already_completed: false,
     })
-}
-
-/// The trace entry of a node restored from the checkpoint: the previous attempt's entry
-/// when there is one, else rebuilt from the checkpoint; original times, `cached: true`.
-fn cached_trace(id: &str, node: &CheckpointNode, previous: Option<&NodeTrace>) -> NodeTrace {
-    let mut t = match previous {
-        Some(p) if p.error.is_none() => p.clone(),
-        _ => {
-            let mut t = NodeTrace::start(id);
-            t.output = node.outputs.clone();
-            t.session_id = node.session_id.clone();
-            t.cost_usd = node.cost_usd;
-            t.num_turns = node.num_turns;
-            t.start_time = node
-                .started_at
-                .clone()
-                .unwrap_or_else(|| node.completed_at.clone());
-            t.end_time = Some(node.completed_at.clone());
-            t
-        }
-    };
-    t.cached = true;
-    t
 }
 
 /// The outcome of resuming a run that had completed: its saved outputs and trace, nothing

@@ -1,5 +1,12 @@
-//! The blocking HTTP client under both providers: one JSON POST, its timeouts, and the
-//! sorting of transport failures into transient (retried) and permanent ones.
+//! The blocking HTTP client under both providers: one JSON POST, its timeouts, its pool of
+//! kept-alive connections, and the sorting of transport failures into transient (retried)
+//! and permanent ones.
+//!
+//! A client is shared by all the calls of a run to one endpoint (see `clients.rs`), so its
+//! pool keeps up to [`IDLE_CONNECTIONS_PER_HOST`] idle connections for up to
+//! [`IDLE_CONNECTION_AGE`]: enough for a wide level of prompt nodes to find warm connections
+//! on the next level. A pooled connection is probed before reuse, so one the server closed
+//! while idle is dropped and a fresh one is opened.
 //!
 //! Error statuses are returned as responses, not errors, so that the retry loop sees the
 //! status, the body and the `Retry-After` headers. Redirects are not followed: a POST cannot
@@ -8,6 +15,14 @@
 use std::time::Duration;
 
 use super::settings::ProviderSettings;
+
+/// Idle connections kept per endpoint (ureq keeps 3 by default, which would close most of
+/// the connections a wide level of concurrent prompt nodes opened).
+pub const IDLE_CONNECTIONS_PER_HOST: usize = 64;
+/// How long an idle connection is kept (ureq's default). Servers and load balancers close
+/// idle connections after a while; an old one is more likely to be closing as it is reused,
+/// which would cost a retried attempt.
+pub const IDLE_CONNECTION_AGE: Duration = Duration::from_secs(15);
 
 /// A response of any status, with the headers the retry loop and error messages use.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +64,9 @@ impl HttpClient {
             .timeout_connect(Some(settings.connect_timeout))
             .timeout_global(Some(settings.request_timeout))
             .user_agent(concat!("trident/", env!("CARGO_PKG_VERSION")))
+            .max_idle_connections(IDLE_CONNECTIONS_PER_HOST * 2)
+            .max_idle_connections_per_host(IDLE_CONNECTIONS_PER_HOST)
+            .max_idle_age(IDLE_CONNECTION_AGE)
             .build();
         HttpClient {
             agent: config.into(),

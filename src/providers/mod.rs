@@ -3,14 +3,16 @@
 //! Completions ([`OpenAiProvider`], which also serves OpenAI-compatible local servers such as
 //! Ollama or vLLM).
 //!
-//! The engine resolves a model id such as `anthropic/claude-sonnet-4-20250514` with
-//! [`resolve`], renders the prompt, then calls [`Provider::complete`]. Every provider retries
+//! The engine resolves a model id such as `anthropic/claude-sonnet-4-20250514` through the
+//! run's [`ProviderClients`] (one provider, so one HTTP client and connection pool, per
+//! provider endpoint per run), renders the prompt, then calls [`Provider::complete`]. Every provider retries
 //! through the same loop (`retry.rs`): 429, 5xx and network errors are retried up to three
 //! times after 1 s, 2 s and 4 s (longer if a `Retry-After` header asks, up to a minute); any
 //! other failure is returned at once as a [`ProviderError`], which the engine reports with
 //! exit code 3.
 //!
-//! Environment (read when [`resolve`] is called, never cached):
+//! Environment (read by [`ProviderClients`] when a run first needs the provider, then kept for
+//! the run):
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
@@ -23,10 +25,11 @@
 //!
 //! Empty variables count as unset. Files of this module:
 //! - `anthropic.rs` and `openai.rs`: request bodies and response parsing, one per API.
-//! - `registry.rs`: [`resolve`], from a model id and the environment to a provider.
+//! - `registry.rs`: [`resolve_with_env`], from a model id and an environment to a provider.
+//! - `clients.rs`: [`ProviderClients`], the providers of one run, created once and shared.
 //! - `settings.rs`: retry and timeout settings read from the environment.
 //! - `retry.rs`: the one retry loop, its policy, and which failures are transient.
-//! - `http.rs`: the blocking HTTP client (ureq) and its timeouts.
+//! - `http.rs`: the blocking HTTP client (ureq), its timeouts and its keep-alive pool.
 //! - `endpoint.rs`: base URL checks and the `/v1` rule.
 //! - `profile.rs`: each provider's name and environment variables.
 //! - `schema.rs`: output schema fields to JSON Schema.
@@ -34,6 +37,7 @@
 //! - `error.rs`: [`ProviderError`], with messages naming the provider, model and the fix.
 
 mod anthropic;
+mod clients;
 mod endpoint;
 mod error;
 mod http;
@@ -55,10 +59,12 @@ mod test_server;
 pub use anthropic::{
     ANTHROPIC_API_VERSION, AnthropicProvider, DEFAULT_MAX_TOKENS, STRUCTURED_OUTPUT_TOOL,
 };
+pub use clients::{EnvLookup, ProviderClients};
 pub use error::{ProviderError, ProviderErrorKind};
+pub use http::{IDLE_CONNECTION_AGE, IDLE_CONNECTIONS_PER_HOST};
 pub use openai::OpenAiProvider;
 pub use profile::{ANTHROPIC, OPENAI, ProviderProfile};
-pub use registry::{resolve, resolve_with_env};
+pub use registry::resolve_with_env;
 pub use retry::RetryPolicy;
 pub use settings::{
     CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, ProviderSettings, RETRY_BASE_MS_VAR, TIMEOUT_SECS_VAR,

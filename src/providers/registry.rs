@@ -1,6 +1,6 @@
-//! From a model id (`anthropic/claude-...`, `openai/gpt-...`) and the environment to a ready
-//! provider. There is no global registry: the environment is read on every call, so a `.env`
-//! loaded just before a run (or a test's own environment) takes effect.
+//! From a model id (`anthropic/claude-...`, `openai/gpt-...`) and an environment to a ready
+//! provider. There is no global registry: a run keeps the providers it created in its
+//! [`super::ProviderClients`], and tests pass their own environment.
 
 use super::Provider;
 use super::anthropic::AnthropicProvider;
@@ -9,15 +9,10 @@ use super::openai::OpenAiProvider;
 use super::profile::{ANTHROPIC, OPENAI, ProviderProfile};
 use super::settings::{ProviderSettings, env_value};
 
-/// Resolve `model_id` against the process environment (`ANTHROPIC_API_KEY`,
+/// Resolve `model_id` with `env` as the environment (`ANTHROPIC_API_KEY`,
 /// `ANTHROPIC_BASE_URL`, `OPENAI_API_KEY`, `OPENAI_BASE_URL`, `TRIDENT_RETRY_BASE_MS`,
-/// `TRIDENT_PROVIDER_TIMEOUT_SECS`), returning the provider and the model name without its
-/// prefix. See [`resolve_with_env`].
-pub fn resolve(model_id: &str) -> Result<(Box<dyn Provider>, String), ProviderError> {
-    resolve_with_env(model_id, &|name| std::env::var(name).ok())
-}
-
-/// Resolve `model_id` with `env` as the environment.
+/// `TRIDENT_PROVIDER_TIMEOUT_SECS`), returning a new provider (with its own HTTP client) and
+/// the model name without its prefix.
 ///
 /// - `anthropic/<model>` needs `ANTHROPIC_API_KEY`.
 /// - `openai/<model>` needs `OPENAI_API_KEY`, unless `OPENAI_BASE_URL` is set: a local
@@ -62,7 +57,7 @@ pub fn resolve_with_env(
 
 /// `("openai", "gpt-4o")` from `openai/gpt-4o`; the model part may itself contain slashes
 /// (`openai/meta-llama/Llama-3-8B` for vLLM).
-fn split_model_id(model_id: &str) -> Result<(&str, &str), ProviderError> {
+pub(crate) fn split_model_id(model_id: &str) -> Result<(&str, &str), ProviderError> {
     let Some((prefix, model)) = model_id.split_once('/') else {
         return Err(ProviderError::configuration(
             None,

@@ -3,8 +3,10 @@
 //! and OpenAI Chat Completions (`POST .../chat/completions`) well enough for Trident's
 //! providers, and records every request it gets.
 //!
-//! It uses only std: one thread accepting on `127.0.0.1:0`, HTTP/1.1 with `Content-Length`
-//! bodies, one request per connection (every response says `Connection: close`). Scripted
+//! It uses only std: one thread accepting on `127.0.0.1:0` and one thread per connection,
+//! HTTP/1.1 with `Content-Length` bodies and keep-alive (a connection serves requests until
+//! the client closes it; [`FakeLlm::connections`] counts the connections accepted, and
+//! [`FakeLlm::close_idle_after`] makes the server close connections left idle). Scripted
 //! answers are queued and used in order, one per request to a known endpoint:
 //!
 //! ```ignore
@@ -22,6 +24,10 @@
 //! tokens are the number of words of the prompt and output tokens the number of words of the
 //! reply (at least 1 each).
 //!
+//! A prompt can also steer its own reply, whatever the queue holds: `@sleep 250` anywhere in
+//! it delays the reply by 250 ms (concurrent requests sleep concurrently), and `@status 401`
+//! answers with that error status instead (`@status 200` is a normal reply).
+//!
 //! JSON replies take the shape of the endpoint hit: for Anthropic a `tool_use` block named
 //! after the forced tool (`structured_output`) when the request had tools, else a text block
 //! holding the JSON text; for OpenAI the JSON text as the message content. The server stops
@@ -33,7 +39,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -92,6 +98,12 @@ struct Shared {
     state: Mutex<State>,
     stopping: AtomicBool,
     replies_sent: AtomicU64,
+    /// Connections accepted.
+    connections: AtomicU64,
+    /// Close a connection once it has been idle this long (`None`: keep it open).
+    idle_close: Mutex<Option<Duration>>,
+    /// The threads serving connections, joined when the server stops.
+    handlers: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Shared {
@@ -155,6 +167,9 @@ impl FakeLlm {
             state: Mutex::new(State::default()),
             stopping: AtomicBool::new(false),
             replies_sent: AtomicU64::new(0),
+            connections: AtomicU64::new(0),
+            idle_close: Mutex::new(None),
+            handlers: Mutex::new(Vec::new()),
         });
         let worker_shared = Arc::clone(&shared);
         let worker = std::thread::Builder::new()
@@ -219,6 +234,22 @@ impl FakeLlm {
         self.shared.state().requests.clone()
     }
 
+    /// How many TCP connections the server has accepted so far.
+    pub fn connections(&self) -> u64 {
+        self.shared.connections.load(Ordering::SeqCst)
+    }
+
+    /// From now on, close any connection that stays idle (no new request) for `idle`, as
+    /// servers and load balancers do.
+    pub fn close_idle_after(&self, idle: Duration) -> &Self {
+        *self
+            .shared
+            .idle_close
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(idle);
+        self
+    }
+
     /// How many scripted entries are still queued.
     pub fn pending(&self) -> usize {
         self.shared.state().queue.len()
@@ -238,19 +269,118 @@ impl Drop for FakeLlm {
         if let Some(worker) = self.worker.take() {
             let _ = worker.join();
         }
+        let handlers = std::mem::take(
+            &mut *self
+                .shared
+                .handlers
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        for handler in handlers {
+            let _ = handler.join();
+        }
     }
 }
 
-fn serve(listener: TcpListener, shared: &Shared) {
+fn serve(listener: TcpListener, shared: &Arc<Shared>) {
     for stream in listener.incoming() {
         if shared.stopping.load(Ordering::SeqCst) {
             break;
         }
         if let Ok(stream) = stream {
-            // A misbehaving client must not stop the server.
-            let _ = handle_connection(stream, shared);
+            shared.connections.fetch_add(1, Ordering::SeqCst);
+            let connection_shared = Arc::clone(shared);
+            let handler = std::thread::Builder::new()
+                .name("fake-llm-connection".into())
+                // A misbehaving client must not stop the server.
+                .spawn(move || {
+                    let _ = serve_connection(stream, &connection_shared);
+                });
+            if let Ok(handler) = handler {
+                shared
+                    .handlers
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .push(handler);
+            }
         }
     }
+}
+
+/// How often a waiting connection checks whether the server is stopping.
+const POLL: Duration = Duration::from_millis(20);
+
+/// Serve requests on one connection until the client closes it, a request asks to close it,
+/// it stays idle too long, or the server stops.
+fn serve_connection(stream: TcpStream, shared: &Shared) -> io::Result<()> {
+    stream.set_write_timeout(Some(Duration::from_secs(10)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut writer = stream;
+    loop {
+        if reader.buffer().is_empty() && !wait_for_request(&writer, shared)? {
+            return Ok(());
+        }
+        writer.set_read_timeout(Some(Duration::from_secs(10)))?;
+        if !handle_request(&mut reader, &mut writer, shared)? {
+            return Ok(());
+        }
+    }
+}
+
+/// Wait until the next request starts arriving: `false` when the connection should close
+/// instead (closed by the client, idle too long, server stopping).
+fn wait_for_request(stream: &TcpStream, shared: &Shared) -> io::Result<bool> {
+    let idle_since = Instant::now();
+    let idle_limit = *shared
+        .idle_close
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut byte = [0u8; 1];
+    loop {
+        if shared.stopping.load(Ordering::SeqCst) {
+            return Ok(false);
+        }
+        let wait = match idle_limit {
+            Some(limit) => match limit.checked_sub(idle_since.elapsed()) {
+                Some(left) if !left.is_zero() => left.min(POLL),
+                _ => return Ok(false),
+            },
+            None => POLL,
+        };
+        stream.set_read_timeout(Some(wait))?;
+        match stream.peek(&mut byte) {
+            Ok(0) => return Ok(false),
+            Ok(_) => return Ok(true),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Sleep `duration`, waking early when the server stops.
+fn sleep_unless_stopping(duration: Duration, shared: &Shared) {
+    let deadline = Instant::now() + duration;
+    while !shared.stopping.load(Ordering::SeqCst) {
+        let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+            return;
+        };
+        std::thread::sleep(left.min(POLL));
+    }
+}
+
+/// The number after `directive` (`@sleep`, `@status`) in a prompt, if any.
+fn directive(prompt: &str, name: &str) -> Option<u64> {
+    let rest = prompt.split(name).nth(1)?;
+    let digits: String = rest
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
 }
 
 /// An HTTP response to write.
@@ -260,12 +390,12 @@ struct Answer {
     retry_after_secs: Option<u64>,
 }
 
-fn handle_connection(stream: TcpStream, shared: &Shared) -> io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    stream.set_write_timeout(Some(Duration::from_secs(10)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut writer = stream;
-
+/// Read one request and answer it; `Ok(false)` when the connection must close afterwards.
+fn handle_request(
+    reader: &mut BufReader<TcpStream>,
+    writer: &mut TcpStream,
+    shared: &Shared,
+) -> io::Result<bool> {
     let mut request_line = String::new();
     reader.read_line(&mut request_line)?;
     let mut parts = request_line.split_whitespace();
@@ -273,7 +403,7 @@ fn handle_connection(stream: TcpStream, shared: &Shared) -> io::Result<()> {
     let path = parts.next().unwrap_or_default().to_string();
     if method.is_empty() {
         // A wake-up connection from Drop, or a client that went away.
-        return Ok(());
+        return Ok(false);
     }
 
     let mut headers = Vec::new();
@@ -297,18 +427,20 @@ fn handle_connection(stream: TcpStream, shared: &Shared) -> io::Result<()> {
             .map(|(_, value)| value.clone())
     };
 
+    // A body that is not read leaves the connection unusable: answer, then close it.
     if header("transfer-encoding").is_some() {
-        return write_answer(
-            &mut writer,
-            &error_answer(&path, 411, "send a Content-Length body"),
-        );
+        let answer = error_answer(&path, 411, "send a Content-Length body");
+        write_answer(writer, &answer, false)?;
+        return Ok(false);
     }
     let length: usize = header("content-length")
         .and_then(|value| value.parse().ok())
         .unwrap_or(0);
     if length > MAX_BODY {
-        return write_answer(&mut writer, &error_answer(&path, 413, "body too large"));
+        write_answer(writer, &error_answer(&path, 413, "body too large"), false)?;
+        return Ok(false);
     }
+    let keep_alive = !header("connection").is_some_and(|value| value.eq_ignore_ascii_case("close"));
     if header("expect").is_some_and(|value| value.eq_ignore_ascii_case("100-continue")) {
         writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
     }
@@ -323,6 +455,13 @@ fn handle_connection(stream: TcpStream, shared: &Shared) -> io::Result<()> {
         body,
     };
     let api = Api::of(&request.path);
+    let prompt = request.prompt().unwrap_or_default().to_string();
+    if let Some(ms) = directive(&prompt, "@sleep") {
+        sleep_unless_stopping(Duration::from_millis(ms), shared);
+    }
+    let steered_status = directive(&prompt, "@status")
+        .and_then(|status| u16::try_from(status).ok())
+        .filter(|status| *status != 200);
     let scripted = {
         let mut state = shared.state();
         state.requests.push(request.clone());
@@ -340,8 +479,13 @@ fn handle_connection(stream: TcpStream, shared: &Shared) -> io::Result<()> {
         (Some(_), _) if request.body.is_null() => {
             error_answer(&request.path, 400, "the request body is not JSON")
         }
+        (Some(_), _) if steered_status.is_some() => error_answer(
+            &request.path,
+            steered_status.unwrap_or(500),
+            "status asked for by @status",
+        ),
         (Some(api), _) => match scripted {
-            Some(Scripted::Disconnect) => return Ok(()),
+            Some(Scripted::Disconnect) => return Ok(false),
             Some(Scripted::Status {
                 status,
                 retry_after_secs,
@@ -356,7 +500,8 @@ fn handle_connection(stream: TcpStream, shared: &Shared) -> io::Result<()> {
             }
         },
     };
-    write_answer(&mut writer, &answer)
+    write_answer(writer, &answer, keep_alive)?;
+    Ok(keep_alive)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -500,15 +645,17 @@ fn error_answer(path: &str, status: u16, message: &str) -> Answer {
     }
 }
 
-fn write_answer(writer: &mut TcpStream, answer: &Answer) -> io::Result<()> {
+fn write_answer(writer: &mut TcpStream, answer: &Answer, keep_alive: bool) -> io::Result<()> {
     let body = answer.body.to_string();
     let mut head = format!(
-        "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
-         connection: close\r\n",
+        "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n",
         answer.status,
         reason(answer.status),
         body.len()
     );
+    if !keep_alive {
+        head.push_str("connection: close\r\n");
+    }
     if let Some(secs) = answer.retry_after_secs {
         head.push_str(&format!("retry-after: {secs}\r\n"));
     }
