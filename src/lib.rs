@@ -6,7 +6,8 @@
 //! - [`project`]: manifest and prompt-file loading, `.env`, validation.
 //! - [`dag`]: levels, cycles, ancestors, ascii/mermaid drawing.
 //! - [`expr`] and [`template`]: conditions and `{{ }}` rendering.
-//! - [`engine`]: running a project level by level, one file per node kind.
+//! - [`engine`]: running a project's nodes as their inputs are done (or level by level),
+//!   one file per node kind.
 //! - [`providers`]: Anthropic and OpenAI-compatible model APIs, with retries.
 //! - [`tools`]: python and shell tool execution.
 //! - [`agent`]: agent nodes through the Claude Code CLI, streamed turn by turn.

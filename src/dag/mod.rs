@@ -1,5 +1,5 @@
-//! The project's DAG: nodes with their incoming and outgoing edges, Kahn levels (nodes of
-//! one level run concurrently, ids sorted within a level), cycle detection and ancestors.
+//! The project's DAG: nodes with their incoming and outgoing edges, Kahn levels (the
+//! scheduler's start order, and the unit of `--schedule levels`; ids sorted within a level), cycle detection and ancestors.
 
 pub mod draw;
 

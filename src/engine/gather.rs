@@ -11,7 +11,7 @@ use crate::expr::{evaluate, output_context};
 use crate::project::{Edge, Project};
 use crate::template::get_path;
 
-/// Outputs of finished nodes, shared read-only with the nodes of the next level.
+/// Outputs of finished nodes, shared read-only with the nodes that read them.
 pub type Outputs = HashMap<String, Arc<Map<String, Value>>>;
 
 /// Look up a mapping's source expression (a field or a dotted path, `output.` tolerated).

@@ -200,7 +200,7 @@ pub fn run_workflow(
         nodes: Vec::with_capacity(dag.order.len()),
     };
     let folder = CheckpointFolder::start(&checkpoint, store.is_some(), &runtime.console);
-    let scheduled = run_nodes(&ctx, &cached, &previous_trace, &mut outputs);
+    let scheduled = run_nodes(&ctx, &cached, &previous_trace, &mut outputs, is_root);
     trace.nodes = scheduled.traces;
     let error = scheduled.error;
     if let Some(e) = &error {

@@ -58,17 +58,21 @@ fn parallel_limit(ctx: &RunContext) -> usize {
 /// nodes restored from the checkpoint (with their `previous` trace entries, if any);
 /// `outputs` holds the seeded input and cached outputs, and gains each finished node's
 /// output.
+/// `announce`: say which schedule runs (`--verbose`), once per top-level run.
 pub fn run_nodes(
     ctx: &RunContext,
     cached: &HashMap<String, CheckpointNode>,
     previous: &HashMap<String, NodeTrace>,
     outputs: &mut Outputs,
+    announce: bool,
 ) -> Scheduled {
     let dag = ctx.dag;
     let console = &ctx.runtime.console;
     let schedule = ctx.runtime.schedule;
     let limit = parallel_limit(ctx);
-    console.progress(schedule.describe(limit));
+    if announce {
+        console.progress(schedule.describe(limit));
+    }
 
     let mut queue = ReadyQueue::new(ctx.project, dag, schedule);
     let mut gate = StartGate::new(ctx);

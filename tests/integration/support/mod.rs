@@ -3,6 +3,7 @@
 //! binary with an isolated environment.
 
 pub mod fake_llm;
+pub mod prompt_dag;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
