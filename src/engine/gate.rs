@@ -1,6 +1,7 @@
 //! The one check the scheduler makes before it starts any node (cached nodes included):
 //! once it says stop, no new node starts, the nodes already running finish, and the run
-//! ends. Every reason to stop a run early belongs here, so the scheduler stays one loop.
+//! ends (under `--schedule levels` a failure lets the level in flight finish, as in the
+//! original). Every reason to stop a run early belongs here, so the scheduler stays one loop.
 
 use super::context::RunContext;
 
@@ -30,9 +31,11 @@ impl<'r, 'a> StartGate<'r, 'a> {
         self.failed = true;
     }
 
-    /// `Some(reason)` when no new node may start.
-    pub fn check(&self) -> Option<Stop> {
-        if self.failed {
+    /// `Some(reason)` when no new node may start. `level_in_flight`: the node belongs to a
+    /// level that has started (`--schedule levels`), which, as in the original, finishes
+    /// despite a failure; only the next level is stopped.
+    pub fn check(&self, level_in_flight: bool) -> Option<Stop> {
+        if self.failed && !level_in_flight {
             Some(Stop::Failed)
         } else if self.ctx.runtime.is_interrupted() {
             Some(Stop::Interrupted)

@@ -86,10 +86,11 @@ pub fn run_nodes(
         let mut running = 0usize;
         let mut workers = 0usize;
         loop {
-            if gate.check().is_none() {
+            if gate.check(false).is_none() {
                 settle_released(ctx, &mut queue, &gate, cached, previous, &mut traces);
             }
-            while running < limit && gate.check().is_none() && queue.has_ready() {
+            let level_in_flight = schedule == Schedule::Levels;
+            while running < limit && gate.check(level_in_flight).is_none() && queue.has_ready() {
                 let Some((position, ready_since)) = queue.pop_ready() else {
                     break;
                 };
@@ -163,7 +164,7 @@ fn settle_released(
     let console = &ctx.runtime.console;
     loop {
         let released = queue.take_released();
-        if released.is_empty() || gate.check().is_some() {
+        if released.is_empty() || gate.check(false).is_some() {
             return;
         }
         let mut to_run = Vec::with_capacity(released.len());

@@ -209,6 +209,9 @@ fn every_fault_fails_only_its_node_and_later_tools_still_run() {
         .file("agent.tml", &format!("{manifest}{edges}"))
         .file("tools/faults.py", &module)
         .env("TRIDENT_MAX_PARALLEL", "1")
+        // One level, one node at a time, every node run despite the failures: the
+        // original's level semantics (by default no node starts after a failure).
+        .env("TRIDENT_SCHEDULE", "levels")
         .env("TRIDENT_TEST_MARK", &mark);
     let started = std::time::Instant::now();
     let out = f.run(&["project", "run", "-i", "{}", "-o", "json"]);
