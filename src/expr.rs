@@ -189,6 +189,8 @@ struct Parser<'a> {
     tokens: Vec<Token>,
     pos: usize,
     context: &'a Map<String, Value>,
+    /// Only check the grammar: comparisons are not evaluated (so they cannot fail).
+    syntax_only: bool,
 }
 
 impl Parser<'_> {
@@ -231,6 +233,9 @@ impl Parser<'_> {
         };
         self.pos += 1;
         let right = self.parse_term()?;
+        if self.syntax_only {
+            return Ok(false);
+        }
         Ok(match op {
             "==" => equal(&left, &right),
             "!=" => !equal(&left, &right),
@@ -266,6 +271,20 @@ impl Parser<'_> {
 
 /// Evaluate `expr` against `context`; an empty expression is true.
 pub fn evaluate(expr: &str, context: &Map<String, Value>) -> Result<bool, ConditionError> {
+    run(expr, context, false)
+}
+
+/// Check that `expr` is a well-formed condition, without evaluating it (done when a project
+/// loads, so a typo is a validation error rather than a condition silently false).
+pub fn check_syntax(expr: &str) -> Result<(), ConditionError> {
+    run(expr, &Map::new(), true).map(|_| ())
+}
+
+fn run(
+    expr: &str,
+    context: &Map<String, Value>,
+    syntax_only: bool,
+) -> Result<bool, ConditionError> {
     let tokens = tokenize(expr)?;
     if tokens.is_empty() {
         return Ok(true);
@@ -274,6 +293,7 @@ pub fn evaluate(expr: &str, context: &Map<String, Value>) -> Result<bool, Condit
         tokens,
         pos: 0,
         context,
+        syntax_only,
     };
     let result = parser.parse_or()?;
     if let Some(extra) = parser.peek() {
@@ -298,6 +318,18 @@ pub fn output_context(output: &Map<String, Value>) -> Map<String, Value> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn syntax_check_refuses_malformed_and_accepts_unorderable() {
+        assert!(check_syntax("score < 8 and (name == 'x' or not done)").is_ok());
+        assert!(
+            check_syntax("'a' < 3").is_ok(),
+            "a type error, found at run time"
+        );
+        for bad in ["score <", "(a == 1", "a == 1)", "a = 1", "'open", "a && b"] {
+            assert!(check_syntax(bad).is_err(), "{bad}");
+        }
+    }
 
     fn eval(expr: &str, ctx: Value) -> Result<bool, ConditionError> {
         evaluate(expr, &output_context(ctx.as_object().unwrap()))

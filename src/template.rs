@@ -23,32 +23,55 @@ pub fn value_text(v: &Value) -> String {
     }
 }
 
+/// The `{{ key }}` placeholders of a template, left to right: `(byte range of the whole
+/// placeholder, trimmed key)`. The key runs up to the first `}`, which must open the closing
+/// `}}`; anything else (stray braces, JSON) is plain text.
+fn placeholders(template: &str) -> impl Iterator<Item = (std::ops::Range<usize>, &str)> {
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        loop {
+            let start = from + template[from..].find("{{")?;
+            let after = &template[start + 2..];
+            let close = after.find('}')?;
+            let key = after[..close].trim();
+            if !after[close..].starts_with("}}") || key.is_empty() {
+                from = start + 2;
+                continue;
+            }
+            let end = start + 2 + close + 2;
+            from = end;
+            return Some((start..end, key));
+        }
+    })
+}
+
+/// The variables a template uses (the first step of each dotted key), each once, in order;
+/// keys that cannot be variable names (`{{ {x}}`) are text.
+pub fn variable_names(template: &str) -> Vec<&str> {
+    let mut names: Vec<&str> = Vec::new();
+    for (_, key) in placeholders(template) {
+        let name = key.split('.').next().unwrap_or(key);
+        let word = name.starts_with(|c: char| c.is_alphabetic() || c == '_');
+        if word && !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+}
+
 /// Render `template` with `variables`.
 pub fn render(template: &str, variables: &Map<String, Value>) -> String {
     let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        // The key runs up to the first `}`, which must open the closing `}}`.
-        let Some(close) = after.find('}') else {
-            out.push_str(&rest[start..]);
-            return out;
-        };
-        let key = after[..close].trim();
-        if !after[close..].starts_with("}}") || key.is_empty() {
-            out.push_str("{{");
-            rest = after;
-            continue;
-        }
-        let whole = &rest[start..start + 2 + close + 2];
+    let mut copied = 0;
+    for (range, key) in placeholders(template) {
+        out.push_str(&template[copied..range.start]);
         match get_path(variables, key) {
             Some(v) => out.push_str(&value_text(v)),
-            None => out.push_str(whole),
+            None => out.push_str(&template[range.clone()]),
         }
-        rest = &after[close + 2..];
+        copied = range.end;
     }
-    out.push_str(rest);
+    out.push_str(&template[copied..]);
     out
 }
 
@@ -72,6 +95,14 @@ mod tests {
                 &v
             ),
             "Hi Ada, Paris! {{ missing }} 3 {\"a\":[1]} {{z}}"
+        );
+    }
+
+    #[test]
+    fn variable_names_are_first_steps_once() {
+        assert_eq!(
+            variable_names("{{ a.b }} {{a}} {{ {x}} {{ c }} {\"k\": 1}"),
+            ["a", "c"]
         );
     }
 

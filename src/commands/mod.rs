@@ -5,6 +5,7 @@ pub mod graph;
 pub mod init;
 pub mod inputs;
 pub mod interrupted;
+pub mod preflight;
 pub mod run;
 pub mod runs;
 pub mod schedule;

@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 
 use super::inputs::run_inputs;
 use super::interrupted::InterruptReport;
+use super::preflight::check_before_run;
 use super::wait::wait_for_signals;
 use crate::artifacts::RunIndexFile;
 use crate::cli::{OutputMode, RunArgs};
@@ -22,7 +23,7 @@ use crate::engine::{
 use crate::error::TridentError;
 use crate::exit::ExitCode;
 use crate::project::load_project;
-use crate::project::validate::validate_edge_mappings;
+use crate::project::validate::validate_edge_mappings_with;
 use crate::providers::ProviderClients;
 use crate::telemetry::Telemetry;
 use crate::telemetry::settings::TelemetrySettings;
@@ -137,9 +138,21 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
         .or_else(|| resume_from.clone().filter(|r| !r.ends_with(".json")))
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
 
+    let opts = RunOptions {
+        entrypoint: args.entrypoint.clone(),
+        inputs,
+        dry_run: args.dry_run,
+        artifact_dir,
+        run_id: Some(run_id.clone()),
+        resume_from,
+        start_from: args.start_from.clone(),
+        emit_signals: args.emit_signal,
+        publish_to: args.publish_to.clone(),
+    };
+    let dag = Dag::build(&project)?;
+    let signatures = check_before_run(args, &opts, &project, &dag, &runtime.console)?;
     if args.dry_run || args.verbose {
-        let dag = Dag::build(&project)?;
-        let warnings = validate_edge_mappings(&project, &dag);
+        let warnings = validate_edge_mappings_with(&project, &dag, &signatures);
         if !warnings.is_empty() {
             let mut err = std::io::stderr().lock();
             let _ = writeln!(err, "⚠ Edge mapping warnings:");
@@ -175,17 +188,6 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
         }
     }
 
-    let opts = RunOptions {
-        entrypoint: args.entrypoint.clone(),
-        inputs,
-        dry_run: args.dry_run,
-        artifact_dir,
-        run_id: Some(run_id),
-        resume_from,
-        start_from: args.start_from.clone(),
-        emit_signals: args.emit_signal,
-        publish_to: args.publish_to.clone(),
-    };
     let result = run_workflow(&project, &opts, TelemetryScope::Root(&telemetry), &runtime);
     if runtime.is_interrupted() {
         // The signal thread is recording the interruption and will exit with 130.

@@ -1,20 +1,38 @@
-//! `trident project validate`: load, build the DAG, report edge-mapping warnings and
-//! sub-workflow problems (recursively); `--strict` turns warnings into a failure.
+//! `trident project validate`: load (conditions and typed numbers are checked there), build
+//! the DAG, check the manifest's `telemetry:` section as `run` does, run the pre-flight
+//! checks, report edge-mapping warnings and sub-workflow problems (recursively); `--strict`
+//! turns warnings into a failure.
 
 use crate::cli::ValidateArgs;
 use crate::dag::Dag;
 use crate::error::TridentError;
 use crate::exit::ExitCode;
 use crate::project::load_project;
-use crate::project::validate::{validate_edge_mappings, validate_subworkflows};
+use crate::project::preflight::{check_project, tool_signatures};
+use crate::project::validate::{validate_edge_mappings_with, validate_subworkflows};
+use crate::telemetry::args::TelemetryArgs;
+use crate::telemetry::settings::TelemetrySettings;
 
 pub fn validate(args: &ValidateArgs) -> Result<ExitCode, TridentError> {
     let project = load_project(&args.path)?;
     let dag = Dag::build(&project)?;
-    let mut warnings = validate_edge_mappings(&project, &dag);
+    // The manifest's telemetry section alone (no flags, no environment): the same
+    // resolution, and so the same errors, as a run.
+    TelemetrySettings::resolve(
+        &TelemetryArgs::default(),
+        &|_| None,
+        project.telemetry.as_ref(),
+        &project.root,
+        &project.root,
+    )?;
+    let signatures = tool_signatures(&project, std::env::var_os("TRIDENT_PYTHON"));
+    let preflight = check_project(&project, &dag, &signatures);
+    let mut warnings = preflight.warnings;
+    let mut errors = preflight.errors;
+    warnings.extend(validate_edge_mappings_with(&project, &dag, &signatures));
     let sub = validate_subworkflows(&project, args.strict);
     warnings.extend(sub.warnings);
-    let errors = sub.errors;
+    errors.extend(sub.errors);
 
     println!("Project: {}", project.name);
     println!("  Prompts: {}", project.prompts.len());
@@ -27,31 +45,24 @@ pub fn validate(args: &ValidateArgs) -> Result<ExitCode, TridentError> {
     if !warnings.is_empty() {
         println!("Warnings:");
         for w in &warnings {
-            let edge = w
-                .edge_id
-                .as_ref()
-                .map(|e| format!(" (edge: {e})"))
-                .unwrap_or_default();
-            println!("  ⚠ {}{edge}", w.message);
+            println!("  ⚠ {w}");
         }
         println!();
     }
-    if args.strict && !warnings.is_empty() {
-        eprintln!(
-            "FAILED: {} warning(s) in strict mode (fix the mappings above, or run without \
-             --strict)",
-            warnings.len()
-        );
-        return Ok(ExitCode::Validation);
-    }
-    if errors.is_empty() {
-        println!("✓ Validation passed");
-        Ok(ExitCode::Success)
-    } else {
+    if !errors.is_empty() {
         eprintln!("✗ Validation failed: {} error(s)", errors.len());
         for e in &errors {
             eprintln!("  ✗ {e}");
         }
-        Ok(ExitCode::Validation)
+        return Ok(ExitCode::Validation);
     }
+    if args.strict && !warnings.is_empty() {
+        eprintln!(
+            "FAILED: {} warning(s) in strict mode (fix them above, or run without --strict)",
+            warnings.len()
+        );
+        return Ok(ExitCode::Validation);
+    }
+    println!("✓ Validation passed");
+    Ok(ExitCode::Success)
 }

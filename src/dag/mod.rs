@@ -29,6 +29,42 @@ pub struct Dag {
     pub order: Vec<String>,
 }
 
+/// One cycle among the nodes Kahn's algorithm could not order, as `a -> b -> a`. Each of
+/// them has a predecessor among them, so walking back from one repeats a node: the nodes
+/// between the two visits are a cycle (nodes merely downstream of it are left out).
+fn find_cycle(
+    project: &Project,
+    nodes: &IndexMap<String, DagNode>,
+    remaining: &BTreeSet<&String>,
+) -> Vec<String> {
+    let Some(start) = remaining.iter().next() else {
+        return Vec::new();
+    };
+    let mut path: Vec<&str> = vec![start.as_str()];
+    loop {
+        let current = path[path.len() - 1];
+        let previous = nodes[current]
+            .incoming
+            .iter()
+            .map(|e| project.edges[e].from.as_str())
+            .filter(|from| remaining.iter().any(|r| r.as_str() == *from))
+            .min();
+        let Some(previous) = previous else {
+            return path.iter().rev().map(|s| s.to_string()).collect();
+        };
+        if let Some(at) = path.iter().position(|p| *p == previous) {
+            let mut cycle: Vec<String> = path[at..].iter().rev().map(|s| s.to_string()).collect();
+            // Start from the smallest id, so the message is the same whatever the walk.
+            if let Some(first) = (0..cycle.len()).min_by_key(|i| &cycle[*i]) {
+                cycle.rotate_left(first);
+            }
+            cycle.push(cycle[0].clone());
+            return cycle;
+        }
+        path.push(previous);
+    }
+}
+
 impl Dag {
     /// Build and level the DAG; unknown edge endpoints and cycles are validation errors.
     pub fn build(project: &Project) -> Result<Dag, TridentError> {
@@ -95,12 +131,12 @@ impl Dag {
         if order.len() != nodes.len() {
             let done: HashSet<&String> = order.iter().collect();
             let remaining: BTreeSet<&String> = nodes.keys().filter(|k| !done.contains(k)).collect();
-            let list: Vec<&str> = remaining.iter().map(|s| s.as_str()).collect();
+            let cycle = find_cycle(project, &nodes, &remaining);
             return Err(TridentError::Validation(format!(
-                "{}: cycle detected in the DAG; nodes involved: {}. Workflows must be acyclic: \
-                 remove an edge of the cycle (use a branch node with loop_while to repeat work).",
+                "{}: cycle detected in the DAG: {}. Workflows must be acyclic: remove an edge of \
+                 the cycle (use a branch node with loop_while to repeat work).",
                 project.manifest_path.display(),
-                list.join(", ")
+                cycle.join(" -> ")
             )));
         }
         Ok(Dag {

@@ -46,6 +46,27 @@ fn resume_checkpoint_path(resume: &str, base_dir: &Path) -> Result<PathBuf, Trid
     )))
 }
 
+/// `--start-from` needs `--resume` and a node of the DAG.
+pub fn check_start_from(dag: &Dag, opts: &RunOptions) -> Result<(), TridentError> {
+    let Some(start) = &opts.start_from else {
+        return Ok(());
+    };
+    if opts.resume_from.is_none() {
+        return Err(TridentError::Validation(
+            "--start-from requires --resume to specify which run to use cached outputs from \
+             (e.g. `--resume latest --start-from NODE`)."
+                .into(),
+        ));
+    }
+    if !dag.nodes.contains_key(start) {
+        return Err(TridentError::Validation(format!(
+            "Start-from node not found in DAG: '{start}'. Known nodes: {}.",
+            dag.order.join(", ")
+        )));
+    }
+    Ok(())
+}
+
 /// Load what `opts.resume_from` / `opts.start_from` ask for (`None` when not resuming).
 /// Nothing is written: a refused resume leaves every artifact as it was.
 pub fn load_resume(
@@ -55,13 +76,7 @@ pub fn load_resume(
     base_dir: &Path,
     console: &Console,
 ) -> Result<Option<Resumed>, TridentError> {
-    if opts.start_from.is_some() && opts.resume_from.is_none() {
-        return Err(TridentError::Validation(
-            "--start-from requires --resume to specify which run to use cached outputs from \
-             (e.g. `--resume latest --start-from NODE`)."
-                .into(),
-        ));
-    }
+    check_start_from(dag, opts)?;
     let Some(resume) = &opts.resume_from else {
         return Ok(None);
     };
@@ -117,12 +132,6 @@ pub fn load_resume(
         .filter_map(|(id, n)| n.session_id.clone().map(|s| (id.clone(), s)))
         .collect();
     if let Some(start) = &opts.start_from {
-        if !dag.nodes.contains_key(start) {
-            return Err(TridentError::Validation(format!(
-                "Start-from node not found in DAG: '{start}'. Known nodes: {}.",
-                dag.order.join(", ")
-            )));
-        }
         let ancestors = dag.ancestors(project, start);
         let before = checkpoint.completed_nodes.len();
         checkpoint

@@ -25,6 +25,50 @@ use crate::error::TridentError;
 use crate::project::Project;
 use crate::telemetry::Event;
 
+/// The node a run starts from: `-e`, else the manifest's first entrypoint (or input node).
+pub fn entrypoint_of(
+    project: &Project,
+    dag: &Dag,
+    opts: &RunOptions,
+) -> Result<String, TridentError> {
+    match &opts.entrypoint {
+        Some(e) if dag.nodes.contains_key(e) => Ok(e.clone()),
+        Some(e) => Err(TridentError::Validation(format!(
+            "Entrypoint '{e}' is not a node of {}. Known nodes: {}.",
+            project.name,
+            dag.order.join(", ")
+        ))),
+        None => project.entrypoints.first().cloned().ok_or_else(|| {
+            TridentError::Validation(format!(
+                "No entrypoint specified and none defined in {}: add an input node or \
+                 `entrypoints: [...]` to the manifest, or pass `-e NODE`.",
+                project.manifest_path.display()
+            ))
+        }),
+    }
+}
+
+/// Refuse a real run when a provider one of its prompt nodes calls is not configured (no
+/// key, no endpoint, unknown provider, bad `TRIDENT_*` setting): before any node runs.
+pub fn check_providers(
+    project: &Project,
+    dag: &Dag,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), TridentError> {
+    let errors: Vec<String> = crate::project::preflight::prompt_models(project, dag)
+        .into_iter()
+        .filter_map(|(model, node)| {
+            crate::providers::resolve_with_env(&model, env).err().map(|e| {
+                format!("Prompt node '{node}' cannot call {model}: {e} (a --dry-run calls no provider)")
+            })
+        })
+        .collect();
+    match errors.len() {
+        0 => Ok(()),
+        _ => Err(TridentError::Validation(errors.join("\n"))),
+    }
+}
+
 /// Run `project` with `opts`. Returns `Err` only for problems found before the run starts
 /// (bad resume id, unknown start node, invalid DAG); node failures are in the outcome.
 pub fn run_workflow(
@@ -36,28 +80,7 @@ pub fn run_workflow(
     let dag = Dag::build(project)?;
     let is_root = scope.is_root();
 
-    let entrypoint = match &opts.entrypoint {
-        Some(e) => {
-            if !dag.nodes.contains_key(e) {
-                return Err(TridentError::Validation(format!(
-                    "Entrypoint '{e}' is not a node of {}. Known nodes: {}.",
-                    project.name,
-                    dag.order.join(", ")
-                )));
-            }
-            e.clone()
-        }
-        None => match project.entrypoints.first() {
-            Some(e) => e.clone(),
-            None => {
-                return Err(TridentError::Validation(format!(
-                    "No entrypoint specified and none defined in {}: add an input node or \
-                     `entrypoints: [...]` to the manifest, or pass `-e NODE`.",
-                    project.manifest_path.display()
-                )));
-            }
-        },
-    };
+    let entrypoint = entrypoint_of(project, &dag, opts)?;
 
     // Resume: load the checkpoint (and its journal) before anything is written.
     let base_dir = opts
@@ -72,6 +95,10 @@ pub fn run_workflow(
             Some(r) => (Some(r.checkpoint), r.sessions, r.previous_trace),
             None => (None, HashMap::new(), HashMap::new()),
         };
+    // A real run refuses to start when a provider it will call is not configured.
+    if is_root && !opts.dry_run {
+        check_providers(project, &dag, &|name| std::env::var(name).ok())?;
+    }
 
     let inputs = match (&resumed, opts.inputs.is_empty()) {
         (Some(c), true) => c.inputs.clone(),

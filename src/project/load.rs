@@ -194,12 +194,17 @@ fn add_implicit_nodes(project: &mut Project) {
             implicit_outputs.push(edge.to.clone());
         }
     }
+    project.implicit_nodes = implicit_inputs
+        .iter()
+        .chain(&implicit_outputs)
+        .cloned()
+        .collect();
     for id in implicit_inputs {
         project.inputs.insert(
             id.clone(),
             InputNode {
                 id,
-                schema: Default::default(),
+                ..InputNode::default()
             },
         );
     }

@@ -7,6 +7,7 @@ use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
 use super::model::*;
+use super::prompt::schema_fields;
 use super::yaml::{as_bool, type_name};
 use crate::error::TridentError;
 
@@ -25,6 +26,76 @@ fn opt_text(spec: &Map<String, Value>, key: &str) -> Option<String> {
 
 fn invalid(path: &Path, msg: String) -> TridentError {
     TridentError::Validation(format!("{}: {msg}", path.display()))
+}
+
+/// A whole-number field (`max_iterations`, `max_turns`, `max_tokens`): absent or null is
+/// `None`; anything but a non-negative whole number is an error naming `owner` and the key.
+fn opt_u64(
+    spec: &Map<String, Value>,
+    key: &str,
+    owner: &str,
+    path: &Path,
+) -> Result<Option<u64>, TridentError> {
+    match spec.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v.as_u64().map(Some).ok_or_else(|| {
+            invalid(
+                path,
+                format!(
+                    "{owner}: `{key}` must be a whole number such as 5, got {} `{}`.",
+                    type_name(v),
+                    scalar_text(v)
+                ),
+            )
+        }),
+    }
+}
+
+/// A number field (`timeout`, `temperature`), like [`opt_u64`]; negative numbers refused.
+fn opt_f64(
+    spec: &Map<String, Value>,
+    key: &str,
+    owner: &str,
+    path: &Path,
+) -> Result<Option<f64>, TridentError> {
+    match spec.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v.as_f64().filter(|n| *n >= 0.0).map(Some).ok_or_else(|| {
+            invalid(
+                path,
+                format!(
+                    "{owner}: `{key}` must be a non-negative number such as 0.7 or 30, got {} \
+                     `{}`.",
+                    type_name(v),
+                    scalar_text(v)
+                ),
+            )
+        }),
+    }
+}
+
+/// A condition field, checked for syntax now (a typo is a validation error, not a
+/// condition silently false at run time).
+fn opt_condition(
+    spec: &Map<String, Value>,
+    key: &str,
+    owner: &str,
+    path: &Path,
+) -> Result<Option<String>, TridentError> {
+    let Some(text) = opt_text(spec, key) else {
+        return Ok(None);
+    };
+    crate::expr::check_syntax(&text).map_err(|e| {
+        invalid(
+            path,
+            format!(
+                "{owner}: invalid `{key}` `{text}`: {e}. Conditions use `== != < > <= >=`, \
+                 `and or not`, parentheses, 'strings', numbers, true/false/null and dotted \
+                 field names."
+            ),
+        )
+    })?;
+    Ok(Some(text))
 }
 
 /// The node types accepted under `nodes:`.
@@ -75,11 +146,13 @@ pub fn project_from_manifest(
     };
 
     let defaults_map = section("defaults")?;
+    let empty = Map::new();
+    let d = defaults_map.unwrap_or(&empty);
     let defaults = Defaults {
-        model: defaults_map.and_then(|d| opt_text(d, "model")),
-        temperature: defaults_map.and_then(|d| d.get("temperature").and_then(Value::as_f64)),
-        max_tokens: defaults_map.and_then(|d| d.get("max_tokens").and_then(Value::as_u64)),
-        execution_mode: defaults_map.and_then(|d| opt_text(d, "execution_mode")),
+        model: opt_text(d, "model"),
+        temperature: opt_f64(d, "temperature", "defaults", manifest_path)?,
+        max_tokens: opt_u64(d, "max_tokens", "defaults", manifest_path)?,
+        execution_mode: opt_text(d, "execution_mode"),
     };
     let entrypoints = match m.get("entrypoints") {
         Some(Value::Array(a)) => a.iter().map(scalar_text).collect(),
@@ -109,6 +182,7 @@ pub fn project_from_manifest(
         orchestration: None,
         telemetry: m.get("telemetry").cloned(),
         dotenv_values: Vec::new(),
+        implicit_nodes: Vec::new(),
     };
 
     if let Some(o) = section("orchestration")? {
@@ -180,6 +254,12 @@ pub fn project_from_manifest(
                     ));
                 }
             }
+            let condition = opt_condition(
+                spec,
+                "condition",
+                &format!("Edge '{id}' ({from} -> {to})"),
+                manifest_path,
+            )?;
             project.edges.insert(
                 id.clone(),
                 Edge {
@@ -187,7 +267,7 @@ pub fn project_from_manifest(
                     from,
                     to,
                     mappings,
-                    condition: opt_text(spec, "condition"),
+                    condition,
                 },
             );
         }
@@ -227,6 +307,23 @@ pub fn project_from_manifest(
                     command,
                     description: opt_text(spec, "description").unwrap_or_default(),
                     timeout,
+                    outputs: match spec.get("outputs") {
+                        None | Some(Value::Null) => IndexMap::new(),
+                        Some(Value::Object(fields)) => {
+                            schema_fields(fields, manifest_path, &format!("tools.{id}.outputs"))?
+                        }
+                        Some(other) => {
+                            return Err(invalid(
+                                manifest_path,
+                                format!(
+                                    "Tool '{id}': `outputs` must be a mapping of fields like \
+                                     a prompt's output.schema (`name: {{type: string, \
+                                     description: ...}}`), got a {}.",
+                                    type_name(other)
+                                ),
+                            ));
+                        }
+                    },
                 },
             );
         }
@@ -271,6 +368,7 @@ fn parse_node(
     match node_type.as_str() {
         "input" => {
             let mut schema = IndexMap::new();
+            let mut required = Vec::new();
             if let Some(Value::Object(fields)) = spec.get("schema") {
                 for (fname, fspec) in fields {
                     let Value::Object(f) = fspec else {
@@ -285,6 +383,9 @@ fn parse_node(
                             ),
                         ));
                     };
+                    if f.get("required").and_then(as_bool) == Some(true) {
+                        required.push(fname.clone());
+                    }
                     schema.insert(
                         fname.clone(),
                         SchemaField {
@@ -299,6 +400,7 @@ fn parse_node(
                 InputNode {
                     id: id.to_string(),
                     schema,
+                    required,
                 },
             );
         }
@@ -386,12 +488,13 @@ fn parse_node(
                         .unwrap_or_else(|| format!("prompts/{id}.prompt")),
                     allowed_tools,
                     mcp_servers,
-                    max_turns: spec.get("max_turns").and_then(Value::as_u64).unwrap_or(50),
+                    max_turns: opt_u64(spec, "max_turns", &format!("Agent node '{id}'"), path)?
+                        .unwrap_or(50),
                     permission_mode: opt_text(spec, "permission_mode")
                         .unwrap_or_else(|| "acceptEdits".into()),
                     cwd: opt_text(spec, "cwd"),
                     execution_mode,
-                    timeout_secs: spec.get("timeout").and_then(Value::as_f64),
+                    timeout_secs: opt_f64(spec, "timeout", &format!("Agent node '{id}'"), path)?,
                 },
             );
         }
@@ -406,17 +509,15 @@ fn parse_node(
                     ),
                 ));
             }
+            let owner = format!("Branch node '{id}'");
             project.branches.insert(
                 id.to_string(),
                 BranchNode {
                     id: id.to_string(),
                     workflow_path,
-                    condition: opt_text(spec, "condition"),
-                    loop_while: opt_text(spec, "loop_while"),
-                    max_iterations: spec
-                        .get("max_iterations")
-                        .and_then(Value::as_u64)
-                        .unwrap_or(10),
+                    condition: opt_condition(spec, "condition", &owner, path)?,
+                    loop_while: opt_condition(spec, "loop_while", &owner, path)?,
+                    max_iterations: opt_u64(spec, "max_iterations", &owner, path)?.unwrap_or(10),
                 },
             );
         }
@@ -452,7 +553,12 @@ fn parse_node(
                     mode,
                     pass_outputs: spec.get("pass_outputs").and_then(as_bool).unwrap_or(true),
                     emit_signal: spec.get("emit_signal").and_then(as_bool).unwrap_or(true),
-                    condition: opt_text(spec, "condition"),
+                    condition: opt_condition(
+                        spec,
+                        "condition",
+                        &format!("Trigger node '{id}'"),
+                        path,
+                    )?,
                 },
             );
         }

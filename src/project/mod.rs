@@ -5,6 +5,7 @@ pub mod dotenv;
 pub mod load;
 pub mod manifest;
 pub mod model;
+pub mod preflight;
 pub mod prompt;
 pub mod validate;
 pub mod yaml;

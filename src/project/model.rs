@@ -53,6 +53,8 @@ pub struct SchemaField {
 pub struct InputNode {
     pub id: String,
     pub schema: IndexMap<String, SchemaField>,
+    /// Schema fields marked `required: true` (a run without them is refused).
+    pub required: Vec<String>,
 }
 
 /// An output node (`type: output`), or an implicit one created for an undefined edge target.
@@ -110,6 +112,9 @@ pub struct ToolDef {
     pub description: String,
     /// `timeout:` in seconds: past it the tool is killed and its node fails (`None`: no limit).
     pub timeout: Option<std::time::Duration>,
+    /// Declared output fields (`outputs:`, the form of a prompt's `output.schema`); empty
+    /// when the tool declares none (its outputs are then not checked).
+    pub outputs: IndexMap<String, SchemaField>,
 }
 
 /// An MCP server an agent node may use.
@@ -227,6 +232,8 @@ pub struct Project {
     pub telemetry: Option<Value>,
     /// Values loaded from the project's `.env`, redacted from telemetry.
     pub dotenv_values: Vec<String>,
+    /// Nodes created for edge endpoints declared nowhere (implicit inputs and outputs).
+    pub implicit_nodes: Vec<String>,
 }
 
 impl Project {

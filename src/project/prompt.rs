@@ -38,7 +38,7 @@ fn split_frontmatter(text: &str) -> Option<(&str, &str)> {
     Some((front, body))
 }
 
-fn schema_fields(
+pub(crate) fn schema_fields(
     spec: &serde_json::Map<String, Value>,
     path: &Path,
     section: &str,
@@ -84,7 +84,13 @@ pub fn parse_prompt(text: &str, path: &Path) -> Result<PromptFile, TridentError>
             path.display()
         )));
     };
-    let fm = parse_yaml(front.trim(), path)?;
+    // Pad the frontmatter with the lines before it, so YAML errors report file lines.
+    let lines_before = text[..text.len() - front.len() - body.len()]
+        .lines()
+        .count()
+        .saturating_sub(1);
+    let padded = format!("{}{front}", "\n".repeat(lines_before));
+    let fm = parse_yaml(&padded, path)?;
     let Value::Object(fm) = fm else {
         return Err(TridentError::Parse(format!(
             "Invalid frontmatter in {}: expected a mapping of keys (id, input, output...), got a \

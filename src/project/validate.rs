@@ -90,7 +90,31 @@ pub fn validate_project(project: &Project, dag: &Dag, strict: bool) -> Validatio
 /// target the node does not accept, or whose types are incompatible — same rules and same
 /// message wording as the original (so operators' grep habits keep working).
 pub fn validate_edge_mappings(project: &Project, dag: &Dag) -> Vec<ValidationWarning> {
-    let mut contracts = ContractCache::default();
+    mapping_warnings(project, dag, ContractCache::default())
+}
+
+/// [`validate_edge_mappings`] with the python tool signatures already read (by the
+/// pre-flight checks), so the project's modules are parsed once.
+pub fn validate_edge_mappings_with(
+    project: &Project,
+    dag: &Dag,
+    signatures: &HashMap<String, crate::tools::SignatureCheck>,
+) -> Vec<ValidationWarning> {
+    let cache = ContractCache {
+        tool_inputs: Some(crate::tools::introspect::parameters_from(
+            signatures,
+            project.tools.values(),
+        )),
+        ..ContractCache::default()
+    };
+    mapping_warnings(project, dag, cache)
+}
+
+fn mapping_warnings(
+    project: &Project,
+    dag: &Dag,
+    mut contracts: ContractCache,
+) -> Vec<ValidationWarning> {
     let mut warnings = Vec::new();
     for edge in project.edges.values() {
         let (Some(source_node), Some(target_node)) =
@@ -338,9 +362,18 @@ fn node_contract(
             prompt_contract(prompt.as_ref())
         }
         NodeKind::Tool => NodeContract {
-            // A dict result gives its keys, anything else becomes {"output": value}: only
-            // `output` is certain before the tool runs.
-            produces: fields(&[("output", None)]),
+            // The fields a tool declares under `outputs:`; a tool that declares none may
+            // return any dict, so its mapping sources are not guessed at (no warning).
+            produces: project
+                .tools
+                .get(node_id)
+                .map(|tool| {
+                    tool.outputs
+                        .iter()
+                        .map(|(name, field)| (name.clone(), Some(field.field_type.clone())))
+                        .collect()
+                })
+                .unwrap_or_default(),
             accepts: tool_inputs
                 .and_then(|inputs| inputs.get(node_id))
                 .map(|parameters| parameters.iter().map(|p| (p.clone(), None)).collect())
@@ -747,7 +780,7 @@ Do {{ task }}.
     }
 
     #[test]
-    fn tool_without_known_parameters_accepts_anything_and_produces_output() {
+    fn tool_outputs_are_checked_only_when_declared() {
         let fixture = Fixture::new();
         fixture.file(
             "agent.tml",
@@ -755,9 +788,17 @@ Do {{ task }}.
                 "  out: {type: output}
 tools:
   lookup: {type: python, module: not_there, function: run}
+  typed:
+    type: python
+    module: not_there
+    function: run
+    outputs:
+      city: {type: string, description: The city}
 edges:
   e1: {from: input, to: lookup, mapping: {anything: text}}
   e2: {from: lookup, to: out, mapping: {a: output.city, b: city}}
+  e3: {from: input, to: typed, mapping: {anything: text}}
+  e4: {from: typed, to: out, mapping: {c: city, d: country}}
 ",
             ),
         );
@@ -769,8 +810,8 @@ edges:
         assert_eq!(
             messages,
             vec![
-                "Source field 'city' may not exist in 'lookup' (tool) output. Available \
-                 fields: ['output']"
+                "Source field 'country' may not exist in 'typed' (tool) output. Available \
+                 fields: ['city']"
                     .to_string()
             ]
         );

@@ -132,6 +132,15 @@ pub fn tool_parameters<'a>(
     tools: impl IntoIterator<Item = &'a ToolDef> + Clone,
 ) -> HashMap<String, Vec<String>> {
     let python = python_signatures(&pool.interpreter(project_root), project_root, tools.clone());
+    parameters_from(&python, tools)
+}
+
+/// [`tool_parameters`] from signatures already read with [`python_signatures`] (so one
+/// interpreter run serves both the pre-flight checks and the edge-mapping check).
+pub fn parameters_from<'a>(
+    python: &HashMap<String, SignatureCheck>,
+    tools: impl IntoIterator<Item = &'a ToolDef>,
+) -> HashMap<String, Vec<String>> {
     let mut parameters = HashMap::new();
     for tool in tools {
         let names = match tool.tool_type.as_str() {

@@ -33,6 +33,7 @@ impl TestProject {
 /// A `type: python` tool with `module:` and optionally `function:`.
 pub fn python_tool(id: &str, module: &str, function: Option<&str>) -> ToolDef {
     ToolDef {
+        outputs: Default::default(),
         id: id.to_string(),
         tool_type: "python".to_string(),
         path: None,
@@ -47,6 +48,7 @@ pub fn python_tool(id: &str, module: &str, function: Option<&str>) -> ToolDef {
 /// A `type: shell` tool with `command:`.
 pub fn shell_tool(id: &str, command: &str) -> ToolDef {
     ToolDef {
+        outputs: Default::default(),
         id: id.to_string(),
         tool_type: "shell".to_string(),
         path: None,

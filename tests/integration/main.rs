@@ -9,6 +9,7 @@ mod cli_basics;
 mod connections;
 mod errors;
 mod nodes;
+mod preflight;
 mod providers;
 mod python_tools;
 mod resume;

@@ -45,8 +45,11 @@ fn unauthorized_fails_at_once() {
 fn missing_api_key_names_the_variable() {
     let f = Fixture::new("hello");
     let out = f.run(&["project", "run", "-i", r#"{"name":"Ada"}"#, "-o", "json"]);
-    out.code(3);
-    assert!(out.stdout.contains("ANTHROPIC_API_KEY"), "{}", out.stdout);
+    // Known before any node runs: refused then, nothing written.
+    out.code(2);
+    assert!(out.stderr.contains("ANTHROPIC_API_KEY"), "{}", out.stderr);
+    assert!(out.stderr.contains("Prompt node 'greet'"), "{}", out.stderr);
+    assert!(!f.join(".trident").exists());
 }
 
 #[test]
