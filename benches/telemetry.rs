@@ -271,6 +271,9 @@ fn end_to_end(c: &mut Criterion) {
                 model: "claude-sonnet".into(),
                 input_tokens: 1200,
                 output_tokens: 400,
+                cache_read_input_tokens: None,
+                cache_creation_input_tokens: None,
+                cost_usd: Some(0.01),
             });
             run.emit(Some(&id), || Event::CostIncurred {
                 cost_usd: 0.01,

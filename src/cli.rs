@@ -233,6 +233,10 @@ pub struct RunArgs {
     /// or `levels` (level by level, like the original). Env: TRIDENT_SCHEDULE.
     #[arg(long, value_name = "dependencies|levels", value_parser = parse_schedule)]
     pub schedule: Option<Schedule>,
+    /// Budget in USD: once the run's spend reaches it, no new node starts and the run fails
+    /// with BudgetExceeded (resume with a higher budget). Env: TRIDENT_MAX_COST.
+    #[arg(long = "max-cost", value_name = "USD", allow_hyphen_values = true)]
+    pub max_cost: Option<String>,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
 }

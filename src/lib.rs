@@ -10,6 +10,7 @@
 //!   one file per node kind.
 //! - [`providers`]: Anthropic and OpenAI-compatible model APIs, with retries.
 //! - [`tools`]: python and shell tool execution.
+//! - [`pricing`]: model prices (built-in table, manifest `pricing:`) and call costs.
 //! - [`agent`]: agent nodes through the Claude Code CLI, streamed turn by turn.
 //! - [`artifacts`]: the `.trident/` run store (atomic writes, journaled checkpoints).
 //! - [`telemetry`]: the event stream (events, emitter, writer, sinks, formats).
@@ -29,6 +30,7 @@ pub mod error;
 pub mod exit;
 pub mod expr;
 pub mod pipe_reader;
+pub mod pricing;
 pub mod process_group;
 pub mod project;
 pub mod providers;

@@ -171,8 +171,14 @@ impl ProjectFingerprint {
     }
 }
 
-/// Token counts of a node (`{"input": n, "output": m}`, empty when not applicable).
+/// Token counts of a node (`{"input": n, "output": m}`, empty when not applicable; prompt
+/// nodes add [`CACHE_READ_TOKENS`] and [`CACHE_WRITE_TOKENS`] when the API reported some).
 pub type Tokens = IndexMap<String, u64>;
+
+/// The `tokens` key of input tokens read from the prompt cache.
+pub const CACHE_READ_TOKENS: &str = "cache_read_input_tokens";
+/// The `tokens` key of input tokens written to the prompt cache.
+pub const CACHE_WRITE_TOKENS: &str = "cache_creation_input_tokens";
 
 /// One node in `trace.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -193,6 +199,9 @@ pub struct NodeTrace {
     /// Restored from the checkpoint by a resume (original times kept); absent otherwise.
     #[serde(default, skip_serializing_if = "is_false")]
     pub cached: bool,
+    /// A prompt node's rendered prompt (absent for other nodes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
 }
 
 impl NodeTrace {
@@ -213,6 +222,7 @@ impl NodeTrace {
             session_id: None,
             num_turns: 0,
             cached: false,
+            prompt: None,
         }
     }
 

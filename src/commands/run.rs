@@ -61,6 +61,21 @@ fn max_parallel() -> Result<usize, TridentError> {
     }
 }
 
+/// The run's budget in USD: `--max-cost`, else `TRIDENT_MAX_COST`; a positive number.
+fn max_cost(flag: Option<&str>, env: Option<String>) -> Result<Option<f64>, TridentError> {
+    let (value, source) = match (flag, env.filter(|v| !v.trim().is_empty())) {
+        (Some(v), _) => (v.to_string(), "--max-cost"),
+        (None, Some(v)) => (v, "TRIDENT_MAX_COST"),
+        (None, None) => return Ok(None),
+    };
+    match value.trim().parse::<f64>() {
+        Ok(usd) if usd.is_finite() && usd > 0.0 => Ok(Some(usd)),
+        _ => Err(TridentError::Validation(format!(
+            "{source} must be a positive number of US dollars (e.g. 2.50), got '{value}'"
+        ))),
+    }
+}
+
 pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
     let project = load_project(&args.path)?;
     let inputs = run_inputs(args, &project.root)?;
@@ -84,6 +99,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
         providers: ProviderClients::default(),
         ..Runtime::default()
     };
+    let max_cost = max_cost(args.max_cost.as_deref(), env("TRIDENT_MAX_COST"))?;
     let artifact_dir = if args.no_artifacts {
         None
     } else {
@@ -148,6 +164,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
         start_from: args.start_from.clone(),
         emit_signals: args.emit_signal,
         publish_to: args.publish_to.clone(),
+        max_cost,
     };
     let dag = Dag::build(&project)?;
     let signatures = check_before_run(args, &opts, &project, &dag, &runtime.console)?;

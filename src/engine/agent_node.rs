@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use super::context::RunContext;
 use super::node_error::NodeError;
+use super::spend::charge;
 use crate::agent::{AgentRequest, dry_run_output, run_agent_cancellable};
 use crate::artifacts::NodeTrace;
 use crate::engine::prompt_node::check_required_inputs;
@@ -52,13 +53,13 @@ pub fn run_agent_node(
         model: outcome.model.clone().unwrap_or_else(|| "claude-cli".into()),
         input_tokens: outcome.input_tokens,
         output_tokens: outcome.output_tokens,
+        cache_read_input_tokens: None,
+        cache_creation_input_tokens: None,
+        cost_usd: outcome.cost_usd,
     });
+    // The CLI reports the agent's price itself.
     if let Some(cost) = outcome.cost_usd {
-        let total = ctx.add_cost(cost);
-        ctx.tel.emit(Some(node_id), || Event::CostIncurred {
-            cost_usd: cost,
-            total_cost_usd: total,
-        });
+        charge(ctx, node_id, cost);
     }
     Ok(outcome.output)
 }

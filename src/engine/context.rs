@@ -2,7 +2,7 @@
 //! its telemetry handle, its artifact store and checkpoint, and the process-wide runtime
 //! (console, interruption, schedule, provider clients).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -32,6 +32,8 @@ pub struct RunOptions {
     pub start_from: Option<String>,
     pub emit_signals: bool,
     pub publish_to: Option<String>,
+    /// `--max-cost`: no node starts once the run's spend reaches this many USD.
+    pub max_cost: Option<f64>,
 }
 
 /// Process-wide state shared by a run and its sub-workflows.
@@ -98,15 +100,22 @@ pub struct RunContext<'a> {
     pub checkpoint: Arc<Mutex<CheckpointStore>>,
     /// Session ids of agents completed in the run being resumed.
     pub resume_sessions: HashMap<String, String>,
-    /// Sum of agent costs so far.
+    /// The run's spend so far (prompt and agent nodes, earlier attempts included).
     pub cost: Mutex<f64>,
+    /// Models already reported as `price_unknown` in this run.
+    pub unpriced_models: Mutex<HashSet<String>>,
 }
 
 impl RunContext<'_> {
-    /// Add an agent's cost; returns the run's total so far.
+    /// Add a node's cost; returns the run's total so far.
     pub fn add_cost(&self, cost: f64) -> f64 {
         let mut total = self.cost.lock().unwrap_or_else(|e| e.into_inner());
         *total += cost;
         *total
+    }
+
+    /// The run's spend so far.
+    pub fn spent(&self) -> f64 {
+        *self.cost.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

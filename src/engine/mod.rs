@@ -4,6 +4,7 @@
 
 pub mod agent_node;
 pub mod branch_node;
+pub mod budget;
 pub mod checkpoint_folder;
 pub mod console;
 pub mod context;
@@ -21,6 +22,7 @@ pub mod resume;
 pub mod run;
 pub mod schedule;
 pub mod scheduler;
+pub mod spend;
 pub mod tool_node;
 pub mod trigger_node;
 

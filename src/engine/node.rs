@@ -1,10 +1,12 @@
-//! Executing one node: edge conditions, input gathering, dispatch to the node kind, timing,
-//! and the node's telemetry (started, then exactly one of completed, failed or skipped).
+//! Executing one node: edge conditions, the budget gate, input gathering, dispatch to the
+//! node kind, timing, and the node's telemetry (started, then exactly one of completed,
+//! failed or skipped; a node refused by the budget gets `node_failed` alone).
 
 use serde_json::{Map, Value};
 
 use super::agent_node::run_agent_node;
 use super::branch_node::run_branch;
+use super::budget::budget_refuses;
 use super::context::RunContext;
 use super::gather::{Outputs, edge_allows, gather_inputs};
 use super::node_error::NodeError;
@@ -33,6 +35,28 @@ enum Finish {
 
 fn duration_ms(start: chrono::DateTime<chrono::Utc>, end: chrono::DateTime<chrono::Utc>) -> u64 {
     (end - start).num_milliseconds().max(0) as u64
+}
+
+/// A node that was not started (the budget gate): failed at once, without `node_started`.
+fn refused(ctx: &RunContext, node_id: &str, kind: NodeKind, error: NodeError) -> NodeRun {
+    let mut trace = NodeTrace::start(node_id);
+    trace.end_time = Some(trace.start_time.clone());
+    trace.error = Some(error.message.clone());
+    trace.error_type = Some(error.error_type.clone());
+    ctx.runtime
+        .console
+        .progress(format!("  Node {node_id} not started: {}", error.message));
+    ctx.tel.emit(Some(node_id), || Event::NodeFailed {
+        node_type: kind,
+        error: error.message.clone(),
+        error_type: error.error_type.clone(),
+        duration_ms: 0,
+    });
+    NodeRun {
+        trace,
+        output: None,
+        error: Some(error),
+    }
 }
 
 /// Execute `node_id` of kind `kind` against the outputs of earlier levels.
@@ -74,6 +98,10 @@ pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &O
                 error: None,
             };
         }
+    }
+
+    if let Some(error) = budget_refuses(ctx, node_id) {
+        return refused(ctx, node_id, kind, error);
     }
 
     let started = chrono::Utc::now();

@@ -1,14 +1,16 @@
-//! Prompt nodes: required-input check, model resolution, template rendering, the provider
-//! call (or the dry-run mock), and parsing/validating the output against the schema.
+//! Prompt nodes: required-input check, model resolution, template rendering (kept in
+//! trace.json's `prompt`, reported as `prompt_rendered`), the provider call (or the dry-run
+//! mock), its tokens and cost, and parsing/validating the output against the schema.
 
 use serde_json::{Map, Value};
 
 use super::context::RunContext;
 use super::node_error::NodeError;
-use crate::artifacts::NodeTrace;
+use super::spend::{charge, price_call};
+use crate::artifacts::{CACHE_READ_TOKENS, CACHE_WRITE_TOKENS, NodeTrace};
 use crate::project::{OutputFormat, PromptFile, SchemaField};
-use crate::providers::CompletionRequest;
-use crate::telemetry::Event;
+use crate::providers::{Completion, CompletionRequest};
+use crate::telemetry::{Event, EventKind};
 use crate::template::render;
 
 /// Fail when a required input (without default) is missing or null.
@@ -174,9 +176,21 @@ pub fn run_prompt(
         )));
     };
     trace.model = Some(model.clone());
+    let tel = &ctx.tel;
+    let rendered = render(&prompt.body, &template_variables(prompt, gathered));
+    if tel.wants(EventKind::PromptRendered) {
+        tel.emit(Some(node_id), || Event::PromptRendered {
+            model: model.clone(),
+            prompt: rendered.clone(),
+            chars: rendered.chars().count() as u64,
+        });
+    }
     if ctx.opts.dry_run {
+        trace.prompt = Some(rendered);
         trace.tokens.insert("input".into(), 0);
         trace.tokens.insert("output".into(), 0);
+        // No call, nothing spent, whatever the model's price.
+        trace.cost_usd = Some(0.0);
         return Ok(mock_output(prompt));
     }
     let (provider, model_name) = ctx
@@ -184,7 +198,6 @@ pub fn run_prompt(
         .providers
         .resolve(&model)
         .map_err(|e| NodeError::provider(e.to_string()))?;
-    let rendered = render(&prompt.body, &template_variables(prompt, gathered));
     let request = CompletionRequest {
         model: &model_name,
         prompt: &rendered,
@@ -192,30 +205,59 @@ pub fn run_prompt(
         max_tokens: prompt.max_tokens.or(project.defaults.max_tokens),
         json_schema: (prompt.output_format == OutputFormat::Json).then_some(&prompt.output_fields),
     };
-    let tel = &ctx.tel;
-    let completion = provider
-        .complete(&request, &mut |notice| {
-            tel.emit(Some(node_id), || Event::ProviderRetry {
-                provider: notice.provider.to_string(),
-                attempt: notice.attempt,
-                status: notice.status,
-                error: notice.error.clone(),
-                delay_ms: notice.delay_ms,
-            })
+    let completion = provider.complete(&request, &mut |notice| {
+        tel.emit(Some(node_id), || Event::ProviderRetry {
+            provider: notice.provider.to_string(),
+            attempt: notice.attempt,
+            status: notice.status,
+            error: notice.error.clone(),
+            delay_ms: notice.delay_ms,
         })
-        .map_err(|e| NodeError::provider(e.to_string()))?;
+    });
+    trace.prompt = Some(rendered);
+    let completion = completion.map_err(|e| NodeError::provider(e.to_string()))?;
+    record_usage(ctx, node_id, &model, &completion, trace);
+    parse_reply(prompt, &completion.content)
+}
+
+/// Record a model call's tokens (cache tokens too, when the API reported some) and cost on
+/// the trace, and report them (`timing_metric`, `token_usage`, `cost_incurred`).
+fn record_usage(
+    ctx: &RunContext,
+    node_id: &str,
+    model: &str,
+    completion: &Completion,
+    trace: &mut NodeTrace,
+) {
+    let usage = &completion.usage;
     trace.tokens.insert("input".into(), completion.input_tokens);
     trace
         .tokens
         .insert("output".into(), completion.output_tokens);
+    let cache_read = (usage.cache_read > 0).then_some(usage.cache_read);
+    let cache_write = (usage.cache_write > 0).then_some(usage.cache_write);
+    if let Some(n) = cache_read {
+        trace.tokens.insert(CACHE_READ_TOKENS.into(), n);
+    }
+    if let Some(n) = cache_write {
+        trace.tokens.insert(CACHE_WRITE_TOKENS.into(), n);
+    }
+    let cost = price_call(ctx, node_id, model, usage);
+    trace.cost_usd = cost;
+    let tel = &ctx.tel;
     tel.emit(Some(node_id), || Event::TimingMetric {
         name: "provider_latency_ms",
         value: completion.latency_ms as f64,
     });
     tel.emit(Some(node_id), || Event::TokenUsage {
-        model: model.clone(),
+        model: model.to_string(),
         input_tokens: completion.input_tokens,
         output_tokens: completion.output_tokens,
+        cache_read_input_tokens: cache_read,
+        cache_creation_input_tokens: cache_write,
+        cost_usd: cost,
     });
-    parse_reply(prompt, &completion.content)
+    if let Some(cost) = cost {
+        charge(ctx, node_id, cost);
+    }
 }

@@ -193,6 +193,7 @@ pub fn run_workflow(
         checkpoint: checkpoint.clone(),
         resume_sessions,
         cost: Mutex::new(initial_cost),
+        unpriced_models: Mutex::new(Default::default()),
     };
 
     if is_root {

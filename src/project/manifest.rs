@@ -10,6 +10,7 @@ use super::model::*;
 use super::prompt::schema_fields;
 use super::yaml::{as_bool, type_name};
 use crate::error::TridentError;
+use crate::pricing::{PriceTable, parse_pricing};
 
 /// A scalar as text (`"a"` -> `a`, `3` -> `3`, `true` -> `true`), JSON for anything else.
 pub fn scalar_text(v: &Value) -> String {
@@ -183,6 +184,12 @@ pub fn project_from_manifest(
         telemetry: m.get("telemetry").cloned(),
         dotenv_values: Vec::new(),
         implicit_nodes: Vec::new(),
+        pricing: match m.get("pricing") {
+            None => PriceTable::default(),
+            Some(section) => PriceTable::with_overrides(
+                parse_pricing(section).map_err(|e| invalid(manifest_path, e))?,
+            ),
+        },
     };
 
     if let Some(o) = section("orchestration")? {

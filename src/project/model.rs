@@ -234,6 +234,8 @@ pub struct Project {
     pub dotenv_values: Vec<String>,
     /// Nodes created for edge endpoints declared nowhere (implicit inputs and outputs).
     pub implicit_nodes: Vec<String>,
+    /// Model prices: the manifest's `pricing:` over the built-in table.
+    pub pricing: crate::pricing::PriceTable,
 }
 
 impl Project {

@@ -5,7 +5,8 @@
 //! the output schema, and `tool_choice` forces the model to call it; the completion is then
 //! the JSON text of the tool call's input. Replies are read as the original read them: the
 //! first `text` or `tool_use` block of `content`, and `usage.input_tokens` /
-//! `usage.output_tokens` (0 when missing).
+//! `usage.output_tokens` (0 when missing), plus the prompt-cache counts
+//! `cache_read_input_tokens` / `cache_creation_input_tokens` for pricing.
 
 use std::fmt;
 
@@ -19,6 +20,7 @@ use super::retry::{RetriedPost, RetryPolicy, post_with_retries};
 use super::schema::object_schema;
 use super::settings::ProviderSettings;
 use super::{Completion, CompletionRequest, Provider, RetryNotice};
+use crate::pricing::TokenUsage;
 use crate::python_json;
 
 /// The API version sent in `anthropic-version`.
@@ -173,10 +175,17 @@ fn parse_reply(body: &str) -> Result<Completion, &'static str> {
             _ => {}
         }
     }
+    let count = |key: &str| reply["usage"][key].as_u64().unwrap_or(0);
     Ok(Completion {
         content,
-        input_tokens: reply["usage"]["input_tokens"].as_u64().unwrap_or(0),
-        output_tokens: reply["usage"]["output_tokens"].as_u64().unwrap_or(0),
+        input_tokens: count("input_tokens"),
+        output_tokens: count("output_tokens"),
+        usage: TokenUsage {
+            input: count("input_tokens"),
+            output: count("output_tokens"),
+            cache_read: count("cache_read_input_tokens"),
+            cache_write: count("cache_creation_input_tokens"),
+        },
         latency_ms: 0,
     })
 }

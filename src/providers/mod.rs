@@ -72,6 +72,7 @@ pub use settings::{
 
 use indexmap::IndexMap;
 
+use crate::pricing::TokenUsage;
 use crate::project::SchemaField;
 
 /// One completion to ask of a provider: a single user message, as the original sent it.
@@ -101,6 +102,11 @@ pub struct Completion {
     pub input_tokens: u64,
     /// Completion tokens as reported by the API (0 when it reports none).
     pub output_tokens: u64,
+    /// The same tokens split by how they are billed, cache reads and writes apart
+    /// (Anthropic `cache_read_input_tokens` / `cache_creation_input_tokens`, which its
+    /// `input_tokens` excludes; OpenAI `prompt_tokens_details.cached_tokens`, which its
+    /// `prompt_tokens` includes).
+    pub usage: TokenUsage,
     /// Wall time of the successful attempt, in milliseconds (retries and sleeps excluded).
     pub latency_ms: u64,
 }

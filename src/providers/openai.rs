@@ -8,7 +8,8 @@
 //! A json prompt with output fields gets `response_format: json_schema` (strict, named
 //! `response`, `additionalProperties: false`); one without fields gets `json_object`. The
 //! completion is `choices[0].message.content` (a `null` content reads as empty), with tokens
-//! from `usage.prompt_tokens` / `usage.completion_tokens` (0 when missing). As in the original,
+//! from `usage.prompt_tokens` / `usage.completion_tokens` (0 when missing) and the cached
+//! share of the prompt from `usage.prompt_tokens_details.cached_tokens`. As in the original,
 //! the limit is sent as `max_tokens`, which compatible servers and older OpenAI models accept.
 
 use std::fmt;
@@ -23,6 +24,7 @@ use super::retry::{RetriedPost, RetryPolicy, post_with_retries};
 use super::schema::object_schema;
 use super::settings::ProviderSettings;
 use super::{Completion, CompletionRequest, Provider, RetryNotice};
+use crate::pricing::TokenUsage;
 
 /// A client of OpenAI Chat Completions or an OpenAI-compatible server.
 pub struct OpenAiProvider {
@@ -154,10 +156,24 @@ fn parse_reply(body: &str) -> Result<Completion, &'static str> {
         .as_str()
         .unwrap_or_default()
         .to_string();
+    let usage = &reply["usage"];
+    let prompt_tokens = usage["prompt_tokens"].as_u64().unwrap_or(0);
+    let output_tokens = usage["completion_tokens"].as_u64().unwrap_or(0);
+    // Cached prompt tokens are part of prompt_tokens, billed at the cached price.
+    let cached = usage["prompt_tokens_details"]["cached_tokens"]
+        .as_u64()
+        .unwrap_or(0)
+        .min(prompt_tokens);
     Ok(Completion {
         content,
-        input_tokens: reply["usage"]["prompt_tokens"].as_u64().unwrap_or(0),
-        output_tokens: reply["usage"]["completion_tokens"].as_u64().unwrap_or(0),
+        input_tokens: prompt_tokens,
+        output_tokens,
+        usage: TokenUsage {
+            input: prompt_tokens - cached,
+            output: output_tokens,
+            cache_read: cached,
+            cache_write: 0,
+        },
         latency_ms: 0,
     })
 }

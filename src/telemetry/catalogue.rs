@@ -125,6 +125,8 @@ pub enum EventKind {
     TelemetryDropped,
     ToolEvent,
     ToolOutput,
+    PromptRendered,
+    PriceUnknown,
 }
 
 /// One row of the catalogue.
@@ -146,7 +148,7 @@ const fn row(name: &'static str, category: Category, level: Level, verbosity: Ve
 
 impl EventKind {
     /// Every event kind, in catalogue order.
-    pub const ALL: [EventKind; 27] = [
+    pub const ALL: [EventKind; 29] = [
         EventKind::WorkflowStarted,
         EventKind::WorkflowCompleted,
         EventKind::WorkflowFailed,
@@ -174,6 +176,8 @@ impl EventKind {
         EventKind::TelemetryDropped,
         EventKind::ToolEvent,
         EventKind::ToolOutput,
+        EventKind::PromptRendered,
+        EventKind::PriceUnknown,
     ];
 
     const fn row(self) -> Row {
@@ -223,6 +227,8 @@ impl EventKind {
             // INFO unless the tool gives another level (see `Event::level`).
             EventKind::ToolEvent => row("tool_event", C::Custom, L::Info, V::Normal),
             EventKind::ToolOutput => row("tool_output", C::Execution, L::Debug, V::Debug),
+            EventKind::PromptRendered => row("prompt_rendered", C::Execution, L::Debug, V::Verbose),
+            EventKind::PriceUnknown => row("price_unknown", C::Resource, L::Warning, V::Normal),
         }
     }
 
@@ -309,6 +315,8 @@ mod tests {
             ("telemetry_dropped", "telemetry", "WARNING", "minimal"),
             ("tool_event", "custom", "INFO", "normal"),
             ("tool_output", "execution", "DEBUG", "debug"),
+            ("prompt_rendered", "execution", "DEBUG", "verbose"),
+            ("price_unknown", "resource", "WARNING", "normal"),
         ];
         assert_eq!(table.len(), EventKind::ALL.len());
         for (name, category, level, verbosity) in table {

@@ -129,11 +129,15 @@ pub enum Event {
         edge_id: Option<String>,
         error: Option<String>,
     },
-    /// `token_usage` {model, input_tokens, output_tokens}.
+    /// `token_usage` {model, input_tokens, output_tokens, cache_read_input_tokens?,
+    /// cache_creation_input_tokens?, cost_usd (null when the price is unknown)}.
     TokenUsage {
         model: String,
         input_tokens: u64,
         output_tokens: u64,
+        cache_read_input_tokens: Option<u64>,
+        cache_creation_input_tokens: Option<u64>,
+        cost_usd: Option<f64>,
     },
     /// `cost_incurred` {cost_usd, total_cost_usd}.
     CostIncurred { cost_usd: f64, total_cost_usd: f64 },
@@ -194,6 +198,14 @@ pub enum Event {
     },
     /// `agent_output_skipped` {line, error}: a malformed line of the agent CLI's stream.
     AgentOutputSkipped { line: String, error: String },
+    /// `prompt_rendered` {model, prompt, chars}: a prompt node's rendered prompt.
+    PromptRendered {
+        model: String,
+        prompt: String,
+        chars: u64,
+    },
+    /// `price_unknown` {model}: a model without a price (its cost is `null`).
+    PriceUnknown { model: String },
     /// `telemetry_dropped` {sink, count, reason}: events that could not be written.
     TelemetryDropped {
         sink: String,
@@ -241,6 +253,8 @@ impl Event {
             Event::TelemetryDropped { .. } => EventKind::TelemetryDropped,
             Event::ToolEvent { .. } => EventKind::ToolEvent,
             Event::ToolOutput { .. } => EventKind::ToolOutput,
+            Event::PromptRendered { .. } => EventKind::PromptRendered,
+            Event::PriceUnknown { .. } => EventKind::PriceUnknown,
         }
     }
 
@@ -352,7 +366,11 @@ impl Event {
                 v.uint("input_tokens", *input_tokens);
                 v.uint("output_tokens", *output_tokens);
                 v.opt_text("model", model.as_deref());
-                v.opt_float("cost_usd", *cost_usd);
+                // A prompt node always says what it cost: null when its price is unknown.
+                match (node_type, cost_usd) {
+                    (NodeKind::Prompt, None) => v.null("cost_usd"),
+                    _ => v.opt_float("cost_usd", *cost_usd),
+                }
             }
             Event::NodeFailed {
                 node_type,
@@ -388,10 +406,19 @@ impl Event {
                 model,
                 input_tokens,
                 output_tokens,
+                cache_read_input_tokens,
+                cache_creation_input_tokens,
+                cost_usd,
             } => {
                 v.text("model", model);
                 v.uint("input_tokens", *input_tokens);
                 v.uint("output_tokens", *output_tokens);
+                v.opt_uint("cache_read_input_tokens", *cache_read_input_tokens);
+                v.opt_uint("cache_creation_input_tokens", *cache_creation_input_tokens);
+                match cost_usd {
+                    Some(cost) => v.float("cost_usd", *cost),
+                    None => v.null("cost_usd"),
+                }
             }
             Event::CostIncurred {
                 cost_usd,
@@ -483,6 +510,16 @@ impl Event {
                 v.text("line", line);
                 v.text("error", error);
             }
+            Event::PromptRendered {
+                model,
+                prompt,
+                chars,
+            } => {
+                v.text("model", model);
+                v.text("prompt", prompt);
+                v.uint("chars", *chars);
+            }
+            Event::PriceUnknown { model } => v.text("model", model),
             Event::TelemetryDropped {
                 sink,
                 count,

@@ -267,7 +267,8 @@ mod tests {
                 "agent_output_skipped",
                 "telemetry_dropped",
                 // A tool may report a WARNING or ERROR event; those pass every verbosity.
-                "tool_event"
+                "tool_event",
+                "price_unknown"
             ]
         );
     }
@@ -338,7 +339,8 @@ mod tests {
                 "input_received",
                 "output_produced",
                 "condition_evaluated",
-                "tool_output"
+                "tool_output",
+                "prompt_rendered"
             ]
         );
         assert_eq!(only("custom"), vec!["tool_event"]);
@@ -386,7 +388,7 @@ mod tests {
     fn explicit_level_and_selectors_intersect() {
         let sel = Selector::parse_list(["node", "resource"]).unwrap();
         let got = admitted(EventFilter::new(level("minimal"), &sel));
-        assert_eq!(got, vec!["node_failed", "provider_retry"]);
+        assert_eq!(got, vec!["node_failed", "provider_retry", "price_unknown"]);
     }
 
     #[test]

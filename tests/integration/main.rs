@@ -7,6 +7,7 @@ mod agents;
 mod artifacts;
 mod cli_basics;
 mod connections;
+mod cost;
 mod errors;
 mod nodes;
 mod preflight;

@@ -425,6 +425,7 @@ fn provider_retries_and_tokens_are_reported() {
             "token_usage",
             "timing_metric",
             "cost_incurred",
+            "price_unknown",
             "node_completed",
         ]
         .contains(&e["event"].as_str().unwrap())

@@ -253,7 +253,7 @@ mod tests {
         );
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "{\"timestamp\":\"2026-01-23T10:15:30.123Z\",\"seq\":7,\"run_id\":\"0194ab12-7c3d\",\"event\":\"node_completed\",\"level\":\"INFO\",\"node_id\":\"greet\",\"data\":{\"type\":\"prompt\",\"duration_ms\":333,\"input_tokens\":12,\"output_tokens\":40}}\n"
+            "{\"timestamp\":\"2026-01-23T10:15:30.123Z\",\"seq\":7,\"run_id\":\"0194ab12-7c3d\",\"event\":\"node_completed\",\"level\":\"INFO\",\"node_id\":\"greet\",\"data\":{\"type\":\"prompt\",\"duration_ms\":333,\"input_tokens\":12,\"output_tokens\":40,\"cost_usd\":null}}\n"
         );
     }
 
@@ -479,8 +479,38 @@ mod tests {
                     model: "m".into(),
                     input_tokens: 1,
                     output_tokens: 2,
+                    cache_read_input_tokens: None,
+                    cache_creation_input_tokens: None,
+                    cost_usd: None,
                 },
-                json!({"model":"m","input_tokens":1,"output_tokens":2}),
+                json!({"model":"m","input_tokens":1,"output_tokens":2,"cost_usd":null}),
+            ),
+            (
+                Event::TokenUsage {
+                    model: "m".into(),
+                    input_tokens: 1,
+                    output_tokens: 2,
+                    cache_read_input_tokens: Some(3),
+                    cache_creation_input_tokens: Some(4),
+                    cost_usd: Some(0.25),
+                },
+                json!({"model":"m","input_tokens":1,"output_tokens":2,
+                       "cache_read_input_tokens":3,"cache_creation_input_tokens":4,
+                       "cost_usd":0.25}),
+            ),
+            (
+                Event::PromptRendered {
+                    model: "anthropic/m".into(),
+                    prompt: "Hello Ada".into(),
+                    chars: 9,
+                },
+                json!({"model":"anthropic/m","prompt":"Hello Ada","chars":9}),
+            ),
+            (
+                Event::PriceUnknown {
+                    model: "openai/local".into(),
+                },
+                json!({"model":"openai/local"}),
             ),
             (
                 Event::CostIncurred {

@@ -22,7 +22,7 @@
 //! the request asks for structured output, fills the requested schema (`"fake <field>"` for
 //! strings, 42 for numbers, true, [] and {}). Unless set with [`FakeReply::tokens`], input
 //! tokens are the number of words of the prompt and output tokens the number of words of the
-//! reply (at least 1 each).
+//! reply (at least 1 each); [`FakeReply::cache_tokens`] adds prompt-cache counts.
 //!
 //! A prompt can also steer its own reply, whatever the queue holds: `@sleep 250` anywhere in
 //! it delays the reply by 250 ms (concurrent requests sleep concurrently), and `@status 401`
@@ -58,6 +58,8 @@ pub struct FakeLlm {
 pub struct FakeReply {
     content: FakeContent,
     tokens: Option<(u64, u64)>,
+    /// Prompt-cache tokens (read, written) reported in the usage.
+    cache: Option<(u64, u64)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -120,6 +122,7 @@ impl FakeReply {
         FakeReply {
             content: FakeContent::Text(text.into()),
             tokens: None,
+            cache: None,
         }
     }
 
@@ -128,12 +131,21 @@ impl FakeReply {
         FakeReply {
             content: FakeContent::Json(value),
             tokens: None,
+            cache: None,
         }
     }
 
     /// Report these token counts in the reply's usage.
     pub fn tokens(mut self, input: u64, output: u64) -> Self {
         self.tokens = Some((input, output));
+        self
+    }
+
+    /// Report prompt-cache tokens: Anthropic `cache_read_input_tokens` and
+    /// `cache_creation_input_tokens`; OpenAI `prompt_tokens_details.cached_tokens` (= `read`,
+    /// which OpenAI counts inside `prompt_tokens`).
+    pub fn cache_tokens(mut self, read: u64, written: u64) -> Self {
+        self.cache = Some((read, written));
         self
     }
 }
@@ -593,7 +605,15 @@ fn reply_answer(api: Api, request: &RecordedRequest, reply: &FakeReply, shared: 
                 "content": [block],
                 "stop_reason": stop_reason,
                 "stop_sequence": null,
-                "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
+                "usage": match reply.cache {
+                    None => json!({"input_tokens": input_tokens, "output_tokens": output_tokens}),
+                    Some((read, written)) => json!({
+                        "input_tokens": input_tokens,
+                        "cache_creation_input_tokens": written,
+                        "cache_read_input_tokens": read,
+                        "output_tokens": output_tokens,
+                    }),
+                },
             })
         }
         Api::OpenAi => json!({
@@ -606,10 +626,18 @@ fn reply_answer(api: Api, request: &RecordedRequest, reply: &FakeReply, shared: 
                 "message": {"role": "assistant", "content": content_text},
                 "finish_reason": "stop",
             }],
-            "usage": {
-                "prompt_tokens": input_tokens,
-                "completion_tokens": output_tokens,
-                "total_tokens": input_tokens + output_tokens,
+            "usage": match reply.cache {
+                None => json!({
+                    "prompt_tokens": input_tokens,
+                    "completion_tokens": output_tokens,
+                    "total_tokens": input_tokens + output_tokens,
+                }),
+                Some((read, _)) => json!({
+                    "prompt_tokens": input_tokens,
+                    "completion_tokens": output_tokens,
+                    "total_tokens": input_tokens + output_tokens,
+                    "prompt_tokens_details": {"cached_tokens": read},
+                }),
             },
         }),
     };
