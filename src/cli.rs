@@ -30,6 +30,30 @@ pub enum Command {
     /// Work with a Trident project (init, validate, graph, run...).
     #[command(subcommand)]
     Project(ProjectCommand),
+    /// Read telemetry files (stats).
+    #[command(subcommand)]
+    Telemetry(TelemetryCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TelemetryCommand {
+    /// Analyse telemetry files: per-node tables, critical path, tokens and cost by model and
+    /// by run, p50/p95 across runs, and loss (seq gaps, telemetry_dropped).
+    Stats(StatsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Telemetry files (jsonl). Rotated files (`run.jsonl.1`, `.2`...) are read oldest first
+    /// when named.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Only this run (an id, a unique prefix of one, or `latest`) and its sub-workflows.
+    #[arg(long = "run", value_name = "ID|latest")]
+    pub run: Option<String>,
+    /// Print the analysis as JSON (see docs/TELEMETRY.md).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -44,6 +68,9 @@ pub enum ProjectCommand {
     Run(Box<RunArgs>),
     /// List past runs (from .trident/runs/manifest.json).
     Runs(RunsArgs),
+    /// Show one run: status, attempts, nodes (duration, queue wait, model, tokens, cost,
+    /// retries, error), critical path, slowest nodes, totals by model.
+    Show(ShowArgs),
     /// List or clear orchestration signals (.trident/signals).
     Signals(SignalsArgs),
     /// Print a scheduler configuration (cron, systemd, launchd) for the workflow.
@@ -127,6 +154,19 @@ pub struct RunsArgs {
     #[arg(long = "limit", short = 'n', default_value_t = 10)]
     pub limit: usize,
     /// Print the runs' full index records as JSON (`{"runs": [...]}`, newest first).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Project folder or manifest file.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// The run: an id, a unique prefix of one, or `latest` (default).
+    #[arg(long = "run", value_name = "ID|latest", default_value = "latest")]
+    pub run: String,
+    /// Print the report as JSON (see docs/TELEMETRY.md).
     #[arg(long)]
     pub json: bool,
 }

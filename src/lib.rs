@@ -14,12 +14,14 @@
 //! - [`agent`]: agent nodes through the Claude Code CLI, streamed turn by turn.
 //! - [`artifacts`]: the `.trident/` run store (atomic writes, journaled checkpoints).
 //! - [`telemetry`]: the event stream (events, emitter, writer, sinks, formats).
+//! - [`analysis`]: reports of runs from artifacts and telemetry files (`show`, `stats`).
 //! - [`process_group`], [`death_watch`] and [`pipe_reader`]: child processes (tools, agent
 //!   CLIs): their process groups, stopped on interruption or when trident dies, and their
 //!   output pipes.
 //! - [`python_json`]: JSON text as the original's Python `json.dumps` wrote it.
 
 pub mod agent;
+pub mod analysis;
 pub mod artifacts;
 pub mod cli;
 pub mod commands;

@@ -17,5 +17,5 @@ pub mod store;
 
 pub use checkpoint::CheckpointStore;
 pub use records::*;
-pub use run_index::{RunIdError, RunIndexFile};
+pub use run_index::{RunIdError, RunIndexFile, resolve_among};
 pub use store::RunStore;

@@ -111,19 +111,24 @@ impl RunIndexFile {
         if id_or_prefix == "latest" {
             return self.latest().ok_or(RunIdError::NoRuns);
         }
-        let ids = self.known_ids();
-        if ids.iter().any(|id| id == id_or_prefix) {
-            return Ok(id_or_prefix.to_string());
-        }
-        let matches: Vec<String> = ids
-            .into_iter()
-            .filter(|id| !id_or_prefix.is_empty() && id.starts_with(id_or_prefix))
-            .collect();
-        match matches.len() {
-            0 => Err(RunIdError::NotFound(id_or_prefix.to_string())),
-            1 => Ok(matches.into_iter().next().unwrap_or_default()),
-            _ => Err(RunIdError::Ambiguous(id_or_prefix.to_string(), matches)),
-        }
+        resolve_among(id_or_prefix, &self.known_ids())
+    }
+}
+
+/// The id of `ids` that `id_or_prefix` names: an exact id, or a unique prefix of one.
+pub fn resolve_among(id_or_prefix: &str, ids: &[String]) -> Result<String, RunIdError> {
+    if ids.iter().any(|id| id == id_or_prefix) {
+        return Ok(id_or_prefix.to_string());
+    }
+    let matches: Vec<String> = ids
+        .iter()
+        .filter(|id| !id_or_prefix.is_empty() && id.starts_with(id_or_prefix))
+        .cloned()
+        .collect();
+    match matches.len() {
+        0 => Err(RunIdError::NotFound(id_or_prefix.to_string())),
+        1 => Ok(matches.into_iter().next().unwrap_or_default()),
+        _ => Err(RunIdError::Ambiguous(id_or_prefix.to_string(), matches)),
     }
 }
 

@@ -9,11 +9,13 @@ pub mod preflight;
 pub mod run;
 pub mod runs;
 pub mod schedule;
+pub mod show;
 pub mod signals;
+pub mod stats;
 pub mod validate;
 pub mod wait;
 
-use crate::cli::{Cli, Command, ProjectCommand};
+use crate::cli::{Cli, Command, ProjectCommand, TelemetryCommand};
 use crate::error::TridentError;
 use crate::exit::ExitCode;
 
@@ -33,12 +35,16 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, TridentError> {
             println!("trident {}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::Success)
         }
+        Some(Command::Telemetry(t)) => match t {
+            TelemetryCommand::Stats(a) => stats::stats(&a),
+        },
         Some(Command::Project(p)) => match p {
             ProjectCommand::Init(a) => init::init(&a),
             ProjectCommand::Validate(a) => validate::validate(&a),
             ProjectCommand::Graph(a) => graph::graph(&a),
             ProjectCommand::Run(a) => run::run(&a),
             ProjectCommand::Runs(a) => runs::runs(&a),
+            ProjectCommand::Show(a) => show::show(&a),
             ProjectCommand::Signals(a) => signals::signals(&a),
             ProjectCommand::Schedule(a) => schedule::schedule(&a),
         },

@@ -1,0 +1,106 @@
+//! The critical path of a run: the chain of dependent nodes, walked back from the node that
+//! ended last, each step to the upstream node that ended last before it (the one it was
+//! waiting for). Upstream nodes are the DAG's edges when the project is known; from a
+//! telemetry file alone, any node that ended before this one started counts. The chain's
+//! durations add up to (nearly) the run's duration; the rest is scheduling overhead.
+
+use serde::Serialize;
+
+use super::report::{NodeReport, NodeStatus};
+
+/// How much later than a node's start an upstream node may end and still count as
+/// finished before it (timestamps are in milliseconds, taken a moment apart).
+const CLOCK_SLACK_MS: i64 = 2;
+
+/// A node's upstream node ids (the DAG's edges).
+pub type Predecessors<'a> = &'a dyn Fn(&str) -> Vec<String>;
+
+/// The chain, first node first.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct CriticalPath {
+    /// Node ids in execution order.
+    pub nodes: Vec<String>,
+    /// Sum of their durations.
+    pub duration_ms: u64,
+}
+
+/// The critical path of `nodes` (those with start and end times).
+pub fn critical_path(nodes: &[NodeReport], predecessors: Option<Predecessors>) -> CriticalPath {
+    let timed: Vec<&NodeReport> = nodes
+        .iter()
+        .filter(|n| n.started_ms.is_some() && n.ended_ms.is_some())
+        // Only nodes that ran in this attempt (not skipped, not restored by a resume).
+        .filter(|n| matches!(n.status, NodeStatus::Completed | NodeStatus::Failed))
+        .collect();
+    let Some(mut current) = timed
+        .iter()
+        .copied()
+        .max_by_key(|n| (n.ended_ms, std::cmp::Reverse(n.id.clone())))
+    else {
+        return CriticalPath::default();
+    };
+    let mut chain = vec![current];
+    loop {
+        let start = current.started_ms.unwrap_or(i64::MIN);
+        let upstream = predecessors.map(|p| p(&current.id));
+        let previous = timed
+            .iter()
+            .copied()
+            .filter(|n| n.id != current.id && !chain.iter().any(|c| c.id == n.id))
+            .filter(|n| match &upstream {
+                Some(ids) => ids.contains(&n.id),
+                None => n.ended_ms.unwrap_or(i64::MAX) <= start + CLOCK_SLACK_MS,
+            })
+            .max_by_key(|n| (n.ended_ms, std::cmp::Reverse(n.id.clone())));
+        match previous {
+            Some(p) => {
+                chain.push(p);
+                current = p;
+            }
+            None => break,
+        }
+    }
+    chain.reverse();
+    CriticalPath {
+        duration_ms: chain.iter().filter_map(|n| n.duration_ms).sum(),
+        nodes: chain.into_iter().map(|n| n.id.clone()).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(id: &str, start: i64, end: i64) -> NodeReport {
+        let mut n = NodeReport::new(id);
+        n.status = NodeStatus::Completed;
+        n.started_ms = Some(start);
+        n.ended_ms = Some(end);
+        n.duration_ms = Some((end - start) as u64);
+        n
+    }
+
+    #[test]
+    fn follows_the_upstream_node_that_ended_last() {
+        // input -> {fast, slow} -> join; untimed node ignored.
+        let nodes = vec![
+            node("input", 0, 1),
+            node("fast", 1, 10),
+            node("slow", 1, 90),
+            node("join", 90, 100),
+            NodeReport::new("pending"),
+        ];
+        let by_time = critical_path(&nodes, None);
+        assert_eq!(by_time.nodes, ["input", "slow", "join"]);
+        assert_eq!(by_time.duration_ms, 1 + 89 + 10);
+        // With the DAG: join depends on fast only, so the chain goes through fast.
+        let preds = |id: &str| match id {
+            "join" => vec!["fast".to_string()],
+            "fast" | "slow" => vec!["input".to_string()],
+            _ => vec![],
+        };
+        let by_dag = critical_path(&nodes, Some(&preds));
+        assert_eq!(by_dag.nodes, ["input", "fast", "join"]);
+        assert_eq!(critical_path(&[], None), CriticalPath::default());
+    }
+}

@@ -1,0 +1,273 @@
+//! What the analysis of one run says: its status, nodes (status, timing, queue wait,
+//! model, tokens, cost, retries, error), critical path, slowest nodes and totals by model.
+//! Serialised as is for `--json` (field names are a documented, stable interface).
+
+use serde::Serialize;
+
+use super::critical_path::{CriticalPath, Predecessors, critical_path};
+
+/// How a run ended, or that it has not (yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Completed,
+    Failed,
+    Interrupted,
+    /// No end recorded: still running, or its process died without a word.
+    Running,
+}
+
+impl RunStatus {
+    /// The word shown and written in `--json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Completed => "completed",
+            RunStatus::Failed => "failed",
+            RunStatus::Interrupted => "interrupted",
+            RunStatus::Running => "running",
+        }
+    }
+
+    /// The run index's spelling (`running`, `completed`, `failed`, `interrupted`).
+    pub fn from_index(status: &str) -> RunStatus {
+        match status {
+            "completed" => RunStatus::Completed,
+            "failed" => RunStatus::Failed,
+            "interrupted" => RunStatus::Interrupted,
+            _ => RunStatus::Running,
+        }
+    }
+}
+
+/// Where a node stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeStatus {
+    Completed,
+    Failed,
+    Skipped,
+    /// Restored from the checkpoint by a resume.
+    Cached,
+    Running,
+    Pending,
+}
+
+impl NodeStatus {
+    /// The word shown and written in `--json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeStatus::Completed => "completed",
+            NodeStatus::Failed => "failed",
+            NodeStatus::Skipped => "skipped",
+            NodeStatus::Cached => "cached",
+            NodeStatus::Running => "running",
+            NodeStatus::Pending => "pending",
+        }
+    }
+}
+
+/// One node of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeReport {
+    pub id: String,
+    /// `prompt`, `tool`... when known.
+    #[serde(rename = "type")]
+    pub node_type: Option<String>,
+    pub status: NodeStatus,
+    /// Start and end, milliseconds since the Unix epoch.
+    pub started_ms: Option<i64>,
+    pub ended_ms: Option<i64>,
+    pub duration_ms: Option<u64>,
+    /// How long it waited for a free worker (`timing_metric` `queue_wait_ms`).
+    pub queue_wait_ms: Option<f64>,
+    pub model: Option<String>,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cost_usd: Option<f64>,
+    /// Model-call retries (`provider_retry`).
+    pub retries: u64,
+    pub error: Option<String>,
+    pub error_type: Option<String>,
+}
+
+impl NodeReport {
+    /// A node known only by its id.
+    pub fn new(id: &str) -> NodeReport {
+        NodeReport {
+            id: id.to_string(),
+            node_type: None,
+            status: NodeStatus::Pending,
+            started_ms: None,
+            ended_ms: None,
+            duration_ms: None,
+            queue_wait_ms: None,
+            model: None,
+            input_tokens: 0,
+            output_tokens: 0,
+            cost_usd: None,
+            retries: 0,
+            error: None,
+            error_type: None,
+        }
+    }
+}
+
+/// Tokens and cost of one model over a run (or several).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ModelTotals {
+    pub model: String,
+    /// Nodes that called it.
+    pub calls: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// Sum of the priced calls; `None` when no call had a price.
+    pub cost_usd: Option<f64>,
+    /// Calls without a price (`cost_usd: null`).
+    pub unpriced_calls: u64,
+}
+
+/// Counts of nodes by status.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct NodeCounts {
+    pub completed: u64,
+    pub failed: u64,
+    pub skipped: u64,
+    pub cached: u64,
+    pub running: u64,
+    pub pending: u64,
+}
+
+/// The analysis of one run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub run_id: String,
+    /// The run that started this sub-workflow, if it is one.
+    pub parent_run_id: Option<String>,
+    pub name: Option<String>,
+    pub status: RunStatus,
+    pub attempts: u64,
+    pub started_at: Option<String>,
+    pub ended_at: Option<String>,
+    pub duration_ms: Option<u64>,
+    pub dry_run: Option<bool>,
+    /// The run's inputs, shortened for display (`name="Ada", n=3`).
+    pub inputs_summary: Option<String>,
+    pub error: Option<String>,
+    pub failed_node: Option<String>,
+    pub counts: NodeCounts,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cost_usd: f64,
+    pub retries: u64,
+    pub queue_wait_ms: f64,
+    pub nodes: Vec<NodeReport>,
+    pub critical_path: CriticalPath,
+    /// Node ids, slowest first (at most five executed nodes).
+    pub slowest: Vec<String>,
+    pub models: Vec<ModelTotals>,
+}
+
+impl RunReport {
+    /// A report with no nodes yet.
+    pub fn new(run_id: &str) -> RunReport {
+        RunReport {
+            run_id: run_id.to_string(),
+            parent_run_id: None,
+            name: None,
+            status: RunStatus::Running,
+            attempts: 0,
+            started_at: None,
+            ended_at: None,
+            duration_ms: None,
+            dry_run: None,
+            inputs_summary: None,
+            error: None,
+            failed_node: None,
+            counts: NodeCounts::default(),
+            input_tokens: 0,
+            output_tokens: 0,
+            cost_usd: 0.0,
+            retries: 0,
+            queue_wait_ms: 0.0,
+            nodes: Vec::new(),
+            critical_path: CriticalPath::default(),
+            slowest: Vec::new(),
+            models: Vec::new(),
+        }
+    }
+
+    /// Compute the totals, counts, models, slowest nodes and critical path from `nodes`.
+    /// `predecessors(id)` gives a node's upstream nodes (the DAG's edges) when the project
+    /// is known; without it, dependencies are inferred from the times.
+    pub fn summarise(&mut self, predecessors: Option<Predecessors>) {
+        let mut counts = NodeCounts::default();
+        let (mut input, mut output, mut cost, mut retries, mut wait) = (0, 0, 0.0, 0, 0.0);
+        let mut models: Vec<ModelTotals> = Vec::new();
+        for node in &self.nodes {
+            match node.status {
+                NodeStatus::Completed => counts.completed += 1,
+                NodeStatus::Failed => counts.failed += 1,
+                NodeStatus::Skipped => counts.skipped += 1,
+                NodeStatus::Cached => counts.cached += 1,
+                NodeStatus::Running => counts.running += 1,
+                NodeStatus::Pending => counts.pending += 1,
+            }
+            input += node.input_tokens;
+            output += node.output_tokens;
+            cost += node.cost_usd.unwrap_or(0.0);
+            retries += node.retries;
+            wait += node.queue_wait_ms.unwrap_or(0.0);
+            if let Some(model) = &node.model {
+                add_model(&mut models, model, node);
+            }
+        }
+        models.sort_by(|a, b| {
+            b.cost_usd
+                .unwrap_or(0.0)
+                .total_cmp(&a.cost_usd.unwrap_or(0.0))
+                .then_with(|| a.model.cmp(&b.model))
+        });
+        let mut executed: Vec<&NodeReport> = self
+            .nodes
+            .iter()
+            .filter(|n| n.duration_ms.is_some())
+            .filter(|n| matches!(n.status, NodeStatus::Completed | NodeStatus::Failed))
+            .collect();
+        executed.sort_by(|a, b| b.duration_ms.cmp(&a.duration_ms).then(a.id.cmp(&b.id)));
+        self.slowest = executed.iter().take(5).map(|n| n.id.clone()).collect();
+        self.critical_path = critical_path(&self.nodes, predecessors);
+        self.counts = counts;
+        self.input_tokens = input;
+        self.output_tokens = output;
+        self.cost_usd = cost;
+        self.retries = retries;
+        self.queue_wait_ms = wait;
+        self.models = models;
+    }
+}
+
+/// Add `node`'s call of `model` to the totals.
+pub fn add_model(models: &mut Vec<ModelTotals>, model: &str, node: &NodeReport) {
+    let index = match models.iter().position(|m| m.model == model) {
+        Some(i) => i,
+        None => {
+            models.push(ModelTotals {
+                model: model.to_string(),
+                calls: 0,
+                input_tokens: 0,
+                output_tokens: 0,
+                cost_usd: None,
+                unpriced_calls: 0,
+            });
+            models.len() - 1
+        }
+    };
+    let totals = &mut models[index];
+    totals.calls += 1;
+    totals.input_tokens += node.input_tokens;
+    totals.output_tokens += node.output_tokens;
+    match node.cost_usd {
+        Some(c) => totals.cost_usd = Some(totals.cost_usd.unwrap_or(0.0) + c),
+        None => totals.unpriced_calls += 1,
+    }
+}

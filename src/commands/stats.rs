@@ -1,0 +1,82 @@
+//! `trident telemetry stats FILE... [--run ID] [--json]`: the analysis of telemetry files
+//! (see `crate::analysis`): one run in detail, or several with per-node percentiles, and
+//! what was lost.
+
+use std::io::{IsTerminal, Write};
+
+use serde_json::json;
+
+use crate::analysis::files::{check_readable, read_files, stream_order};
+use crate::analysis::render::{render_across, render_loss, render_run};
+use crate::analysis::{Colour, EventFold, across_runs, run_id_message};
+use crate::artifacts::{RunIdError, resolve_among};
+use crate::cli::StatsArgs;
+use crate::error::TridentError;
+use crate::exit::ExitCode;
+
+pub fn stats(args: &StatsArgs) -> Result<ExitCode, TridentError> {
+    let files = stream_order(&args.files);
+    check_readable(&files).map_err(TridentError::Validation)?;
+    let mut fold = EventFold::default();
+    let skipped = read_files(&files, &mut fold).map_err(TridentError::Runtime)?;
+    let mut err = std::io::stderr().lock();
+    for line in &skipped {
+        let _ = writeln!(
+            err,
+            "warning: {}:{}: {}; skipped",
+            line.file, line.line, line.problem
+        );
+    }
+    let events = fold.events;
+    let (mut runs, loss) = fold.finish();
+    if let Some(query) = &args.run {
+        let ids: Vec<String> = runs.iter().map(|r| r.run_id.clone()).collect();
+        let id = match query.as_str() {
+            "latest" => runs
+                .iter()
+                .rev()
+                .find(|r| r.parent_run_id.is_none())
+                .map(|r| r.run_id.clone())
+                .ok_or(RunIdError::NoRuns),
+            q => resolve_among(q, &ids),
+        }
+        .map_err(|e| TridentError::Validation(run_id_message(&e, &ids)))?;
+        runs.retain(|r| r.run_id == id || r.parent_run_id.as_deref() == Some(id.as_str()));
+    }
+    let across = across_runs(&runs);
+    let text = if args.json {
+        let value = json!({
+            "files": files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
+            "events": events,
+            "skipped_lines": skipped,
+            "loss": loss,
+            "runs": runs,
+            "across_runs": across,
+        });
+        format!(
+            "{}\n",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        )
+    } else {
+        let colour = Colour::detect(
+            std::io::stdout().is_terminal(),
+            std::env::var("NO_COLOR").ok().as_deref(),
+        );
+        let mut text = String::new();
+        if runs.is_empty() {
+            text.push_str("No runs found (no event carries a run_id).\n");
+        } else if args.run.is_some() || runs.len() == 1 {
+            for run in &runs {
+                text.push_str(&render_run(run, None, colour));
+                text.push('\n');
+            }
+        } else {
+            text.push_str(&render_across(&across, &runs, colour));
+            text.push('\n');
+        }
+        text.push_str(&render_loss(&loss, events, &skipped));
+        text
+    };
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(ExitCode::Success)
+}
