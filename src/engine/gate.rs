@@ -2,6 +2,8 @@
 //! once it says stop, no new node starts, the nodes already running finish, and the run
 //! ends (under `--schedule levels` a failure lets the level in flight finish, as in the
 //! original). Every reason to stop a run early belongs here, so the scheduler stays one loop.
+//! (The `--max-cost` budget is checked as a node starts, by `budget.rs`: the refused node
+//! fails with `BudgetExceeded`, which closes this gate like any failure.)
 
 use super::context::RunContext;
 
