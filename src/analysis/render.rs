@@ -61,14 +61,18 @@ pub fn duration(ms: u64) -> String {
     }
 }
 
-/// `$0.0126`, with enough digits for small amounts.
+/// `$0.0126`, `$0.000225`, `$1.50`: six decimals at most, trailing zeros dropped.
 pub fn usd(cost: f64) -> String {
     if cost == 0.0 {
-        "$0".into()
-    } else if cost < 0.01 {
-        format!("${cost:.6}")
+        return "$0".into();
+    }
+    let text = format!("{cost:.6}");
+    let trimmed = text.trim_end_matches('0');
+    let decimals = trimmed.split_once('.').map_or(0, |(_, d)| d.len());
+    if decimals < 2 {
+        format!("${cost:.2}")
     } else {
-        format!("${cost:.4}")
+        format!("${trimmed}")
     }
 }
 
@@ -114,34 +118,58 @@ fn opt<T>(value: Option<T>, f: impl Fn(T) -> String) -> String {
 }
 
 fn node_table(run: &RunReport, colour: Colour) -> Table {
-    let mut t = table(
-        colour,
-        &[
-            "node", "type", "status", "duration", "queue", "model", "in", "out", "cost", "retries",
-            "error",
-        ],
-    );
-    for n in &run.nodes {
-        let model = n
-            .model
-            .as_deref()
-            .map(|m| m.split_once('/').map_or(m, |(_, name)| name).to_string());
-        t.add_row(vec![
-            Cell::new(&n.id),
-            Cell::new(n.node_type.as_deref().unwrap_or("-")),
-            status_cell(n.status.as_str()),
-            Cell::new(opt(n.duration_ms, duration)),
-            Cell::new(opt(n.queue_wait_ms, |w| duration(w.round() as u64))),
-            Cell::new(model.unwrap_or_else(|| "-".into())),
-            Cell::new(n.input_tokens),
-            Cell::new(n.output_tokens),
-            Cell::new(node_cost(n)),
-            Cell::new(n.retries),
-            Cell::new(opt(n.error.as_deref(), |e| cut(e, 30))),
-        ]);
+    let header = [
+        "node", "status", "duration", "queue", "model", "in/out", "cost", "retries", "error",
+    ];
+    let rows: Vec<[String; 8]> = run
+        .nodes
+        .iter()
+        .map(|n| {
+            let model = n
+                .model
+                .as_deref()
+                .map(|m| m.split_once('/').map_or(m, |(_, name)| name).to_string());
+            [
+                n.id.clone(),
+                n.status.as_str().to_string(),
+                opt(n.duration_ms, duration),
+                opt(n.queue_wait_ms, |w| duration(w.round() as u64)),
+                model.unwrap_or_else(|| "-".into()),
+                format!("{}/{}", n.input_tokens, n.output_tokens),
+                node_cost(n),
+                n.retries.to_string(),
+            ]
+        })
+        .collect();
+    // The other columns keep their width; errors are cut to what is left of WIDTH (the
+    // whole text is listed under the table).
+    let used: usize = (0..8)
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+                // padding and the space between columns
+                + 2
+        })
+        .sum();
+    let error_width = (usize::from(WIDTH).saturating_sub(used + 1)).max(10);
+    let mut t = table(colour, &header);
+    t.set_content_arrangement(ContentArrangement::Disabled);
+    for (n, row) in run.nodes.iter().zip(rows) {
+        let mut cells: Vec<Cell> = row.into_iter().map(Cell::new).collect();
+        cells[1] = status_cell(n.status.as_str());
+        cells.push(Cell::new(opt(n.error.as_deref(), |e| cut(e, error_width))));
+        t.add_row(cells);
     }
-    right(&mut t, 3..5);
-    right(&mut t, 6..10);
+    for i in 0..header.len() {
+        if let Some(c) = t.column_mut(i) {
+            c.set_padding((0, 1));
+        }
+    }
+    right(&mut t, 2..4);
+    right(&mut t, 5..8);
     t
 }
 
@@ -221,7 +249,7 @@ pub fn render_run(run: &RunReport, source: Option<&str>, colour: Colour) -> Stri
         out.push_str(&format!("  from: {source}\n"));
     }
     out.push('\n');
-    out.push_str(&node_table(run, colour).to_string());
+    out.push_str(&node_table(run, colour).trim_fmt());
     out.push_str("\n\n");
     let path = &run.critical_path;
     if path.nodes.is_empty() {
@@ -245,7 +273,7 @@ pub fn render_run(run: &RunReport, source: Option<&str>, colour: Colour) -> Stri
     }
     if !run.models.is_empty() {
         out.push_str("\nBy model:\n");
-        out.push_str(&model_table(&run.models, colour).to_string());
+        out.push_str(&model_table(&run.models, colour).trim_fmt());
         out.push('\n');
     }
     let failed: Vec<&NodeReport> = run.nodes.iter().filter(|n| n.error.is_some()).collect();
@@ -364,11 +392,11 @@ pub fn render_across(across: &AcrossRuns, runs: &[RunReport], colour: Colour) ->
         ]);
     }
     right(&mut t, 1..6);
-    out.push_str(&t.to_string());
+    out.push_str(&t.trim_fmt());
     out.push('\n');
     if !across.models.is_empty() {
         out.push_str("\nBy model:\n");
-        out.push_str(&model_table(&across.models, colour).to_string());
+        out.push_str(&model_table(&across.models, colour).trim_fmt());
         out.push('\n');
     }
     out.push_str("\nBy run:\n");
@@ -394,7 +422,7 @@ pub fn render_across(across: &AcrossRuns, runs: &[RunReport], colour: Colour) ->
         ]);
     }
     right(&mut t, 3..9);
-    out.push_str(&t.to_string());
+    out.push_str(&t.trim_fmt());
     out.push('\n');
     out
 }
@@ -410,6 +438,8 @@ mod tests {
         assert_eq!(duration(125_000), "2m 05s");
         assert_eq!(usd(0.0126), "$0.0126");
         assert_eq!(usd(0.000225), "$0.000225");
+        assert_eq!(usd(1.5), "$1.50");
+        assert_eq!(usd(0.0096), "$0.0096");
         assert_eq!(cut("a long error\nsecond line", 30), "a long error…");
         assert_eq!(Colour::detect(true, Some("1")), Colour(false));
         assert_eq!(Colour::detect(true, Some("")), Colour(true));
