@@ -25,8 +25,8 @@ use crate::exit::ExitCode;
 use crate::project::load_project;
 use crate::project::validate::validate_edge_mappings_with;
 use crate::providers::ProviderClients;
-use crate::telemetry::Telemetry;
 use crate::telemetry::settings::TelemetrySettings;
+use crate::telemetry::{DestinationOptions, RunHistorySink, Telemetry};
 
 /// Values to keep out of telemetry: the project's `.env` values and any environment
 /// variable that names a key, token, secret or password.
@@ -180,7 +180,15 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
         }
     }
 
-    let (telemetry, guard) = Telemetry::start(&settings, secrets(&project.dotenv_values));
+    let mut telemetry = Telemetry::builder(&settings).secrets(secrets(&project.dotenv_values));
+    if let Some(dir) = &artifact_dir {
+        // The run's own history, whatever the stream settings say.
+        telemetry = telemetry.destination(
+            Box::new(RunHistorySink::new(dir)),
+            DestinationOptions::run_history(),
+        );
+    }
+    let (telemetry, guard) = telemetry.start();
     {
         let telemetry = telemetry.clone();
         let report = InterruptReport::new(args, &run_id, settings.writes_stdout());

@@ -6,13 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::clock::Clock;
-use super::destination::{Destination, DestinationOptions};
+use super::destination::{Destination, DestinationOptions, Redactors};
 use super::emitter::{Core, Telemetry};
 use super::filter::EventFilter;
 use super::guard::{SHUTDOWN_TIMEOUT, TelemetryGuard};
 use super::notice::Notices;
 use super::queue::EventQueue;
-use super::redact::Redactor;
 use super::settings::TelemetrySettings;
 use super::sink::{FileSink, Rotation, Sink, StdoutSink};
 use super::writer::{EventWriter, FLUSH_INTERVAL};
@@ -115,10 +114,10 @@ impl TelemetryBuilder {
         if wanted.is_empty() {
             return (Telemetry::disabled(), TelemetryGuard::disabled());
         }
-        let redactor = Redactor::new(settings.redact, self.secrets, &settings.redact_keys);
+        let redactors = Redactors::new(self.secrets, &settings.redact_keys);
         let destinations = wanted
             .into_iter()
-            .map(|(sink, options)| Destination::new(sink, options, &redactor))
+            .map(|(sink, options)| Destination::new(sink, options, &redactors))
             .collect();
         let capacity = self.capacity.max(2);
         let core = Arc::new(Core {

@@ -46,6 +46,8 @@ pub struct DestinationOptions {
     /// Keep payload strings whole instead of truncating them to
     /// [`MAX_PAYLOAD_CHARS`] (the stream does at `debug`).
     pub payloads_whole: bool,
+    /// Redact secrets (always, for a run's history; as the settings say, for the stream).
+    pub redact: bool,
 }
 
 impl DestinationOptions {
@@ -55,6 +57,7 @@ impl DestinationOptions {
             filter,
             format,
             payloads_whole: false,
+            redact: true,
         }
     }
 
@@ -65,11 +68,12 @@ impl DestinationOptions {
             filter: settings.event_filter(),
             format: settings.format,
             payloads_whole: settings.keeps_payloads_whole(),
+            redact: settings.redact,
         }
     }
 
     /// A run's own history (`.trident/runs/<run_id>/events.jsonl`): JSON Lines, `verbose`,
-    /// every category, truncated like the stream, whatever the stream settings say.
+    /// every category, truncated and always redacted, whatever the stream settings say.
     pub fn run_history() -> DestinationOptions {
         DestinationOptions::new(
             EventFilter::new(Some(LevelSetting::Verbosity(Verbosity::Verbose)), &[]),
@@ -83,10 +87,37 @@ impl DestinationOptions {
         self
     }
 
-    /// The redaction and truncation for these options.
-    pub(crate) fn policy(&self, redactor: &Redactor) -> PayloadPolicy {
+    /// The same options with redaction on or off.
+    pub fn redact(mut self, redact: bool) -> DestinationOptions {
+        self.redact = redact;
+        self
+    }
+
+    /// The redaction and truncation for these options, from the stream's redactors.
+    pub(crate) fn policy(&self, redactors: &Redactors) -> PayloadPolicy {
         let max_chars = (!self.payloads_whole).then_some(MAX_PAYLOAD_CHARS);
+        let redactor = if self.redact {
+            &redactors.on
+        } else {
+            &redactors.off
+        };
         PayloadPolicy::new(redactor.clone(), max_chars)
+    }
+}
+
+/// The stream's redaction (its secrets and extra keys), on and off.
+pub(crate) struct Redactors {
+    pub on: Redactor,
+    pub off: Redactor,
+}
+
+impl Redactors {
+    /// Both redactors for `secrets` and `extra_keys`.
+    pub fn new(secrets: Vec<String>, extra_keys: &[String]) -> Redactors {
+        Redactors {
+            on: Redactor::new(true, secrets, extra_keys),
+            off: Redactor::new(false, Vec::new(), extra_keys),
+        }
     }
 }
 
@@ -110,13 +141,13 @@ pub(crate) struct Destination {
 
 impl Destination {
     /// A destination for `sink`; redaction comes from the stream, the rest from `options`.
-    pub fn new(sink: Box<dyn Sink>, options: DestinationOptions, redactor: &Redactor) -> Self {
+    pub fn new(sink: Box<dyn Sink>, options: DestinationOptions, redactors: &Redactors) -> Self {
         let formatter = LineFormatter::new(options.format, sink.colors());
         Destination {
             sink,
             filter: options.filter,
             formatter,
-            policy: options.policy(redactor),
+            policy: options.policy(redactors),
             seq: 0,
             active: true,
             lost: 0,

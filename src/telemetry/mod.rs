@@ -58,7 +58,7 @@ pub use notice::Notices;
 pub use record::RunScope;
 pub use redact::{Redactor, secret_env_values};
 pub use settings::TelemetrySettings;
-pub use sink::{FileSink, MemorySink, Rotation, Sink, StdoutSink};
+pub use sink::{FileSink, MemorySink, Rotation, RunHistorySink, Sink, StdoutSink};
 pub use writer::FLUSH_INTERVAL;
 
 #[cfg(test)]

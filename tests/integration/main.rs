@@ -15,6 +15,7 @@ mod providers;
 mod python_tools;
 mod resume;
 mod resume_safety;
+mod run_history;
 mod scheduling;
 mod signals;
 mod telemetry;

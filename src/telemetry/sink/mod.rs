@@ -8,10 +8,12 @@
 
 mod file;
 mod memory;
+mod run_history;
 mod stdout;
 
 pub use file::{FileSink, Rotation};
 pub use memory::MemorySink;
+pub use run_history::{RUN_EVENTS_FILE, RunHistorySink, last_seq};
 pub use stdout::StdoutSink;
 
 use std::io;

@@ -186,3 +186,15 @@ pub fn trace_node(trace: &Value, id: &str) -> Value {
         .unwrap_or_else(|| panic!("no node {id} in the trace"))
         .clone()
 }
+
+/// The events of a JSON Lines file (every line must be one JSON object).
+pub fn jsonl_events(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+/// The `seq` of each event.
+pub fn seqs(events: &[Value]) -> Vec<u64> {
+    events.iter().map(|e| e["seq"].as_u64().unwrap()).collect()
+}
