@@ -131,5 +131,7 @@ fn a_resume_appends_a_new_attempt_and_continues_the_seq() {
         .collect();
     assert_eq!(starts.len(), 2, "one workflow_started per attempt");
     assert_eq!(starts[1]["data"]["resumed_from"], "r1");
+    assert_eq!(starts[0]["data"]["attempt"], 1);
+    assert_eq!(starts[1]["data"]["attempt"], 2);
     assert_eq!(names(&events).last(), Some(&"workflow_completed"));
 }
