@@ -412,8 +412,12 @@ fn provider_retries_and_tokens_are_reported() {
     let usage = evs.iter().find(|e| e["event"] == "token_usage").unwrap();
     assert_eq!(usage["data"]["input_tokens"], 12);
     assert_eq!(usage["data"]["output_tokens"], 40);
-    let latency = evs.iter().find(|e| e["event"] == "timing_metric").unwrap();
-    assert_eq!(latency["data"]["name"], "provider_latency_ms");
+    // A queue_wait_ms timing may come first (a node that waited for a worker).
+    let latency = evs
+        .iter()
+        .find(|e| e["event"] == "timing_metric" && e["data"]["name"] == "provider_latency_ms")
+        .expect("a provider_latency_ms timing");
+    assert_eq!(latency["node_id"], "greet");
     let completed = evs
         .iter()
         .find(|e| e["event"] == "node_completed" && e["node_id"] == "greet")
