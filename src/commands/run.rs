@@ -181,7 +181,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
     }
 
     let mut telemetry = Telemetry::builder(&settings).secrets(secrets(&project.dotenv_values));
-    if let Some(dir) = &artifact_dir {
+    if let Some(dir) = &opts.artifact_dir {
         // The run's own history, whatever the stream settings say.
         telemetry = telemetry.destination(
             Box::new(RunHistorySink::new(dir)),
