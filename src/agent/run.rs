@@ -51,8 +51,10 @@ pub fn run_agent_in(
         env,
     )?;
     let started = Instant::now();
-    let mut process = AgentProcess::spawn(command.to_command(env), command.stdin_prompt.clone())
-        .map_err(|error| {
+    let mut child = command.to_command(env);
+    child.envs(req.telemetry.trace_env(node_id));
+    let mut process =
+        AgentProcess::spawn(child, command.stdin_prompt.clone()).map_err(|error| {
             let hint = if error.kind() == std::io::ErrorKind::NotFound {
                 format!(" Install the Claude CLI with: {INSTALL_HINT}")
             } else {

@@ -53,4 +53,8 @@ impl ToolObserver for NodeToolObserver<'_> {
             line: line.to_string(),
         });
     }
+
+    fn trace_env(&self) -> Vec<(&'static str, String)> {
+        self.tel.trace_env(self.node_id)
+    }
 }

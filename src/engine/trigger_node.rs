@@ -97,6 +97,8 @@ pub fn run_trigger(
             if trigger.emit_signal {
                 cmd.arg("--emit-signal");
             }
+            // The triggered run joins this run's trace and exports where this run does.
+            cmd.envs(ctx.tel.triggered_run_env(node_id));
             {
                 use std::os::unix::process::CommandExt;
                 cmd.process_group(0);

@@ -60,6 +60,20 @@ pub struct TelemetryArgs {
     /// default: on]
     #[arg(long = "telemetry-redact", value_name = "on|off")]
     pub telemetry_redact: Option<String>,
+
+    /// Export the run as an OpenTelemetry trace (spans) and log records over OTLP/HTTP, to
+    /// this base URL (`/v1/traces`, `/v1/logs` appended) or, without one, where the
+    /// OTEL_EXPORTER_OTLP_* variables say (default http://localhost:4318); `off` turns it
+    /// off. Turns telemetry on by itself [env: TRIDENT_TELEMETRY_OTLP; manifest:
+    /// telemetry.otlp]
+    #[arg(
+        long = "telemetry-otlp",
+        value_name = "URL",
+        num_args = 0..=1,
+        default_missing_value = "on",
+        require_equals = false
+    )]
+    pub telemetry_otlp: Option<String>,
 }
 
 impl TelemetryArgs {

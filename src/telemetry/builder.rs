@@ -5,12 +5,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::catalogue::Verbosity;
 use super::clock::Clock;
 use super::destination::{Destination, DestinationOptions, Redactors};
 use super::emitter::{Core, Telemetry};
-use super::filter::EventFilter;
+use super::filter::{EventFilter, LevelSetting};
+use super::format::Format;
 use super::guard::{SHUTDOWN_TIMEOUT, TelemetryGuard};
 use super::notice::Notices;
+use super::propagation::Propagation;
 use super::queue::EventQueue;
 use super::settings::TelemetrySettings;
 use super::sink::{FileSink, Rotation, Sink, StdoutSink};
@@ -104,8 +107,12 @@ impl TelemetryBuilder {
         let mut wanted: Vec<(Box<dyn Sink>, DestinationOptions)> = Vec::new();
         if settings.enabled {
             let options = DestinationOptions::stream(&settings);
+            let explicit = self.sinks.is_some();
             let sinks = self.sinks.unwrap_or_else(|| default_sinks(&settings));
             wanted.extend(sinks.into_iter().map(|sink| (sink, options)));
+            if !explicit && let Some(otlp) = otlp_destination(&settings, &self.notices) {
+                wanted.push(otlp);
+            }
         }
         wanted.extend(self.destinations);
         let mask = wanted
@@ -123,6 +130,7 @@ impl TelemetryBuilder {
         let core = Arc::new(Core {
             queue: EventQueue::new(capacity, Clock::start()),
             filter: mask,
+            propagation: settings.otlp.as_ref().map(Propagation::new),
         });
         let writer = EventWriter::new(
             Arc::clone(&core),
@@ -148,6 +156,36 @@ impl TelemetryBuilder {
                 (Telemetry::disabled(), TelemetryGuard::disabled())
             }
         }
+    }
+}
+
+/// The OpenTelemetry exporter, when `settings` turn it on: it receives every event up to
+/// `verbose` (and whatever more the stream takes), so that its spans are complete whatever
+/// the stream's level and filter, and makes log records only of the events the stream's own
+/// filter passes.
+fn otlp_destination(
+    settings: &TelemetrySettings,
+    notices: &Notices,
+) -> Option<(Box<dyn Sink>, DestinationOptions)> {
+    let otlp = settings.otlp.as_ref()?;
+    let stream = DestinationOptions::stream(settings);
+    let spans = EventFilter::new(Some(LevelSetting::Verbosity(Verbosity::Verbose)), &[]);
+    let options = DestinationOptions::new(spans.union(stream.filter), Format::Jsonl)
+        .payloads_whole(stream.payloads_whole);
+    #[cfg(feature = "otlp")]
+    match super::otlp::OtlpSink::start(otlp, stream.filter, notices.clone()) {
+        Ok(sink) => Some((Box::new(sink), options)),
+        Err(e) => {
+            notices.warn(&format!("OpenTelemetry export is off: {e}"));
+            None
+        }
+    }
+    #[cfg(not(feature = "otlp"))]
+    {
+        let _ = (otlp, options);
+        notices
+            .warn("OpenTelemetry export is off: this trident was built without the `otlp` feature");
+        None
     }
 }
 

@@ -127,6 +127,7 @@ pub enum EventKind {
     ToolOutput,
     PromptRendered,
     PriceUnknown,
+    OtlpExportFailed,
 }
 
 /// One row of the catalogue.
@@ -148,7 +149,7 @@ const fn row(name: &'static str, category: Category, level: Level, verbosity: Ve
 
 impl EventKind {
     /// Every event kind, in catalogue order.
-    pub const ALL: [EventKind; 29] = [
+    pub const ALL: [EventKind; 30] = [
         EventKind::WorkflowStarted,
         EventKind::WorkflowCompleted,
         EventKind::WorkflowFailed,
@@ -178,6 +179,7 @@ impl EventKind {
         EventKind::ToolOutput,
         EventKind::PromptRendered,
         EventKind::PriceUnknown,
+        EventKind::OtlpExportFailed,
     ];
 
     const fn row(self) -> Row {
@@ -229,6 +231,9 @@ impl EventKind {
             EventKind::ToolOutput => row("tool_output", C::Execution, L::Debug, V::Debug),
             EventKind::PromptRendered => row("prompt_rendered", C::Execution, L::Debug, V::Verbose),
             EventKind::PriceUnknown => row("price_unknown", C::Resource, L::Warning, V::Normal),
+            EventKind::OtlpExportFailed => {
+                row("otlp_export_failed", C::Telemetry, L::Warning, V::Normal)
+            }
         }
     }
 
@@ -317,6 +322,7 @@ mod tests {
             ("tool_output", "execution", "DEBUG", "debug"),
             ("prompt_rendered", "execution", "DEBUG", "verbose"),
             ("price_unknown", "resource", "WARNING", "normal"),
+            ("otlp_export_failed", "telemetry", "WARNING", "normal"),
         ];
         assert_eq!(table.len(), EventKind::ALL.len());
         for (name, category, level, verbosity) in table {

@@ -16,6 +16,7 @@ use super::catalogue::{Category, EventKind, Level};
 use super::event::Event;
 use super::filter::EventFilter;
 use super::guard::TelemetryGuard;
+use super::propagation::Propagation;
 use super::queue::EventQueue;
 use super::record::{NodeId, RunScope, ScopeId};
 use super::settings::TelemetrySettings;
@@ -26,6 +27,8 @@ use super::sink::MemorySink;
 pub(crate) struct Core {
     pub queue: EventQueue,
     pub filter: EventFilter,
+    /// Trace context handed to child processes, when OpenTelemetry export is on.
+    pub propagation: Option<Propagation>,
 }
 
 /// The telemetry stream of one `trident` invocation. Cheap to clone.
@@ -217,12 +220,41 @@ impl RunTelemetry {
             None => true,
         }
     }
+
+    /// The variables a process started by node `node_id` (a tool, an agent CLI) gets so it
+    /// continues this run's trace: `TRACEPARENT` for the node's span (and `TRACESTATE`).
+    /// Empty when OpenTelemetry export is off.
+    pub fn trace_env(&self, node_id: &str) -> Vec<(&'static str, String)> {
+        match self.inner.as_ref().map(|h| (h, &h.core.propagation)) {
+            Some((h, Some(p))) => p.trace_env(&h.scope, node_id),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The variables a `fire-and-forget` run started by node `node_id` gets: the trace
+    /// context of [`RunTelemetry::trace_env`] and this run's OpenTelemetry settings, so it
+    /// exports to the same place and appears in this run's trace.
+    pub fn triggered_run_env(&self, node_id: &str) -> Vec<(&'static str, String)> {
+        match self.inner.as_ref().map(|h| (h, &h.core.propagation)) {
+            Some((h, Some(p))) => {
+                let mut vars = p.trace_env(&h.scope, node_id);
+                vars.extend(p.settings_env());
+                vars
+            }
+            _ => Vec::new(),
+        }
+    }
 }
 
 impl RunHandle {
     #[inline(never)]
     fn emit(&self, node_id: Option<&str>, make: impl FnOnce() -> Event) {
         let event = make();
+        if let (Some(p), Event::WorkflowStarted { attempt, .. }) = (&self.core.propagation, &event)
+            && self.scope.parent_run_id.is_none()
+        {
+            p.root_started(*attempt);
+        }
         if !self.core.filter.allows_event(&event) {
             return;
         }

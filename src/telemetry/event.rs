@@ -220,6 +220,13 @@ pub enum Event {
     },
     /// `tool_output` {line}: one line a tool printed, as it printed it.
     ToolOutput { line: String },
+    /// `otlp_export_failed` {endpoint, error, dropped}: the OpenTelemetry export failed
+    /// (reported once, at the end of the stream).
+    OtlpExportFailed {
+        endpoint: String,
+        error: String,
+        dropped: u64,
+    },
 }
 
 impl Event {
@@ -255,6 +262,7 @@ impl Event {
             Event::ToolOutput { .. } => EventKind::ToolOutput,
             Event::PromptRendered { .. } => EventKind::PromptRendered,
             Event::PriceUnknown { .. } => EventKind::PriceUnknown,
+            Event::OtlpExportFailed { .. } => EventKind::OtlpExportFailed,
         }
     }
 
@@ -534,6 +542,15 @@ impl Event {
                 v.payload("data", data);
             }
             Event::ToolOutput { line } => v.text("line", line),
+            Event::OtlpExportFailed {
+                endpoint,
+                error,
+                dropped,
+            } => {
+                v.text("endpoint", endpoint);
+                v.text("error", error);
+                v.uint("dropped", *dropped);
+            }
         }
     }
 }

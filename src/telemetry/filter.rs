@@ -268,7 +268,8 @@ mod tests {
                 "telemetry_dropped",
                 // A tool may report a WARNING or ERROR event; those pass every verbosity.
                 "tool_event",
-                "price_unknown"
+                "price_unknown",
+                "otlp_export_failed"
             ]
         );
     }

@@ -19,7 +19,9 @@
 //! typed events and their fields), `fields` (the visitor the formats read events through),
 //! `record` (an event with its envelope), [`settings`] and [`args`] (flags, environment,
 //! manifest), `values` (value spellings), `clock` (time stamps), `emitter` (the handles),
-//! `builder` (starting a stream), `guard`, `notice` (stderr warnings).
+//! `builder` (starting a stream), `guard`, `notice` (stderr warnings), [`otlp`]
+//! (OpenTelemetry export, a sink), [`trace_context`] and `propagation` (W3C trace context
+//! in, and out to tools, agent CLIs and triggered runs).
 //!
 //! The file path's `{run_id}` is resolved lazily: the file sink is opened when the first
 //! event arrives, with that event's top-level run id.
@@ -36,12 +38,15 @@ pub mod filter;
 mod format;
 mod guard;
 mod notice;
+pub mod otlp;
 pub mod policy;
+mod propagation;
 mod queue;
 mod record;
 pub mod redact;
 pub mod settings;
 pub mod sink;
+pub mod trace_context;
 mod values;
 mod writer;
 

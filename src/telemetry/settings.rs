@@ -14,6 +14,7 @@ use serde_json::Value;
 use super::args::TelemetryArgs;
 use super::filter::{EventFilter, LevelSetting, Selector};
 use super::format::Format;
+use super::otlp::settings::{OtlpSettings, OtlpSwitch, SWITCH_ACCEPTED};
 use super::values::{
     BOOL_ACCEPTED, MAX_FILES_ACCEPTED, SIZE_ACCEPTED, parse_bool, parse_max_files, parse_size,
 };
@@ -33,10 +34,11 @@ pub mod env_vars {
     pub const MAX_SIZE: &str = "TRIDENT_TELEMETRY_MAX_SIZE";
     pub const MAX_FILES: &str = "TRIDENT_TELEMETRY_MAX_FILES";
     pub const REDACT: &str = "TRIDENT_TELEMETRY_REDACT";
+    pub const OTLP: &str = "TRIDENT_TELEMETRY_OTLP";
 }
 
 /// The keys accepted in the manifest's `telemetry:` section.
-pub const MANIFEST_KEYS: [&str; 9] = [
+pub const MANIFEST_KEYS: [&str; 10] = [
     "enabled",
     "format",
     "file",
@@ -46,6 +48,7 @@ pub const MANIFEST_KEYS: [&str; 9] = [
     "max_size",
     "max_files",
     "redact",
+    "otlp",
 ];
 
 /// Resolved, validated telemetry settings.
@@ -72,6 +75,9 @@ pub struct TelemetrySettings {
     pub redact: bool,
     /// Extra payload key names to redact (manifest `redact: [..]`).
     pub redact_keys: Vec<String>,
+    /// OpenTelemetry export, when on (`--telemetry-otlp`, `TRIDENT_TELEMETRY_OTLP`,
+    /// `telemetry.otlp`); turns telemetry on by itself.
+    pub otlp: Option<OtlpSettings>,
     /// Whether colours are allowed at all (`NO_COLOR` unset, `TERM` not `dumb`); they are
     /// used only for the human format on a terminal.
     pub colors: bool,
@@ -90,6 +96,7 @@ impl Default for TelemetrySettings {
             max_files: DEFAULT_MAX_FILES,
             redact: true,
             redact_keys: Vec::new(),
+            otlp: None,
             colors: true,
         }
     }
@@ -122,10 +129,19 @@ impl TelemetrySettings {
         let env_set = |name: &str| env(name).filter(|v| !v.is_empty()).is_some();
         let colors = !env_set("NO_COLOR") && env("TERM").as_deref() != Some("dumb");
 
+        let otlp = OtlpSettings::resolve(layer.otlp.as_ref(), env)?;
+        // OTLP on turns telemetry on by itself; only `--no-telemetry` overrides it.
+        let enabled = match args.enabled() {
+            Some(false) => false,
+            _ => layer.enabled.unwrap_or(false) || otlp.is_some(),
+        };
         let settings = TelemetrySettings {
-            enabled: layer.enabled.unwrap_or(false),
+            enabled,
             format: layer.format.unwrap_or_default(),
-            stdout: layer.stdout.unwrap_or(layer.file.is_none()),
+            // stdout is the default destination only when neither a file nor OTLP is set.
+            stdout: layer
+                .stdout
+                .unwrap_or(layer.file.is_none() && otlp.is_none()),
             file: layer.file,
             level: layer.level,
             filter: layer.filter.unwrap_or_default(),
@@ -133,9 +149,14 @@ impl TelemetrySettings {
             max_files: layer.max_files.unwrap_or(DEFAULT_MAX_FILES),
             redact: layer.redact.unwrap_or(true),
             redact_keys: layer.redact_keys,
+            otlp,
             colors,
         };
-        if settings.enabled && !settings.stdout && settings.file.is_none() {
+        if settings.enabled
+            && !settings.stdout
+            && settings.file.is_none()
+            && settings.otlp.is_none()
+        {
             return Err(TridentError::Validation(
                 "telemetry is on but has nowhere to go: stdout is turned off \
                  (--no-telemetry-stdout, TRIDENT_TELEMETRY_STDOUT or telemetry.stdout) and no \
@@ -204,6 +225,7 @@ struct Layer {
     max_files: Option<u32>,
     redact: Option<bool>,
     redact_keys: Vec<String>,
+    otlp: Option<OtlpSwitch>,
 }
 
 impl Layer {
@@ -222,6 +244,7 @@ impl Layer {
             max_files: self.max_files.or(lower.max_files),
             redact: self.redact.or(lower.redact),
             redact_keys,
+            otlp: self.otlp.or(lower.otlp),
         }
     }
 
@@ -269,6 +292,12 @@ impl Layer {
                 self.redact =
                     Some(parse_bool(text).ok_or_else(|| invalid(origin, text, "on, off"))?)
             }
+            Setting::Otlp => {
+                self.otlp = Some(
+                    OtlpSwitch::parse(text)
+                        .ok_or_else(|| invalid(origin, text, SWITCH_ACCEPTED))?,
+                )
+            }
         }
         Ok(())
     }
@@ -315,6 +344,7 @@ impl Layer {
                 &args.telemetry_redact,
                 "--telemetry-redact",
             ),
+            (Setting::Otlp, &args.telemetry_otlp, "--telemetry-otlp"),
         ];
         for (setting, value, flag) in texts {
             if let Some(text) = value {
@@ -336,6 +366,7 @@ impl Layer {
             (Setting::MaxSize, env_vars::MAX_SIZE),
             (Setting::MaxFiles, env_vars::MAX_FILES),
             (Setting::Redact, env_vars::REDACT),
+            (Setting::Otlp, env_vars::OTLP),
         ];
         for (setting, var) in vars {
             // An empty variable is the same as an unset one.
@@ -376,6 +407,9 @@ impl Layer {
                 (Setting::Enabled, Value::Bool(b)) => layer.enabled = Some(*b),
                 (Setting::Stdout, Value::Bool(b)) => layer.stdout = Some(*b),
                 (Setting::Redact, Value::Bool(b)) => layer.redact = Some(*b),
+                (Setting::Otlp, Value::Bool(b)) => {
+                    layer.otlp = Some(if *b { OtlpSwitch::On } else { OtlpSwitch::Off })
+                }
                 (Setting::Redact, Value::Array(items)) => {
                     let mut keys = Vec::new();
                     for item in items {
@@ -428,10 +462,11 @@ enum Setting {
     MaxSize,
     MaxFiles,
     Redact,
+    Otlp,
 }
 
 impl Setting {
-    const ALL: [Setting; 9] = [
+    const ALL: [Setting; 10] = [
         Setting::Enabled,
         Setting::Format,
         Setting::File,
@@ -441,6 +476,7 @@ impl Setting {
         Setting::MaxSize,
         Setting::MaxFiles,
         Setting::Redact,
+        Setting::Otlp,
     ];
 
     fn key(self) -> &'static str {
@@ -461,6 +497,7 @@ impl Setting {
             Setting::MaxSize => SIZE_ACCEPTED,
             Setting::MaxFiles => MAX_FILES_ACCEPTED,
             Setting::Redact => "on, off, or a list of extra key names to redact",
+            Setting::Otlp => SWITCH_ACCEPTED,
         }
     }
 }

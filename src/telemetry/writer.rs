@@ -271,6 +271,27 @@ impl EventWriter {
     }
 
     fn finish(&mut self) {
+        // Sinks that export elsewhere finish first (bounded), so that what they report (an
+        // export failure) is written to every destination before any is closed.
+        let mut reports = Vec::new();
+        for output in &mut self.destinations {
+            if output.active {
+                reports.extend(output.sink.finish());
+            }
+        }
+        if !reports.is_empty() {
+            let stamp = self.core.queue.clock().now();
+            let records: Vec<Record> = reports
+                .into_iter()
+                .map(|event| Record {
+                    stamp,
+                    scope: self.last_scope,
+                    node_id: None,
+                    event,
+                })
+                .collect();
+            self.write_batch(&records, None);
+        }
         for output in &mut self.destinations {
             if output.active {
                 let _ = output.sink.flush();

@@ -35,6 +35,11 @@ pub trait ToolObserver: Sync {
     }
     /// One line the tool printed (stdout or stderr), without its end of line.
     fn output_line(&self, _line: &str) {}
+    /// Trace context for the tool's environment (`TRACEPARENT` of its node's span, when
+    /// OpenTelemetry export is on).
+    fn trace_env(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
 }
 
 /// An observer that ignores everything (validation, tests).

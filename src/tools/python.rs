@@ -66,7 +66,10 @@ pub fn run_python_tool(
             ))
         }
     })?;
-    let env = ToolEnv::new();
+    let mut env = ToolEnv::new();
+    for (name, value) in observer.trace_env() {
+        env.set(name, value);
+    }
     let request = CallRequest {
         tool_id: &tool.id,
         file: &module.file,

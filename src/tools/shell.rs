@@ -84,6 +84,9 @@ pub fn run_shell_tool(
         env.set(input_env_name(name), shell_text(value));
     }
     env.set(EVENTS_ENV, events.path().to_string_lossy());
+    for (name, value) in observer.trace_env() {
+        env.set(name, value);
+    }
     env.apply(&mut command);
     let finished =
         run_to_completion(command, timeout, observer, Some(&mut events)).map_err(|failure| {

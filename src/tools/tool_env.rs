@@ -6,7 +6,8 @@
 //! - python tools: set in the worker's `os.environ` for the duration of the call, then
 //!   restored (the worker outlives the call).
 //!
-//! Trace context for tools (`TRACEPARENT`) belongs here too.
+//! - both: `TRACEPARENT` (and `TRACESTATE`) of the tool node's span when OpenTelemetry
+//!   export is on ([`ToolObserver::trace_env`](super::ToolObserver::trace_env)).
 
 use std::process::Command;
 

@@ -10,6 +10,7 @@ mod connections;
 mod cost;
 mod errors;
 mod nodes;
+mod otlp;
 mod preflight;
 mod providers;
 mod python_tools;

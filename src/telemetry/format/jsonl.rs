@@ -636,6 +636,14 @@ mod tests {
                 },
                 json!({"line":"fetching page 2"}),
             ),
+            (
+                Event::OtlpExportFailed {
+                    endpoint: "http://c:4318/v1/traces".into(),
+                    error: "connection refused".into(),
+                    dropped: 12,
+                },
+                json!({"endpoint":"http://c:4318/v1/traces","error":"connection refused","dropped":12}),
+            ),
         ];
         let mut seen = std::collections::HashSet::new();
         for (event, data) in cases {

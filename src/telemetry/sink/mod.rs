@@ -50,6 +50,14 @@ pub trait Sink: Send {
         Ok(())
     }
 
+    /// Called once when the stream ends, after the last batch and before any sink is
+    /// closed, for a sink still active: finish pending work (bounded in time, like an
+    /// export) and return events to report (an export failure), which the writer then
+    /// writes to every destination that wants them.
+    fn finish(&mut self) -> Vec<crate::telemetry::event::Event> {
+        Vec::new()
+    }
+
     /// Called once when the writer stops, after the last write and flush, whether or not
     /// the sink was ever opened or was disabled: write a metrics file, make a final
     /// export, wait for pending work (bounded). An error is reported as a notice.

@@ -3,6 +3,7 @@
 //! binary with an isolated environment.
 
 pub mod fake_llm;
+pub mod otlp_receiver;
 pub mod prompt_dag;
 
 use std::path::{Path, PathBuf};
@@ -116,6 +117,9 @@ impl Fixture {
                 || key.ends_with("_API_KEY")
                 || key.ends_with("_BASE_URL")
                 || key == "NO_COLOR"
+                || key.starts_with("OTEL_")
+                || key == "TRACEPARENT"
+                || key == "TRACESTATE"
             {
                 cmd.env_remove(key);
             }

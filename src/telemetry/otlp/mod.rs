@@ -1,0 +1,26 @@
+//! OpenTelemetry export: every run as a GenAI trace and every event as a log record, sent
+//! over OTLP/HTTP by one more sink of the telemetry writer (`docs/TELEMETRY.md`,
+//! "OpenTelemetry export").
+//!
+//! Module map: [`settings`] (the switch and the `OTEL_*` variables; always built), and,
+//! with the `otlp` cargo feature: `stream_event` (a jsonl line read back), `semconv`
+//! (attribute names), `span_tree` (events to spans and log records), `exporter` (the
+//! export thread), `http_client` (OTLP/HTTP over `ureq`) and [`OtlpSink`].
+
+pub mod settings;
+
+#[cfg(feature = "otlp")]
+mod exporter;
+#[cfg(feature = "otlp")]
+mod http_client;
+#[cfg(feature = "otlp")]
+mod semconv;
+#[cfg(feature = "otlp")]
+mod sink;
+#[cfg(feature = "otlp")]
+mod span_tree;
+#[cfg(feature = "otlp")]
+mod stream_event;
+
+#[cfg(feature = "otlp")]
+pub use sink::OtlpSink;

@@ -1,0 +1,136 @@
+//! The OTLP sink: one more sink of the telemetry writer. It reads the JSON Lines the writer
+//! hands it, builds the run's spans and log records from them (`span_tree`) and queues them
+//! for the export thread (`exporter`). Log records are made only for the events passing the
+//! stream's own filter; spans use every event the sink receives.
+
+use std::io;
+
+use super::exporter::Exporter;
+use super::settings::OtlpSettings;
+use super::span_tree::SpanTree;
+use super::stream_event::StreamEvent;
+use crate::telemetry::catalogue::EventKind;
+use crate::telemetry::event::Event;
+use crate::telemetry::filter::EventFilter;
+use crate::telemetry::notice::Notices;
+use crate::telemetry::sink::Sink;
+
+/// Exports the stream as OpenTelemetry spans and log records over OTLP/HTTP.
+pub struct OtlpSink {
+    tree: SpanTree,
+    exporter: Exporter,
+    log_filter: EventFilter,
+    endpoint: String,
+    notices: Notices,
+    finished: bool,
+}
+
+impl OtlpSink {
+    /// Starts the export thread for `settings`; log records for the events `log_filter`
+    /// passes. Fails (with a message for a notice) when the exporter cannot be built.
+    pub fn start(
+        settings: &OtlpSettings,
+        log_filter: EventFilter,
+        notices: Notices,
+    ) -> Result<OtlpSink, String> {
+        let tree = SpanTree::new(settings.parent.clone());
+        let exporter = Exporter::start(settings, tree.scope().clone())?;
+        Ok(OtlpSink {
+            tree,
+            exporter,
+            log_filter,
+            endpoint: without_credentials(&settings.traces_endpoint),
+            notices,
+            finished: false,
+        })
+    }
+
+    /// Spans and log records exported so far.
+    pub fn exported(&self) -> u64 {
+        self.exporter.exported()
+    }
+}
+
+/// `url` without a `user:password@` part.
+fn without_credentials(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            format!("{scheme}://{host}{path}")
+        }
+        None => url.to_string(),
+    }
+}
+
+impl Sink for OtlpSink {
+    fn describe(&self) -> String {
+        "otlp".to_string()
+    }
+
+    fn write_lines(&mut self, lines: &[u8]) -> io::Result<()> {
+        if self.finished {
+            return Ok(());
+        }
+        let mut logs = Vec::new();
+        for line in lines.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            let Some(event) = StreamEvent::parse(line) else {
+                continue;
+            };
+            let logged =
+                EventKind::from_name(&event.event).is_none_or(|kind| self.log_filter.allows(kind));
+            if logged {
+                logs.push(self.tree.log_record(&event));
+            }
+            self.tree.record(&event);
+        }
+        self.exporter.send(self.tree.take(), logs);
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Vec<Event> {
+        if self.finished {
+            return Vec::new();
+        }
+        self.finished = true;
+        self.tree.close_all();
+        self.exporter.send(self.tree.take(), Vec::new());
+        let Some(failure) = self.exporter.close() else {
+            return Vec::new();
+        };
+        self.notices.warn(&format!(
+            "OpenTelemetry export to {} failed: {}; {} spans and log records were not exported",
+            self.endpoint, failure.error, failure.dropped
+        ));
+        let mut events = vec![Event::OtlpExportFailed {
+            endpoint: self.endpoint.clone(),
+            error: failure.error.clone(),
+            dropped: failure.dropped,
+        }];
+        if failure.dropped > 0 {
+            events.push(Event::TelemetryDropped {
+                sink: "otlp".to_string(),
+                count: failure.dropped,
+                reason: failure.error,
+            });
+        }
+        events
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_not_shown() {
+        assert_eq!(
+            without_credentials("https://user:secret@host:4318/v1/traces"),
+            "https://host:4318/v1/traces"
+        );
+        assert_eq!(
+            without_credentials("http://host/v1/traces"),
+            "http://host/v1/traces"
+        );
+    }
+}
