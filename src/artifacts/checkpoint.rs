@@ -117,6 +117,18 @@ impl CheckpointStore {
         &mut self.state
     }
 
+    /// Report the path (in `checkpoint_saved`) relative to `root` when it lies under it:
+    /// `.trident/runs/<id>/checkpoint.json` reads better than an absolute path.
+    pub fn show_path_relative_to(&mut self, root: &Path) {
+        if let Some(relative) = self
+            .json_path
+            .as_deref()
+            .and_then(|p| p.strip_prefix(root).ok())
+        {
+            self.path_text = relative.display().to_string();
+        }
+    }
+
     /// Where `checkpoint.json` lives, as text (empty in memory).
     pub fn path_text(&self) -> &str {
         &self.path_text

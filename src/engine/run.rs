@@ -165,7 +165,10 @@ pub fn run_workflow(
     });
     let checkpoint = match &store {
         Some(store) => match CheckpointStore::create(state.clone(), &store.checkpoint_path()) {
-            Ok(c) => c,
+            Ok(mut c) => {
+                c.show_path_relative_to(&project.root);
+                c
+            }
             Err(e) => {
                 runtime
                     .console

@@ -77,13 +77,27 @@ pub struct TelemetryArgs {
 }
 
 impl TelemetryArgs {
-    /// `--telemetry` / `--no-telemetry`, if either was given.
+    /// `--telemetry` / `--no-telemetry`, if either was given. Any other `--telemetry-*`
+    /// flag implies `--telemetry` (unless `--no-telemetry`): `--telemetry-file run.log`
+    /// alone writes the file.
     pub fn enabled(&self) -> Option<bool> {
         match (self.telemetry, self.no_telemetry) {
             (true, _) => Some(true),
             (_, true) => Some(false),
+            _ if self.any_telemetry_flag() => Some(true),
             _ => None,
         }
+    }
+
+    /// Whether a `--telemetry-*` flag (one that configures the stream) was given.
+    fn any_telemetry_flag(&self) -> bool {
+        let configuring = TelemetryArgs {
+            telemetry: false,
+            no_telemetry: false,
+            no_telemetry_stdout: false,
+            ..self.clone()
+        };
+        configuring != TelemetryArgs::default()
     }
 
     /// `--telemetry-stdout` / `--no-telemetry-stdout`, if either was given.
@@ -167,5 +181,21 @@ mod tests {
         assert_eq!(parse(&["--no-telemetry-stdout"]).stdout(), Some(false));
         assert_eq!(parse(&[]).stdout(), None);
         assert_eq!(parse(&[]), TelemetryArgs::default());
+    }
+
+    #[test]
+    fn any_telemetry_flag_implies_telemetry_unless_no_telemetry() {
+        for flags in [
+            &["--telemetry-file", "run.log"][..],
+            &["--telemetry-format", "human"],
+            &["--telemetry-level", "debug"],
+            &["--telemetry-stdout"],
+        ] {
+            assert_eq!(parse(flags).enabled(), Some(true), "{flags:?}");
+            let mut off = flags.to_vec();
+            off.push("--no-telemetry");
+            assert_eq!(parse(&off).enabled(), Some(false), "{off:?}");
+        }
+        assert_eq!(parse(&["--no-telemetry-stdout"]).enabled(), None);
     }
 }

@@ -29,6 +29,11 @@ impl PayloadPolicy {
         PayloadPolicy::default()
     }
 
+    /// The longest text kept whole (`None`: no limit, as at `debug`).
+    pub fn max_chars(&self) -> Option<usize> {
+        self.max_chars
+    }
+
     /// The redactor (for key checks).
     pub fn redactor(&self) -> &Redactor {
         &self.redactor

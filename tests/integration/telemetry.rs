@@ -490,3 +490,66 @@ fn sigterm_writes_workflow_interrupted_and_leaves_a_resumable_checkpoint() {
     out.code(0);
     assert_eq!(out.json()["outputs"]["output"]["x"], 1);
 }
+
+#[test]
+fn readme_follow_recipe_works_on_a_fresh_project() {
+    // `trident project run . --telemetry-file logs/run.jsonl & tail -F logs/run.jsonl`:
+    // the flag alone turns telemetry on, and the missing folder is created.
+    let f = Fixture::new("hello");
+    assert!(!f.join("logs").exists());
+    let out = f.run(&[
+        "project",
+        "run",
+        ".",
+        "--dry-run",
+        "-i",
+        r#"{"name":"A"}"#,
+        "--telemetry-file",
+        "logs/run.jsonl",
+    ]);
+    out.code(0);
+    let evs = events(&read_text(&f.join("logs/run.jsonl")));
+    assert_eq!(evs.first().unwrap()["event"], "workflow_started");
+    assert_eq!(evs.last().unwrap()["event"], "workflow_completed");
+    let saved = evs
+        .iter()
+        .find(|e| e["event"] == "checkpoint_saved")
+        .unwrap();
+    let path = saved["data"]["path"].as_str().unwrap();
+    assert!(
+        path.starts_with(".trident/runs/") && path.ends_with("/checkpoint.json"),
+        "relative to the project: {path}"
+    );
+    // `--no-telemetry` wins over the implied switch.
+    f.run(&[
+        "project",
+        "run",
+        "--dry-run",
+        "-i",
+        r#"{"name":"A"}"#,
+        "--telemetry-file",
+        "logs/off.jsonl",
+        "--no-telemetry",
+    ])
+    .code(0);
+    assert!(!f.join("logs/off.jsonl").exists());
+}
+
+#[test]
+fn human_lines_leave_out_zero_tokens() {
+    let f = Fixture::new("hello");
+    let out = f.run(&[
+        "project",
+        "run",
+        "--dry-run",
+        "-i",
+        r#"{"name":"A"}"#,
+        "--telemetry-format",
+        "human",
+        "--telemetry-level",
+        "verbose",
+    ]);
+    out.code(0);
+    assert!(out.stdout.contains("NODE_COMPLETED"), "{}", out.stdout);
+    assert!(!out.stdout.contains("tokens=0+0"), "{}", out.stdout);
+}

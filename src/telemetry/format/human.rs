@@ -6,8 +6,10 @@
 //! Timestamp (UTC), level, event name in capitals, the run id cut to 8 characters
 //! (sub-workflows add `parent_run=` and `parent_node=`), `node=`, then `key=value` for each
 //! field of `data`: `*_ms` fields lose the suffix and gain a `ms` unit, an `input_tokens` /
-//! `output_tokens` pair becomes `tokens=IN+OUT`, nested objects are flattened, JSON payloads
-//! are shown compact. Values longer than [`MAX_VALUE_CHARS`] are cut with `...`; values
+//! `output_tokens` pair becomes `tokens=IN+OUT` (left out when both are 0: no model was
+//! called), nested objects are flattened, JSON payloads are shown compact. Values longer
+//! than [`MAX_VALUE_CHARS`] are cut with `...` (an `error` only after [`MAX_ERROR_CHARS`],
+//! and never at `debug`); values
 //! with spaces are quoted; control characters are escaped so a value cannot forge a line
 //! or a terminal escape. Colours (level and event name) only when the sink asks for them.
 
@@ -22,6 +24,10 @@ use crate::telemetry::policy::PayloadPolicy;
 
 /// Values longer than this many characters are cut with `...` in the human format.
 pub const MAX_VALUE_CHARS: usize = 80;
+
+/// Error messages are cut no shorter than this (never at `debug`, where the payload policy
+/// keeps text whole): the end of an error is often what says what went wrong.
+pub const MAX_ERROR_CHARS: usize = 300;
 
 /// How many characters of a run id are shown.
 const RUN_ID_CHARS: usize = 8;
@@ -95,14 +101,19 @@ fn short_id(id: &str) -> &str {
 
 /// Appends ` key=value`, cutting, quoting and escaping the value as needed.
 fn push_pair(out: &mut Vec<u8>, key: &str, value: &str) {
+    push_pair_cut(out, key, value, Some(MAX_VALUE_CHARS));
+}
+
+/// [`push_pair`] with the value cut after `max_chars` characters (`None`: never).
+fn push_pair_cut(out: &mut Vec<u8>, key: &str, value: &str, max_chars: Option<usize>) {
     out.push(b' ');
     out.extend_from_slice(key.as_bytes());
     out.push(b'=');
-    push_value(out, value);
+    push_value(out, value, max_chars);
 }
 
-fn push_value(out: &mut Vec<u8>, value: &str) {
-    let (shown, cut) = match value.char_indices().nth(MAX_VALUE_CHARS) {
+fn push_value(out: &mut Vec<u8>, value: &str, max_chars: Option<usize>) {
+    let (shown, cut) = match max_chars.and_then(|max| value.char_indices().nth(max)) {
         Some((at, _)) => (&value[..at], true),
         None => (value, false),
     };
@@ -152,7 +163,11 @@ impl HumanData<'_> {
 impl DataVisitor for HumanData<'_> {
     fn text(&mut self, key: &'static str, value: &str) {
         self.flush_tokens();
-        push_pair(self.out, key, &self.policy.text(value));
+        let max_chars = match key {
+            "error" => self.policy.max_chars().map(|_| MAX_ERROR_CHARS),
+            _ => Some(MAX_VALUE_CHARS),
+        };
+        push_pair_cut(self.out, key, &self.policy.text(value), max_chars);
     }
 
     fn label(&mut self, key: &'static str, value: &str) {
@@ -167,6 +182,8 @@ impl DataVisitor for HumanData<'_> {
                 self.input_tokens = Some(value);
             }
             "output_tokens" => match self.input_tokens.take() {
+                // A node that called no model: nothing to say.
+                Some(0) if value == 0 => {}
                 Some(input) => push_pair(self.out, "tokens", &format!("{input}+{value}")),
                 None => push_pair(self.out, key, &value.to_string()),
             },
@@ -328,6 +345,50 @@ mod tests {
                 },
             ),
         ]
+    }
+
+    fn failed_line(policy: &PayloadPolicy, error: &str) -> String {
+        let scope = RunScope {
+            run_id: "r".into(),
+            parent_run_id: None,
+            parent_node_id: None,
+            root_run_id: "r".into(),
+        };
+        let event = Event::NodeFailed {
+            node_type: NodeKind::Tool,
+            error: error.into(),
+            error_type: "ToolError".into(),
+            duration_ms: 1,
+        };
+        let envelope = Envelope {
+            unix_millis: 0,
+            seq: 1,
+            scope: &scope,
+            node_id: Some("t"),
+            event: &event,
+        };
+        let mut out = Vec::new();
+        write_line(
+            &envelope,
+            &mut TimestampText::default(),
+            policy,
+            false,
+            &mut out,
+        );
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn errors_are_cut_late_and_never_at_debug() {
+        let error = format!("{}END", "x".repeat(400));
+        let normal = PayloadPolicy::new(Redactor::new(true, vec![], &[]), Some(1000));
+        let line = failed_line(&normal, &error);
+        assert!(
+            line.contains(&format!("error={}...", "x".repeat(300))),
+            "{line}"
+        );
+        let debug = PayloadPolicy::new(Redactor::new(true, vec![], &[]), None);
+        assert!(failed_line(&debug, &error).contains("END"));
     }
 
     #[test]
