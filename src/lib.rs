@@ -19,6 +19,8 @@
 //!   CLIs): their process groups, stopped on interruption or when trident dies, and their
 //!   output pipes.
 //! - [`python_json`]: JSON text as the original's Python `json.dumps` wrote it.
+//! - [`settings`]: the run's environment (process + `.env` overlay) and runtime settings,
+//!   resolved once before the run.
 
 pub mod agent;
 pub mod analysis;
@@ -37,6 +39,7 @@ pub mod process_group;
 pub mod project;
 pub mod providers;
 pub mod python_json;
+pub mod settings;
 pub mod telemetry;
 pub mod template;
 pub mod tools;

@@ -29,11 +29,16 @@ pub struct AgentEnv {
 }
 
 impl AgentEnv {
-    /// The environment of this process, as it is now.
-    pub fn from_process() -> AgentEnv {
-        AgentEnv {
-            vars: std::env::vars_os().collect(),
-        }
+    /// The environment of this process over `overlay` (the project's `.env` values): a
+    /// variable the process has wins.
+    pub fn from_process_over(overlay: &[(String, String)]) -> AgentEnv {
+        let mut vars: Vec<(OsString, OsString)> = overlay
+            .iter()
+            .map(|(k, v)| (OsString::from(k), OsString::from(v)))
+            .collect();
+        // Later definitions win (see `get_os`).
+        vars.extend(std::env::vars_os());
+        AgentEnv { vars }
     }
 
     /// An environment made of exactly these variables.

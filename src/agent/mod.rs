@@ -78,17 +78,22 @@ pub struct AgentOutcome {
 /// Runs an agent node through the Claude CLI, its turn and tool events going to
 /// `req.telemetry` as they happen.
 pub fn run_agent(req: &AgentRequest<'_>) -> Result<AgentOutcome, AgentError> {
-    run_agent_cancellable(req, &|| false)
+    run_agent_cancellable(req, &[], &|| false)
 }
 
 /// [`run_agent`], also stopping the CLI (its whole process group) within 100 ms once
 /// `cancelled` returns true, e.g. on Ctrl-C: the CLI runs in its own process group, so the
 /// terminal's signal does not reach it.
+///
+/// `overlay` (the project's `.env` values) adds to the process environment without
+/// overriding it: for `TRIDENT_CLAUDE_BIN`, `${VAR}` in MCP settings and the CLI's own
+/// environment.
 pub fn run_agent_cancellable(
     req: &AgentRequest<'_>,
+    overlay: &[(String, String)],
     cancelled: &dyn Fn() -> bool,
 ) -> Result<AgentOutcome, AgentError> {
-    run_agent_in_env(&AgentEnv::from_process(), req, cancelled)
+    run_agent_in_env(&AgentEnv::from_process_over(overlay), req, cancelled)
 }
 
 /// [`run_agent_cancellable`] with the environment `env` instead of the process's.

@@ -51,11 +51,12 @@ pub fn check_before_run(
     opts: &RunOptions,
     project: &Project,
     dag: &Dag,
+    python: Option<std::ffi::OsString>,
     console: &Console,
 ) -> Result<HashMap<String, SignatureCheck>, TridentError> {
     entrypoint_of(project, dag, opts)?;
     check_start_from(dag, opts)?;
-    let signatures = tool_signatures(project, std::env::var_os("TRIDENT_PYTHON"));
+    let signatures = tool_signatures(project, python);
     let mut report = check_project(project, dag, &signatures);
     if opts.resume_from.is_none() || !opts.inputs.is_empty() {
         report.merge(check_inputs(project, &opts.inputs, &input_origin(args)));

@@ -5,6 +5,7 @@
 //! progress and warnings go to stderr instead.
 
 use std::io::Write;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
@@ -25,40 +26,29 @@ use crate::exit::ExitCode;
 use crate::project::load_project;
 use crate::project::validate::validate_edge_mappings_with;
 use crate::providers::ProviderClients;
+use crate::settings::{Environment, RunSettings};
 use crate::telemetry::settings::TelemetrySettings;
 use crate::telemetry::{DestinationOptions, RunHistorySink, Telemetry};
 
-/// Values to keep out of telemetry: the project's `.env` values and any environment
-/// variable that names a key, token, secret or password.
-fn secrets(dotenv_values: &[String]) -> Vec<String> {
-    let mut values: Vec<String> = dotenv_values.to_vec();
-    for (key, value) in std::env::vars() {
+/// Values to keep out of telemetry: the project's `.env` values and any variable that
+/// names a key, token, secret or password.
+fn secrets(project: &crate::project::Project, env: &Environment) -> Vec<String> {
+    let mut values: Vec<String> = project
+        .dotenv
+        .values()
+        .filter(|v| !v.is_empty())
+        .cloned()
+        .collect();
+    for (key, value) in env.vars() {
         let key = key.to_ascii_uppercase();
         let secret = ["API_KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL"]
             .iter()
             .any(|s| key.contains(s));
         if secret && value.len() >= 4 {
-            values.push(value);
+            values.push(value.clone());
         }
     }
     values
-}
-
-/// Most nodes of one run that run at once (`TRIDENT_MAX_PARALLEL`, default 64).
-fn max_parallel() -> Result<usize, TridentError> {
-    match std::env::var("TRIDENT_MAX_PARALLEL") {
-        Err(_) => Ok(64),
-        Ok(v) => v
-            .trim()
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| {
-                TridentError::Validation(format!(
-                    "TRIDENT_MAX_PARALLEL must be a positive integer, got '{v}'"
-                ))
-            }),
-    }
 }
 
 /// The run's budget in USD: `--max-cost`, else `TRIDENT_MAX_COST`; a positive number.
@@ -78,9 +68,13 @@ fn max_cost(flag: Option<&str>, env: Option<String>) -> Result<Option<f64>, Trid
 
 pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
     let project = load_project(&args.path)?;
+    // Every variable the run reads, read once (the process's, over the project's .env)
+    // and validated before anything runs.
+    let run_settings = RunSettings::resolve(Environment::capture(&project.dotenv))?;
+    let environment = run_settings.env.clone();
     let inputs = run_inputs(args, &project.root)?;
     let cwd = std::env::current_dir().unwrap_or_default();
-    let env = |name: &str| std::env::var(name).ok();
+    let env = |name: &str| environment.get(name).map(str::to_string);
     let settings = TelemetrySettings::resolve(
         &args.telemetry,
         &env,
@@ -93,10 +87,14 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
             verbose: args.verbose,
             stdout_is_telemetry: settings.writes_stdout(),
         },
-        max_parallel: max_parallel()?,
-        tools: crate::tools::ToolRunner::new(std::env::var_os("TRIDENT_PYTHON")),
+        max_parallel: run_settings.max_parallel,
+        tools: crate::tools::ToolRunner::with_env(
+            run_settings.python.clone(),
+            &environment.overlay(),
+        ),
         schedule: Schedule::resolve(args.schedule, &env).map_err(TridentError::Validation)?,
-        providers: ProviderClients::default(),
+        providers: ProviderClients::new(environment.lookup()),
+        env_overlay: Arc::new(environment.overlay()),
         ..Runtime::default()
     };
     let max_cost = max_cost(args.max_cost.as_deref(), env("TRIDENT_MAX_COST"))?;
@@ -167,7 +165,14 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
         max_cost,
     };
     let dag = Dag::build(&project)?;
-    let signatures = check_before_run(args, &opts, &project, &dag, &runtime.console)?;
+    let signatures = check_before_run(
+        args,
+        &opts,
+        &project,
+        &dag,
+        run_settings.python.clone(),
+        &runtime.console,
+    )?;
     if args.dry_run || args.verbose {
         let warnings = validate_edge_mappings_with(&project, &dag, &signatures);
         if !warnings.is_empty() {
@@ -180,7 +185,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
         }
     }
 
-    let mut telemetry = Telemetry::builder(&settings).secrets(secrets(&project.dotenv_values));
+    let mut telemetry = Telemetry::builder(&settings).secrets(secrets(&project, &environment));
     if let Some(dir) = &opts.artifact_dir {
         // The run's own history, whatever the stream settings say.
         telemetry = telemetry.destination(

@@ -10,6 +10,7 @@ use crate::exit::ExitCode;
 use crate::project::load_project;
 use crate::project::preflight::{check_project, tool_signatures};
 use crate::project::validate::{validate_edge_mappings_with, validate_subworkflows};
+use crate::settings::{Environment, PYTHON_VAR};
 use crate::telemetry::args::TelemetryArgs;
 use crate::telemetry::settings::TelemetrySettings;
 
@@ -25,7 +26,9 @@ pub fn validate(args: &ValidateArgs) -> Result<ExitCode, TridentError> {
         &project.root,
         &project.root,
     )?;
-    let signatures = tool_signatures(&project, std::env::var_os("TRIDENT_PYTHON"));
+    let env = Environment::capture(&project.dotenv);
+    let python = env.get(PYTHON_VAR).map(std::ffi::OsString::from);
+    let signatures = tool_signatures(&project, python);
     let preflight = check_project(&project, &dag, &signatures);
     let mut warnings = preflight.warnings;
     let mut errors = preflight.errors;

@@ -40,7 +40,7 @@ pub fn run_agent_node(
         node_id,
     };
     let interrupted = || ctx.runtime.is_interrupted();
-    let outcome = run_agent_cancellable(&request, &interrupted)
+    let outcome = run_agent_cancellable(&request, &ctx.runtime.env_overlay, &interrupted)
         .map_err(|e| NodeError::new(&e.error_type, e.message))?;
     trace.tokens.insert("input".into(), outcome.input_tokens);
     trace.tokens.insert("output".into(), outcome.output_tokens);

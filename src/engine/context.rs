@@ -53,6 +53,9 @@ pub struct Runtime {
     /// One provider client (and connection pool) per provider endpoint, shared by every
     /// prompt node of the run and its sub-workflows.
     pub providers: ProviderClients,
+    /// The project's `.env` values the process environment lacks: added to the
+    /// environment of agent CLIs (tools get them from `tools`).
+    pub env_overlay: Arc<Vec<(String, String)>>,
 }
 
 impl Runtime {

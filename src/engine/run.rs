@@ -97,7 +97,8 @@ pub fn run_workflow(
         };
     // A real run refuses to start when a provider it will call is not configured.
     if is_root && !opts.dry_run {
-        check_providers(project, &dag, &|name| std::env::var(name).ok())?;
+        let env = runtime.providers.env();
+        check_providers(project, &dag, &|name| env(name))?;
     }
 
     let inputs = match (&resumed, opts.inputs.is_empty()) {

@@ -91,6 +91,8 @@ pub fn run_trigger(
                 .map_err(|e| trigger_error(format!("Failed to trigger workflow: {e}")))?;
             let mut cmd = Command::new(exe);
             cmd.arg("project").arg("run").arg(&path);
+            // The parent's `.env` values reach the triggered run as they would a tool.
+            cmd.envs(ctx.runtime.env_overlay.iter().map(|(k, v)| (k, v)));
             if !inputs.is_empty() {
                 cmd.arg("-i").arg(Value::Object(inputs).to_string());
             }

@@ -1,7 +1,9 @@
-//! The project's `.env` file: `KEY=VALUE` lines loaded into the environment without
-//! overriding variables that are already set.
+//! The project's `.env` file: `KEY=VALUE` lines, read into a map that overlays the run's
+//! environment without overriding variables that are already set (`crate::settings`).
 
 use std::path::Path;
+
+use indexmap::IndexMap;
 
 /// Parse `.env` text into `(key, value)` pairs: blank lines and `#` comments skipped,
 /// an optional `export ` prefix tolerated, matching quotes stripped.
@@ -31,24 +33,13 @@ pub fn parse_dotenv(text: &str) -> Vec<(String, String)> {
     pairs
 }
 
-/// Load `root/.env` into the process environment (never overriding) and return every
-/// value it holds, so telemetry can redact them.
-pub fn load_dotenv(root: &Path) -> Vec<String> {
+/// Read `root/.env` (none: empty). The values are an overlay for the run's environment
+/// (see `crate::settings::Environment`), never written into the process environment.
+pub fn load_dotenv(root: &Path) -> IndexMap<String, String> {
     let Ok(text) = std::fs::read_to_string(root.join(".env")) else {
-        return Vec::new();
+        return IndexMap::new();
     };
-    let mut values = Vec::new();
-    for (key, value) in parse_dotenv(&text) {
-        if std::env::var_os(&key).is_none() {
-            // SAFETY: called while loading the project, before the engine starts threads
-            // that read the environment.
-            unsafe { std::env::set_var(&key, &value) };
-        }
-        if !value.is_empty() {
-            values.push(value);
-        }
-    }
-    values
+    parse_dotenv(&text).into_iter().collect()
 }
 
 #[cfg(test)]

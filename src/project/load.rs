@@ -47,7 +47,7 @@ pub fn find_manifest(path: &Path) -> Result<(PathBuf, PathBuf), TridentError> {
 /// Load a project from a manifest file or a folder.
 pub fn load_project(path: &Path) -> Result<Project, TridentError> {
     let (manifest_path, root) = find_manifest(path)?;
-    let dotenv_values = load_dotenv(&root);
+    let dotenv = load_dotenv(&root);
     let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
         TridentError::Parse(format!("Cannot read {}: {e}", manifest_path.display()))
     })?;
@@ -64,7 +64,7 @@ pub fn load_project(path: &Path) -> Result<Project, TridentError> {
     });
     let manifest = manifest?;
     let mut project = project_from_manifest(&manifest, &root, &manifest_path)?;
-    project.dotenv_values = dotenv_values;
+    project.dotenv = dotenv;
     project.prompts = prompts?;
     check_declared_prompts(&project, &manifest)?;
     check_agent_prompts(&project)?;

@@ -182,7 +182,7 @@ pub fn project_from_manifest(
         edges: IndexMap::new(),
         orchestration: None,
         telemetry: m.get("telemetry").cloned(),
-        dotenv_values: Vec::new(),
+        dotenv: IndexMap::new(),
         implicit_nodes: Vec::new(),
         pricing: match m.get("pricing") {
             None => PriceTable::default(),

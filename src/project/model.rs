@@ -230,8 +230,9 @@ pub struct Project {
     pub orchestration: Option<Orchestration>,
     /// The raw `telemetry:` section of the manifest, resolved by `telemetry::settings`.
     pub telemetry: Option<Value>,
-    /// Values loaded from the project's `.env`, redacted from telemetry.
-    pub dotenv_values: Vec<String>,
+    /// The project's `.env` (an overlay of the run's environment; its values are redacted
+    /// from telemetry).
+    pub dotenv: IndexMap<String, String>,
     /// Nodes created for edge endpoints declared nowhere (implicit inputs and outputs).
     pub implicit_nodes: Vec<String>,
     /// Model prices: the manifest's `pricing:` over the built-in table.

@@ -52,6 +52,11 @@ impl ProviderClients {
         }
     }
 
+    /// The environment the providers are configured from.
+    pub fn env(&self) -> EnvLookup {
+        Arc::clone(&self.env)
+    }
+
     /// The provider for `model_id` and the model name without its prefix: the run's shared
     /// provider when one was created for that prefix, else a new one, kept for the next
     /// call. A configuration error (missing key, bad URL) is returned and nothing is kept.

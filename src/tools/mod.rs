@@ -58,6 +58,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::project::ToolDef;
+use tool_env::ToolEnv;
 
 pub use command_template::shell_quote;
 pub use error::ToolError;
@@ -73,14 +74,24 @@ pub use python_pool::PythonPool;
 #[derive(Debug, Clone, Default)]
 pub struct ToolRunner {
     python: Arc<PythonPool>,
+    /// Variables added to every tool's environment (the run's `.env` overlay).
+    base_env: ToolEnv,
 }
 
 impl ToolRunner {
     /// A runner whose python tools use `python` (`TRIDENT_PYTHON`) when given, else the
     /// interpreter behind `python3` on `PATH`.
     pub fn new(python: Option<OsString>) -> ToolRunner {
+        ToolRunner::with_env(python, &[])
+    }
+
+    /// [`ToolRunner::new`] whose tools get `overlay` (the project's `.env` values the
+    /// process environment lacks) added to their environment.
+    pub fn with_env(python: Option<OsString>, overlay: &[(String, String)]) -> ToolRunner {
+        let base_env = ToolEnv::from_pairs(overlay);
         ToolRunner {
-            python: Arc::new(PythonPool::new(python)),
+            python: Arc::new(PythonPool::with_env(python, base_env.clone())),
+            base_env,
         }
     }
 
@@ -103,7 +114,14 @@ impl ToolRunner {
                 tool.timeout,
                 observer,
             ),
-            "shell" => shell::run_shell_tool(project_root, tool, inputs, tool.timeout, observer),
+            "shell" => shell::run_shell_tool(
+                project_root,
+                tool,
+                inputs,
+                tool.timeout,
+                observer,
+                &self.base_env,
+            ),
             other => Err(ToolError::new(format!(
                 "Tool '{}' has unsupported type '{other}': use `type: python` or `type: shell`",
                 tool.id

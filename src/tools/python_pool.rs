@@ -31,6 +31,8 @@ pub const PYTHON_PROGRAM: &str = "python3";
 pub struct PythonPool {
     /// `TRIDENT_PYTHON`, when set.
     explicit: Option<OsString>,
+    /// Variables every worker starts with (the run's `.env` overlay).
+    base_env: ToolEnv,
     interpreters: Mutex<HashMap<PathBuf, OsString>>,
     idle: Mutex<HashMap<(OsString, PathBuf), Vec<PythonWorker>>>,
 }
@@ -46,8 +48,14 @@ impl PythonPool {
     /// A pool running `explicit` (`TRIDENT_PYTHON`) when given, else the interpreter behind
     /// `python3`.
     pub fn new(explicit: Option<OsString>) -> PythonPool {
+        PythonPool::with_env(explicit, ToolEnv::new())
+    }
+
+    /// [`PythonPool::new`] whose workers start with `base_env` added to their environment.
+    pub fn with_env(explicit: Option<OsString>, base_env: ToolEnv) -> PythonPool {
         PythonPool {
             explicit: explicit.filter(|p| !p.is_empty()),
+            base_env,
             interpreters: Mutex::default(),
             idle: Mutex::default(),
         }
@@ -73,7 +81,7 @@ impl PythonPool {
         if let Some(worker) = lock(&self.idle).get_mut(&key).and_then(Vec::pop) {
             return Ok(worker);
         }
-        PythonWorker::start(&key.0, root, &ToolEnv::new())
+        PythonWorker::start(&key.0, root, &self.base_env)
     }
 
     /// Returns a worker after a call: kept when it can serve again, stopped otherwise.

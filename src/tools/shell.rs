@@ -37,13 +37,15 @@ const SHELL_PROGRAM: &str = "sh";
 /// Prefix of the environment variables carrying the inputs.
 const INPUT_ENV_PREFIX: &str = "TRIDENT_INPUT_";
 
-/// Runs shell tool `tool` with `inputs`; returns the node's output.
+/// Runs shell tool `tool` with `inputs` (and `base_env` added to its environment); returns
+/// the node's output.
 pub fn run_shell_tool(
     project_root: &Path,
     tool: &ToolDef,
     inputs: &Map<String, Value>,
     timeout: Option<Duration>,
     observer: &dyn ToolObserver,
+    base_env: &ToolEnv,
 ) -> Result<Map<String, Value>, ToolError> {
     let Some(template) = tool
         .command
@@ -79,7 +81,7 @@ pub fn run_shell_tool(
             std::env::temp_dir().display()
         ))
     })?;
-    let mut env = ToolEnv::new();
+    let mut env = base_env.clone();
     for (name, value) in inputs {
         env.set(input_env_name(name), shell_text(value));
     }
@@ -186,6 +188,7 @@ mod tests {
             &inputs(input),
             Some(Duration::from_secs(30)),
             &IgnoreReports,
+            &ToolEnv::new(),
         )
         .map(Value::Object)
     }
@@ -279,15 +282,32 @@ mod tests {
             error.message
         );
         let mut tool = shell_tool("empty", "  ");
-        let error =
-            run_shell_tool(project.root(), &tool, &Map::new(), None, &IgnoreReports).unwrap_err();
+        let error = run_shell_tool(
+            project.root(),
+            &tool,
+            &Map::new(),
+            None,
+            &IgnoreReports,
+            &ToolEnv::new(),
+        )
+        .unwrap_err();
         assert!(
             error
                 .message
                 .starts_with("Shell tool 'empty' has no `command:`")
         );
         tool.command = None;
-        assert!(run_shell_tool(project.root(), &tool, &Map::new(), None, &IgnoreReports).is_err());
+        assert!(
+            run_shell_tool(
+                project.root(),
+                &tool,
+                &Map::new(),
+                None,
+                &IgnoreReports,
+                &ToolEnv::new()
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -300,6 +320,7 @@ mod tests {
             &Map::new(),
             Some(Duration::from_millis(500)),
             &IgnoreReports,
+            &ToolEnv::new(),
         )
         .unwrap_err();
         assert!(started.elapsed() < Duration::from_secs(5));

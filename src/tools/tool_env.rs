@@ -4,7 +4,9 @@
 //! - shell tools: `TRIDENT_INPUT_<NAME>` per input and `TRIDENT_EVENTS` (the file the tool
 //!   writes its events to), set on the `sh` process;
 //! - python tools: set in the worker's `os.environ` for the duration of the call, then
-//!   restored (the worker outlives the call).
+//!   restored (the worker outlives the call);
+//! - every tool: the project's `.env` values the process environment lacks (the run's
+//!   overlay, `crate::settings::Environment`), set on the process when it starts.
 //!
 //! - both: `TRACEPARENT` (and `TRACESTATE`) of the tool node's span when OpenTelemetry
 //!   export is on ([`ToolObserver::trace_env`](super::ToolObserver::trace_env)).
@@ -21,6 +23,15 @@ impl ToolEnv {
     /// No extra variables.
     pub fn new() -> ToolEnv {
         ToolEnv::default()
+    }
+
+    /// These variables, in order (e.g. the project's `.env` values the process lacks).
+    pub fn from_pairs(pairs: &[(String, String)]) -> ToolEnv {
+        let mut env = ToolEnv::new();
+        for (name, value) in pairs {
+            env.set(name.clone(), value.clone());
+        }
+        env
     }
 
     /// Adds (or replaces) `name`.

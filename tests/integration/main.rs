@@ -18,5 +18,6 @@ mod resume;
 mod resume_safety;
 mod run_history;
 mod scheduling;
+mod settings;
 mod signals;
 mod telemetry;

@@ -1,0 +1,174 @@
+//! The environment of a run, read once: the process's variables captured before the run,
+//! over the project's `.env` values (which never override a variable already set), and the
+//! runtime settings resolved from it and validated before any node runs
+//! (`TRIDENT_MAX_PARALLEL`, `TRIDENT_RETRY_BASE_MS`, `TRIDENT_PROVIDER_TIMEOUT_SECS`,
+//! `TRIDENT_PYTHON`, `TRIDENT_CLAUDE_BIN`, provider keys and URLs).
+//!
+//! Raw -> resolved, as the telemetry settings do: a bad value is an error naming the
+//! variable and where it came from (the environment or `.env`), exit 2 before the run. The
+//! `.env` values are never written into the process environment (`set_var` would race with
+//! threads reading it): they are an overlay passed to providers, tools and agents.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+
+use crate::error::TridentError;
+use crate::providers::{EnvLookup, ProviderSettings};
+
+/// Variable: most nodes running at once (default 64).
+pub const MAX_PARALLEL_VAR: &str = "TRIDENT_MAX_PARALLEL";
+/// Variable: the interpreter for python tools.
+pub const PYTHON_VAR: &str = "TRIDENT_PYTHON";
+/// The default of [`MAX_PARALLEL_VAR`].
+pub const DEFAULT_MAX_PARALLEL: usize = 64;
+
+/// The variables a run sees: the process environment, then the project's `.env`.
+#[derive(Debug, Clone, Default)]
+pub struct Environment {
+    process: HashMap<String, String>,
+    dotenv: IndexMap<String, String>,
+}
+
+impl Environment {
+    /// The process environment as it is now, over `dotenv` (the project's `.env` values).
+    pub fn capture(dotenv: &IndexMap<String, String>) -> Environment {
+        Environment::from_parts(std::env::vars().collect(), dotenv.clone())
+    }
+
+    /// An environment made of these variables (tests pass their own).
+    pub fn from_parts(
+        process: HashMap<String, String>,
+        dotenv: IndexMap<String, String>,
+    ) -> Environment {
+        Environment { process, dotenv }
+    }
+
+    /// The value of `name`: the process's, else the `.env` one.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.process
+            .get(name)
+            .or_else(|| self.dotenv.get(name))
+            .map(String::as_str)
+    }
+
+    /// Where `name` comes from, for error messages.
+    pub fn source(&self, name: &str) -> &'static str {
+        if self.process.contains_key(name) {
+            "the environment"
+        } else {
+            "the project's .env"
+        }
+    }
+
+    /// The `.env` values the process environment does not hold: what a child process
+    /// (tool, agent CLI) needs on top of the environment it inherits.
+    pub fn overlay(&self) -> Vec<(String, String)> {
+        self.dotenv
+            .iter()
+            .filter(|(k, _)| !self.process.contains_key(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// Every variable (process and `.env`), for finding secrets to redact.
+    pub fn vars(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.process.iter().chain(self.dotenv.iter())
+    }
+
+    /// A lookup function over this environment (for providers and settings parsers).
+    pub fn lookup(self: &Arc<Self>) -> EnvLookup {
+        let env = Arc::clone(self);
+        Arc::new(move |name: &str| env.get(name).map(str::to_string))
+    }
+}
+
+/// The runtime settings of a run, resolved and validated once.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    pub env: Arc<Environment>,
+    /// Most nodes running at once.
+    pub max_parallel: usize,
+    /// Provider retry and timeout settings (checked now; providers read them again from
+    /// the same environment).
+    pub provider: ProviderSettings,
+    /// `TRIDENT_PYTHON`, when set.
+    pub python: Option<OsString>,
+}
+
+impl RunSettings {
+    /// Resolve and validate every runtime variable of `env`.
+    pub fn resolve(env: Environment) -> Result<RunSettings, TridentError> {
+        let max_parallel = match env.get(MAX_PARALLEL_VAR).map(str::trim) {
+            None | Some("") => DEFAULT_MAX_PARALLEL,
+            Some(v) => v.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                TridentError::Validation(format!(
+                    "{MAX_PARALLEL_VAR} (from {}) must be a positive integer, got '{v}'",
+                    env.source(MAX_PARALLEL_VAR)
+                ))
+            })?,
+        };
+        let provider = ProviderSettings::from_env(&|name| env.get(name).map(str::to_string))
+            .map_err(|e| {
+                TridentError::Validation(format!("{e} (set in the environment or the .env)"))
+            })?;
+        let python = env
+            .get(PYTHON_VAR)
+            .filter(|p| !p.trim().is_empty())
+            .map(OsString::from);
+        Ok(RunSettings {
+            env: Arc::new(env),
+            max_parallel,
+            provider,
+            python,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(process: &[(&str, &str)], dotenv: &[(&str, &str)]) -> Environment {
+        let pairs = |p: &[(&str, &str)]| {
+            p.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<Vec<_>>()
+        };
+        Environment::from_parts(
+            pairs(process).into_iter().collect(),
+            pairs(dotenv).into_iter().collect(),
+        )
+    }
+
+    #[test]
+    fn dotenv_never_overrides_the_process() {
+        let e = env(&[("A", "process")], &[("A", "dotenv"), ("B", "dotenv")]);
+        assert_eq!(e.get("A"), Some("process"));
+        assert_eq!(e.get("B"), Some("dotenv"));
+        assert_eq!(e.overlay(), vec![("B".to_string(), "dotenv".to_string())]);
+        assert_eq!(e.source("A"), "the environment");
+        assert_eq!(e.source("B"), "the project's .env");
+    }
+
+    #[test]
+    fn bad_values_name_the_variable_and_its_source() {
+        let e = RunSettings::resolve(env(&[], &[(MAX_PARALLEL_VAR, "lots")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("TRIDENT_MAX_PARALLEL (from the project's .env)"),
+            "{e}"
+        );
+        let e = RunSettings::resolve(env(&[("TRIDENT_RETRY_BASE_MS", "soon")], &[]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("TRIDENT_RETRY_BASE_MS"), "{e}");
+        let ok =
+            RunSettings::resolve(env(&[(MAX_PARALLEL_VAR, "8")], &[(PYTHON_VAR, "py")])).unwrap();
+        assert_eq!(ok.max_parallel, 8);
+        assert_eq!(ok.python, Some(OsString::from("py")));
+    }
+}
