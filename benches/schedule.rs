@@ -83,7 +83,12 @@ fn finish_times(nodes: &[BenchNode]) -> Vec<u64> {
 fn levels(nodes: &[BenchNode]) -> Vec<usize> {
     let mut level = vec![0usize; nodes.len()];
     for (i, node) in nodes.iter().enumerate() {
-        level[i] = node.upstream.iter().map(|&u| level[u] + 1).max().unwrap_or(0);
+        level[i] = node
+            .upstream
+            .iter()
+            .map(|&u| level[u] + 1)
+            .max()
+            .unwrap_or(0);
     }
     level
 }
@@ -187,7 +192,13 @@ fn main() {
         (
             "trident, `--schedule dependencies`".into(),
             binary.into(),
-            vec!["project", "run", "--no-artifacts", "--schedule", "dependencies"],
+            vec![
+                "project",
+                "run",
+                "--no-artifacts",
+                "--schedule",
+                "dependencies",
+            ],
         ),
         (
             "trident, `--schedule levels`".into(),
