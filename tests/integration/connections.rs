@@ -27,42 +27,32 @@ fn twenty(chain: bool, sleep_ms: u64) -> Vec<Node> {
         .collect()
 }
 
+/// Run a generated project against a fresh fake provider; its requests and connections.
+fn run_counting(nodes: &[Node]) -> (usize, u64) {
+    let fake = FakeLlm::start();
+    let f = project(nodes).llm(&fake);
+    f.run(&["project", "run"]).code(0);
+    (fake.requests().len(), fake.connections())
+}
+
 #[test]
 fn sequential_prompt_nodes_share_one_connection() {
-    let fake = FakeLlm::start();
-    let f = project(&twenty(true, 0)).llm(&fake);
-    f.run(&["project", "run"]).code(0);
-    assert_eq!(fake.requests().len(), 20);
-    assert!(
-        fake.connections() <= 2,
-        "{} connections",
-        fake.connections()
-    );
+    let (requests, connections) = run_counting(&twenty(true, 0));
+    assert_eq!(requests, 20);
+    assert!(connections <= 2, "{connections} connections");
 }
 
 #[test]
 fn concurrent_prompt_nodes_open_at_most_one_connection_each() {
-    let fake = FakeLlm::start();
-    let f = project(&twenty(false, 300)).llm(&fake);
-    f.run(&["project", "run"]).code(0);
-    assert_eq!(fake.requests().len(), 20);
-    assert!(
-        fake.connections() <= 20,
-        "{} connections",
-        fake.connections()
-    );
+    let (requests, connections) = run_counting(&twenty(false, 300));
+    assert_eq!(requests, 20);
+    assert!(connections <= 20, "{connections} connections");
     // A second wave in the same run reuses them: q_i starts when p_i is done.
     let mut nodes = twenty(false, 300);
     nodes.extend((0..20).map(|i| sleeping(&format!("q{i}"), &[&format!("p{i}")], 0)));
-    let fake = FakeLlm::start();
-    let f = project(&nodes).llm(&fake);
-    f.run(&["project", "run"]).code(0);
-    assert_eq!(fake.requests().len(), 40);
-    assert!(
-        fake.connections() <= 20,
-        "{} connections",
-        fake.connections()
-    );
+    let (requests, connections) = run_counting(&nodes);
+    assert_eq!(requests, 40);
+    assert!(connections <= 20, "{connections} connections");
 }
 
 #[test]

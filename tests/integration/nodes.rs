@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use crate::support::fake_llm::{FakeLlm, FakeReply};
-use crate::support::{Fixture, trace_node, wait_until};
+use crate::support::{Fixture, trace_ids, trace_node, wait_until};
 
 #[test]
 fn dry_run_mocks_prompts() {
@@ -184,13 +184,11 @@ fn tool_exception_fails_the_run_after_its_level() {
     assert!(out.stdout.contains("[FAILED] boom"));
     assert!(out.stdout.contains("bad value 7"), "{}", out.stdout);
     let trace = f.run_file("trace.json");
-    let ids: Vec<&str> = trace["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(ids, vec!["input", "first", "boom"], "no later level runs");
+    assert_eq!(
+        trace_ids(&trace),
+        ["input", "first", "boom"],
+        "no later level runs"
+    );
     let boom = &trace["nodes"][2];
     assert_eq!(boom["error_type"], "ToolError");
     assert!(

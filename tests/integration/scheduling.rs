@@ -7,9 +7,9 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::Fixture;
 use crate::support::fake_llm::FakeLlm;
 use crate::support::prompt_dag::{node, project, sleeping};
+use crate::support::{Fixture, trace_ids};
 
 /// The events of a telemetry file.
 fn events(path: &Path) -> Vec<Value> {
@@ -171,13 +171,11 @@ fn the_first_failure_stops_new_nodes_while_running_ones_finish() {
         }
         assert_eq!(evs.last().unwrap()["event"], "workflow_failed");
         let trace = f.run_file("trace.json");
-        let ids: Vec<&str> = trace["nodes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|n| n["id"].as_str().unwrap())
-            .collect();
-        assert_eq!(ids, ["input", "a", "b", "f"], "{schedule}: DAG order");
+        assert_eq!(
+            trace_ids(&trace),
+            ["input", "a", "b", "f"],
+            "{schedule}: DAG order"
+        );
         assert_eq!(f.run_file("checkpoint.json")["status"], "failed");
     }
 }

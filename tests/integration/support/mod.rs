@@ -182,6 +182,14 @@ pub fn read_text(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
 
+/// The node ids of a trace.json value, in order.
+pub fn trace_ids(trace: &Value) -> Vec<&str> {
+    trace["nodes"]
+        .as_array()
+        .map(|nodes| nodes.iter().filter_map(|n| n["id"].as_str()).collect())
+        .unwrap_or_default()
+}
+
 /// The entry of node `id` in a trace.json value.
 pub fn trace_node(trace: &Value, id: &str) -> Value {
     trace["nodes"]
