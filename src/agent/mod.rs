@@ -96,6 +96,12 @@ pub fn run_agent_cancellable(
     run_agent_in_env(&AgentEnv::from_process_over(overlay), req, cancelled)
 }
 
+/// The Claude CLI agent nodes would run (`TRIDENT_CLAUDE_BIN`, else `claude` on `PATH`, in
+/// the process environment over `overlay`): checked before a real run starts any node.
+pub fn find_claude_cli(overlay: &[(String, String)]) -> Result<std::path::PathBuf, AgentError> {
+    AgentEnv::from_process_over(overlay).claude_program()
+}
+
 /// [`run_agent_cancellable`] with the environment `env` instead of the process's.
 pub(crate) fn run_agent_in_env(
     env: &AgentEnv,

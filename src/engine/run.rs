@@ -99,6 +99,14 @@ pub fn run_workflow(
     if is_root && !opts.dry_run {
         let env = runtime.providers.env();
         check_providers(project, &dag, &|name| env(name))?;
+        if let Some(agent) = project.agents.keys().next()
+            && let Err(e) = crate::agent::find_claude_cli(&runtime.env_overlay)
+        {
+            return Err(TridentError::Validation(format!(
+                "Agent node '{agent}' cannot run: {} (a --dry-run calls no agent)",
+                e.message
+            )));
+        }
     }
 
     let inputs = match (&resumed, opts.inputs.is_empty()) {

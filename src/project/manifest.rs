@@ -29,21 +29,23 @@ fn invalid(path: &Path, msg: String) -> TridentError {
     TridentError::Validation(format!("{}: {msg}", path.display()))
 }
 
-/// A whole-number field (`max_iterations`, `max_turns`, `max_tokens`): absent or null is
-/// `None`; anything but a non-negative whole number is an error naming `owner` and the key.
-fn opt_u64(
+/// A number field: absent or null is `None`; a value `read` refuses is an error naming
+/// `owner`, the key and `expected` (what to write instead).
+fn opt_number<T>(
     spec: &Map<String, Value>,
     key: &str,
     owner: &str,
     path: &Path,
-) -> Result<Option<u64>, TridentError> {
+    read: impl Fn(&Value) -> Option<T>,
+    expected: &str,
+) -> Result<Option<T>, TridentError> {
     match spec.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => v.as_u64().map(Some).ok_or_else(|| {
+        Some(v) => read(v).map(Some).ok_or_else(|| {
             invalid(
                 path,
                 format!(
-                    "{owner}: `{key}` must be a whole number such as 5, got {} `{}`.",
+                    "{owner}: `{key}` must be {expected}, got {} `{}`.",
                     type_name(v),
                     scalar_text(v)
                 ),
@@ -52,27 +54,39 @@ fn opt_u64(
     }
 }
 
-/// A number field (`timeout`, `temperature`), like [`opt_u64`]; negative numbers refused.
+/// A whole-number field (`max_iterations`, `max_turns`, `max_tokens`).
+fn opt_u64(
+    spec: &Map<String, Value>,
+    key: &str,
+    owner: &str,
+    path: &Path,
+) -> Result<Option<u64>, TridentError> {
+    opt_number(
+        spec,
+        key,
+        owner,
+        path,
+        Value::as_u64,
+        "a whole number such as 5",
+    )
+}
+
+/// A non-negative number field (`timeout`, `temperature`).
 fn opt_f64(
     spec: &Map<String, Value>,
     key: &str,
     owner: &str,
     path: &Path,
 ) -> Result<Option<f64>, TridentError> {
-    match spec.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => v.as_f64().filter(|n| *n >= 0.0).map(Some).ok_or_else(|| {
-            invalid(
-                path,
-                format!(
-                    "{owner}: `{key}` must be a non-negative number such as 0.7 or 30, got {} \
-                     `{}`.",
-                    type_name(v),
-                    scalar_text(v)
-                ),
-            )
-        }),
-    }
+    let read = |v: &Value| v.as_f64().filter(|n| *n >= 0.0);
+    opt_number(
+        spec,
+        key,
+        owner,
+        path,
+        read,
+        "a non-negative number such as 0.7 or 30",
+    )
 }
 
 /// A condition field, checked for syntax now (a typo is a validation error, not a

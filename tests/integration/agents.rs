@@ -248,16 +248,19 @@ fn failures_are_clear_node_failures() {
     // non-zero exit with stderr
     let f = project(&["exit 3".into()]);
     f.run(&["project", "run", "-i", r#"{"task": "x"}"#]).code(1);
-    // CLI not installed
+    // CLI not installed: known before any node runs (exit 2, nothing written)
     let f = project(&session()).env("PATH", "/usr/bin:/bin");
     let out = f.run(&["project", "run", "-i", r#"{"task": "x"}"#, "-o", "json"]);
-    out.code(1);
+    out.code(2);
     assert!(
-        out.json()["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("npm install -g @anthropic-ai/claude-code")
+        out.stderr.contains("Agent node 'worker' cannot run")
+            && out
+                .stderr
+                .contains("npm install -g @anthropic-ai/claude-code"),
+        "{}",
+        out.stderr
     );
+    assert!(!f.join(".trident").exists());
 }
 
 #[test]
