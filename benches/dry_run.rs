@@ -4,51 +4,13 @@
 //!
 //! Run: `cargo bench --bench dry_run` (set `DRY_RUN_BENCH_RUNS` to change the run count).
 
-use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn write_project(dir: &Path, nodes: usize, chain: bool) {
-    let prompts = dir.join("prompts");
-    std::fs::create_dir_all(&prompts).unwrap();
-    let mut manifest = String::from(
-        "trident: \"0.1\"\nname: bench\ndefaults:\n  model: anthropic/claude-sonnet-4-20250514\n\
-         nodes:\n  input:\n    type: input\n    schema:\n      text: {type: string, description: t}\n\
-         \x20 output:\n    type: output\n    format: json\nedges:\n",
-    );
-    for i in 0..nodes {
-        let from = if chain && i > 0 {
-            format!("p{}", i - 1)
-        } else {
-            "input".into()
-        };
-        writeln!(
-            manifest,
-            "  e{i}:\n    from: {from}\n    to: p{i}\n    mapping:\n      text: text"
-        )
-        .unwrap();
-        let prompt = format!(
-            "---\nid: p{i}\nname: Prompt {i}\ndescription: Bench prompt\ninput:\n  text:\n    type: string\n    required: true\n\
-             output:\n  format: json\n  schema:\n    text:\n      type: string\n      description: out\n    score:\n      type: number\n      description: s\n---\n\
-             Rewrite {{{{ text }}}} and score it.\n"
-        );
-        std::fs::write(prompts.join(format!("p{i}.prompt")), prompt).unwrap();
-    }
-    let last = if chain {
-        vec![nodes - 1]
-    } else {
-        (0..nodes).collect()
-    };
-    for i in last {
-        writeln!(
-            manifest,
-            "  o{i}:\n    from: p{i}\n    to: output\n    mapping:\n      r{i}: score"
-        )
-        .unwrap();
-    }
-    std::fs::write(dir.join("agent.tml"), manifest).unwrap();
-}
+#[path = "common/project.rs"]
+mod project;
+use project::write_project;
 
 /// Run the command once (with `extra` arguments); wall time and the child's peak RSS in KiB.
 fn measure(dir: &Path, extra: &[&str]) -> (Duration, i64) {

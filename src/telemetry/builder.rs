@@ -5,11 +5,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::catalogue::Verbosity;
 use super::clock::Clock;
 use super::destination::{Destination, DestinationOptions, Redactors};
 use super::emitter::{Core, Telemetry};
-use super::filter::{EventFilter, LevelSetting};
+use super::filter::{EventFilter, Selector};
 use super::format::Format;
 use super::guard::{SHUTDOWN_TIMEOUT, TelemetryGuard};
 use super::notice::Notices;
@@ -159,17 +158,21 @@ impl TelemetryBuilder {
     }
 }
 
-/// The OpenTelemetry exporter, when `settings` turn it on: it receives every event up to
-/// `verbose` (and whatever more the stream takes), so that its spans are complete whatever
-/// the stream's level and filter, and makes log records only of the events the stream's own
-/// filter passes.
+/// The OpenTelemetry exporter, when `settings` turn it on: it receives the events its spans
+/// are built from (`otlp::settings::SPAN_EVENTS`) whatever the stream's level and filter, so
+/// that the span tree is always complete, plus what the stream takes; it makes log records
+/// only of the events the stream's own filter passes.
 fn otlp_destination(
     settings: &TelemetrySettings,
     notices: &Notices,
 ) -> Option<(Box<dyn Sink>, DestinationOptions)> {
     let otlp = settings.otlp.as_ref()?;
     let stream = DestinationOptions::stream(settings);
-    let spans = EventFilter::new(Some(LevelSetting::Verbosity(Verbosity::Verbose)), &[]);
+    let selectors: Vec<Selector> = super::otlp::settings::SPAN_EVENTS
+        .into_iter()
+        .map(Selector::Event)
+        .collect();
+    let spans = EventFilter::new(None, &selectors);
     let options = DestinationOptions::new(spans.union(stream.filter), Format::Jsonl)
         .payloads_whole(stream.payloads_whole);
     #[cfg(feature = "otlp")]

@@ -12,6 +12,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::TridentError;
+use crate::telemetry::catalogue::EventKind;
 use crate::telemetry::trace_context::{TRACEPARENT_ENV, TRACESTATE_ENV, TraceParent};
 
 /// The OTLP variables read (besides `TRACEPARENT`/`TRACESTATE`).
@@ -32,6 +33,32 @@ pub const DEFAULT_ENDPOINT: &str = "http://localhost:4318";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 /// `service.name` when neither `OTEL_SERVICE_NAME` nor `OTEL_RESOURCE_ATTRIBUTES` set it.
 pub const DEFAULT_SERVICE_NAME: &str = "trident";
+
+/// The events the exporter builds spans from, which it receives whatever the stream's
+/// level and filter (payload events such as `input_received` are not among them: the spans
+/// do not need them, and formatting them for nothing would cost the run time).
+pub const SPAN_EVENTS: [EventKind; 20] = [
+    EventKind::WorkflowStarted,
+    EventKind::WorkflowCompleted,
+    EventKind::WorkflowFailed,
+    EventKind::WorkflowInterrupted,
+    EventKind::NodeStarted,
+    EventKind::NodeCompleted,
+    EventKind::NodeFailed,
+    EventKind::NodeSkipped,
+    EventKind::TokenUsage,
+    EventKind::CostIncurred,
+    EventKind::ProviderRetry,
+    EventKind::CheckpointSaved,
+    EventKind::SignalEmitted,
+    EventKind::SignalReceived,
+    EventKind::BranchIteration,
+    EventKind::AgentTurnStarted,
+    EventKind::AgentTurnCompleted,
+    EventKind::AgentToolCalled,
+    EventKind::TelemetryDropped,
+    EventKind::OtlpExportFailed,
+];
 
 /// The accepted values of the switch, for error messages.
 pub const SWITCH_ACCEPTED: &str = "an http(s) URL, on, off";
