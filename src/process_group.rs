@@ -11,10 +11,13 @@
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use crate::death_watch::DeathWatch;
 
 static RUNNING: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+/// The groups of [`RUNNING`] that get [`INTERRUPT_WAIT`] to stop (Claude CLIs).
+static GRACEFUL: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 
 fn running() -> std::sync::MutexGuard<'static, Vec<i32>> {
     // Only pushes and removals run under this lock; a poisoned list is still a valid list.
@@ -85,6 +88,20 @@ pub fn register(group: i32) {
 /// Forgets a child once it has exited (its id may be reused after it is reaped).
 pub fn unregister(group: i32) {
     running().retain(|g| *g != group);
+    graceful().retain(|g| *g != group);
+}
+
+/// Marks a registered child as one that is asked to stop (`SIGTERM`) and given time before
+/// an interrupted trident exits: a Claude CLI, which then stops the commands it runs in
+/// sessions of their own.
+pub fn mark_graceful(group: i32) {
+    graceful().push(group);
+}
+
+fn graceful() -> std::sync::MutexGuard<'static, Vec<i32>> {
+    GRACEFUL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Whether `group` is listed (tests only: the list is shared by every test of the process,
@@ -92,6 +109,26 @@ pub fn unregister(group: i32) {
 #[cfg(test)]
 pub fn is_registered(group: i32) -> bool {
     running().contains(&group)
+}
+
+/// How long [`stop_graceful`] waits for the graceful children to be done (a little longer
+/// than the 5 s an agent node gives its CLI between `SIGTERM` and `SIGKILL`).
+pub const INTERRUPT_WAIT: Duration = Duration::from_secs(6);
+
+/// The first step of an interruption: asks every graceful child (Claude CLIs) to stop with
+/// `SIGTERM`, then waits until each has been reaped and unregistered by its node (which
+/// also kills what the CLI left running), [`INTERRUPT_WAIT`] at most. Returns how many there
+/// were. [`stop_all`] then kills whatever is left.
+pub fn stop_graceful() -> usize {
+    let groups = graceful().clone();
+    for group in &groups {
+        terminate_group(*group);
+    }
+    let deadline = Instant::now() + INTERRUPT_WAIT;
+    while Instant::now() < deadline && groups.iter().any(|g| running().contains(g)) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    groups.len()
 }
 
 /// Kills (`SIGKILL`) the process group of every running tool and agent and returns how many
@@ -106,13 +143,32 @@ pub fn stop_all() -> usize {
 
 /// Sends `SIGKILL` to process group `group`.
 pub fn kill_group(group: i32) {
+    signal_group(group, signal::SIGKILL);
+}
+
+/// Sends `SIGTERM` to process group `group` (a polite request to stop).
+pub fn terminate_group(group: i32) {
+    signal_group(group, signal::SIGTERM);
+}
+
+/// Sends `SIGKILL` to the one process `pid`.
+pub fn kill_process(pid: i32) {
+    #[cfg(unix)]
+    if pid > 0 {
+        let _ = signal::kill(pid, signal::SIGKILL);
+    }
+    #[cfg(not(unix))]
+    let _ = pid;
+}
+
+fn signal_group(group: i32, sig: i32) {
     #[cfg(unix)]
     if group > 0 {
         // ESRCH (nothing left in the group) is the only expected failure and is harmless.
-        let _ = signal::kill(-group, signal::SIGKILL);
+        let _ = signal::kill(-group, sig);
     }
     #[cfg(not(unix))]
-    let _ = group;
+    let _ = (group, sig);
 }
 
 #[cfg(unix)]
@@ -121,6 +177,8 @@ mod signal {
 
     /// `SIGKILL` has the number 9 on every Unix.
     pub const SIGKILL: i32 = 9;
+    /// `SIGTERM` has the number 15 on every Unix.
+    pub const SIGTERM: i32 = 15;
 
     unsafe extern "C" {
         // `pid_t` is a 32-bit signed integer on every Unix Rust supports. Sending a signal

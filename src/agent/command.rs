@@ -1,10 +1,12 @@
 //! The Claude CLI invocation of an agent node: program, arguments, working folder,
 //! environment, and whether the prompt goes on the command line or on stdin.
 //!
-//! `claude -p PROMPT --output-format stream-json --verbose` then, when they apply,
-//! `--json-schema SCHEMA` (json prompts), `--max-turns N`, `--permission-mode MODE`,
-//! `--allowedTools A,B`, `--resume SESSION` and `--mcp-config FILE`. The prompt comes right
-//! after `-p` because several later options take a variable number of values.
+//! `claude -p PROMPT --output-format stream-json --verbose --include-partial-messages` then,
+//! when they apply, `--model MODEL` (the node's or the prompt's `model:`), `--json-schema
+//! SCHEMA` (json prompts), `--max-turns N`, `--permission-mode MODE`, `--allowedTools A,B`,
+//! `--resume SESSION` and `--mcp-config FILE`. The prompt comes right after `-p` because
+//! several later options take a variable number of values. Partial messages are asked for
+//! because only they carry each response's final token count (`message_delta`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,6 +16,7 @@ use serde_json::{Map, Value, json};
 use super::env::AgentEnv;
 use super::error::AgentError;
 use super::mcp::{McpConfigFile, mcp_config};
+use crate::project::agent_settings::cli_model;
 use crate::project::{AgentNode, OutputFormat, PromptFile};
 
 /// Prompts longer than this (in bytes) are sent on stdin: Linux refuses a single argument
@@ -66,7 +69,19 @@ pub fn build_command(spec: CommandSpec<'_>, env: &AgentEnv) -> Result<AgentComma
         args.push(rendered_prompt);
         None
     };
-    args.extend(["--output-format", "stream-json", "--verbose"].map(String::from));
+    args.extend(
+        [
+            "--output-format",
+            "stream-json",
+            "--verbose",
+            "--include-partial-messages",
+        ]
+        .map(String::from),
+    );
+    if let Some(model) = cli_model_of(node_id, node, prompt)? {
+        args.push("--model".into());
+        args.push(model);
+    }
     if prompt.output_format == OutputFormat::Json {
         args.push("--json-schema".into());
         args.push(json_schema(prompt).to_string());
@@ -106,16 +121,37 @@ pub fn build_command(spec: CommandSpec<'_>, env: &AgentEnv) -> Result<AgentComma
 
 impl AgentCommand {
     /// The process to spawn (stdio is set up by the caller): our environment without
-    /// `ANTHROPIC_API_KEY`, in the node's working folder.
-    pub fn to_command(&self, env: &AgentEnv) -> Command {
+    /// `ANTHROPIC_API_KEY` (unless the node sets `pass_api_key: true`), in the node's
+    /// working folder.
+    pub fn to_command(&self, env: &AgentEnv, pass_api_key: bool) -> Command {
         let mut command = Command::new(&self.program);
         command
             .args(&self.args)
             .current_dir(&self.cwd)
             .env_clear()
-            .envs(env.child_vars());
+            .envs(env.child_vars(pass_api_key));
         command
     }
+}
+
+/// The `--model` of the run: the node's `model:`, else the prompt's (`anthropic/NAME` gives
+/// `NAME`); none lets the CLI use its own default.
+fn cli_model_of(
+    node_id: &str,
+    node: &AgentNode,
+    prompt: &PromptFile,
+) -> Result<Option<String>, AgentError> {
+    let Some(model) = node.model.as_deref().or(prompt.model.as_deref()) else {
+        return Ok(None);
+    };
+    cli_model(model).map(Some).map_err(|problem| {
+        let source = if node.model.is_some() {
+            "the node's `model:`".to_string()
+        } else {
+            format!("`model:` in {}", prompt.path.display())
+        };
+        AgentError::cli(format!("Agent '{node_id}': {source}: {problem}"))
+    })
 }
 
 /// The node's `cwd` (relative to the project root; default: the project root).
@@ -189,6 +225,8 @@ pub(crate) mod tests {
             cwd: None,
             execution_mode: "cli".into(),
             timeout_secs: None,
+            model: None,
+            pass_api_key: false,
         }
     }
 
@@ -263,7 +301,14 @@ pub(crate) mod tests {
         .unwrap();
         assert_eq!(
             cmd.args,
-            ["-p", "Do it", "--output-format", "stream-json", "--verbose"]
+            [
+                "-p",
+                "Do it",
+                "--output-format",
+                "stream-json",
+                "--verbose",
+                "--include-partial-messages"
+            ]
         );
         assert_eq!(cmd.cwd, root.path());
         assert!(cmd.stdin_prompt.is_none() && cmd.mcp_file.is_none());
@@ -276,6 +321,7 @@ pub(crate) mod tests {
         let mut node = agent_node("worker");
         node.allowed_tools = vec!["Read".into(), "Bash".into()];
         node.cwd = Some("work".into());
+        node.model = Some("anthropic/claude-haiku-4-5".into());
         node.mcp_servers.insert(
             "gh".into(),
             McpServer {
@@ -301,6 +347,9 @@ pub(crate) mod tests {
                 "--output-format",
                 "stream-json",
                 "--verbose",
+                "--include-partial-messages",
+                "--model",
+                "claude-haiku-4-5",
                 "--json-schema",
                 &schema.to_string(),
                 "--max-turns",
@@ -341,6 +390,36 @@ pub(crate) mod tests {
             assert_eq!(cmd.args[..2], ["-p", "--output-format"]);
             assert_eq!(cmd.stdin_prompt.as_deref(), Some(text.as_str()));
         }
+    }
+
+    #[test]
+    fn model_from_the_node_then_the_prompt() {
+        let root = tempfile::tempdir().unwrap();
+        let mut node = agent_node("worker");
+        let mut prompt = prompt_file(OutputFormat::Text, &[], "");
+        let model_of = |node: &AgentNode, prompt: &PromptFile| {
+            build(node, prompt, "x", root.path(), None, &AgentEnv::default()).map(|cmd| {
+                let at = cmd.args.iter().position(|a| a == "--model")?;
+                Some(cmd.args[at + 1].clone())
+            })
+        };
+        assert_eq!(model_of(&node, &prompt).unwrap(), None);
+        prompt.model = Some("anthropic/claude-sonnet-4-5".into());
+        assert_eq!(
+            model_of(&node, &prompt).unwrap().as_deref(),
+            Some("claude-sonnet-4-5")
+        );
+        node.model = Some("opus".into());
+        assert_eq!(model_of(&node, &prompt).unwrap().as_deref(), Some("opus"));
+        node.model = None;
+        prompt.model = Some("openai/gpt-4o".into());
+        let error = model_of(&node, &prompt).unwrap_err();
+        assert!(
+            error.message.contains("prompts/worker.prompt")
+                && error.message.contains("openai/gpt-4o"),
+            "{}",
+            error.message
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The environment an agent run sees, read once: where the `claude` binary is
 //! (`TRIDENT_CLAUDE_BIN`, else `PATH`), the values `${VAR}` in MCP settings expand to, and the
-//! variables handed to the CLI (all of ours except `ANTHROPIC_API_KEY`).
+//! variables handed to the CLI (all of ours except `ANTHROPIC_API_KEY`, unless the node
+//! passes it through with `pass_api_key: true`).
 //!
 //! Everything else in this module takes an [`AgentEnv`] instead of reading the process
 //! environment, so tests can give each run its own `PATH` and variables without touching the
@@ -68,11 +69,12 @@ impl AgentEnv {
         self.get_os(name).map(|v| v.to_string_lossy().into_owned())
     }
 
-    /// The variables the Claude CLI is started with: all of these but `ANTHROPIC_API_KEY`.
-    pub fn child_vars(&self) -> impl Iterator<Item = (&OsStr, &OsStr)> {
+    /// The variables the Claude CLI is started with: all of these but `ANTHROPIC_API_KEY`
+    /// (kept when `pass_api_key`).
+    pub fn child_vars(&self, pass_api_key: bool) -> impl Iterator<Item = (&OsStr, &OsStr)> {
         self.vars
             .iter()
-            .filter(|(k, _)| k != REMOVED_FROM_CHILD)
+            .filter(move |(k, _)| pass_api_key || k != REMOVED_FROM_CHILD)
             .map(|(k, v)| (k.as_os_str(), v.as_os_str()))
     }
 
@@ -204,8 +206,10 @@ mod tests {
             ("HOME", "/home/u"),
             ("ANTHROPIC_BASE_URL", "http://x"),
         ]);
-        let names: Vec<_> = env.child_vars().map(|(k, _)| k.to_owned()).collect();
+        let names: Vec<_> = env.child_vars(false).map(|(k, _)| k.to_owned()).collect();
         assert_eq!(names, ["HOME", "ANTHROPIC_BASE_URL"]);
+        let passed: Vec<_> = env.child_vars(true).map(|(k, _)| k.to_owned()).collect();
+        assert_eq!(passed, ["ANTHROPIC_API_KEY", "HOME", "ANTHROPIC_BASE_URL"]);
         assert_eq!(env.get("HOME").as_deref(), Some("/home/u"));
         assert_eq!(env.get("NOPE"), None);
     }

@@ -1,5 +1,9 @@
-//! The one error type of agent nodes: a message that names the node and says what to do, and
-//! the `error_type` recorded in trace.json and `node_failed` events.
+//! The one error type of agent nodes: a message that names the node and says what to do,
+//! the `error_type` recorded in trace.json and `node_failed` events, whether the model API
+//! failed (exit 3, like other provider failures), and what the run had reported before it
+//! failed (session, cost, turns, tokens), which the failed node keeps.
+
+use super::AgentStats;
 
 /// The `error_type` of every agent failure. The original runtime raised `CLIAgentError` for
 /// all of them, and the monitoring dashboard reads this name from trace.json.
@@ -13,6 +17,10 @@ pub struct AgentError {
     pub message: String,
     /// The error class shown in artifacts (`CLIAgentError`, as in the original).
     pub error_type: String,
+    /// The Anthropic API failed (or refused the credentials): the run exits 3.
+    pub api_failure: bool,
+    /// What the CLI reported before failing (its `result` line), when it got that far.
+    pub stats: Option<Box<AgentStats>>,
 }
 
 impl AgentError {
@@ -21,6 +29,22 @@ impl AgentError {
         AgentError {
             message: message.into(),
             error_type: CLI_AGENT_ERROR.to_string(),
+            api_failure: false,
+            stats: None,
         }
+    }
+
+    /// A failure of the model API behind the CLI (exit 3).
+    pub fn api(message: impl Into<String>) -> AgentError {
+        AgentError {
+            api_failure: true,
+            ..AgentError::cli(message)
+        }
+    }
+
+    /// This error, keeping what the run reported before it failed.
+    pub fn with_stats(mut self, stats: AgentStats) -> AgentError {
+        self.stats = Some(Box::new(stats));
+        self
     }
 }

@@ -140,12 +140,21 @@ mod tests {
         let mut built = false;
         AgentEvents::none().emit(|| {
             built = true;
-            Event::AgentTurnStarted { turn_number: 1 }
+            Event::AgentTurnStarted {
+                turn_number: 1,
+                subagent: None,
+            }
         });
         assert!(!built);
         let mut seen = Vec::new();
         let mut sink = |e: Event| seen.push(format!("{e:?}"));
-        AgentEvents::to(&mut sink).emit(|| Event::AgentTurnStarted { turn_number: 1 });
-        assert_eq!(seen, ["AgentTurnStarted { turn_number: 1 }"]);
+        AgentEvents::to(&mut sink).emit(|| Event::AgentTurnStarted {
+            turn_number: 1,
+            subagent: None,
+        });
+        assert_eq!(
+            seen,
+            ["AgentTurnStarted { turn_number: 1, subagent: None }"]
+        );
     }
 }

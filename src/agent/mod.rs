@@ -9,6 +9,7 @@
 //! place the environment is read is `env`.
 //!
 //! Files: `command.rs` (argv, cwd, child environment), `mcp.rs` (`--mcp-config`),
+//! `leftovers.rs` (the processes the CLI started, so none outlives the node),
 //! `env.rs` (`TRIDENT_CLAUDE_BIN`, `PATH`, `${VAR}` values), `stream.rs` (stream-json lines),
 //! `turns.rs` (turn events), `events.rs` (event sink, truncation), `output.rs` (result to
 //! output, JSON extraction, schema), `process.rs` (the child), `crate::process_group` (live CLIs, for
@@ -18,6 +19,7 @@ mod command;
 mod env;
 mod error;
 mod events;
+mod leftovers;
 mod mcp;
 mod output;
 mod process;
@@ -62,17 +64,28 @@ pub struct AgentRequest<'a> {
 pub struct AgentOutcome {
     /// The node's output: `{"text": ...}` for text prompts, the JSON object for json ones.
     pub output: Map<String, Value>,
-    /// From the result's `usage` (`input_tokens`, not counting cache reads, as the original).
+    pub stats: AgentStats,
+}
+
+/// What an agent run reported (also kept by a failed run that got a `result` line).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AgentStats {
+    /// Tokens of every model the session used, subagents included (the result's
+    /// `modelUsage`; else its `usage`, else the turns' final usage). Input tokens do not
+    /// count cache reads, as in the original.
     pub input_tokens: u64,
     pub output_tokens: u64,
-    /// The result's `total_cost_usd`.
+    /// The session's `total_cost_usd` (subagents included).
     pub cost_usd: Option<f64>,
     /// The CLI session, for `--resume`.
     pub session_id: Option<String>,
-    /// The model the CLI reported (its init line or first message), if any.
+    /// The model the API answered with (the agent's own messages), else the one the CLI
+    /// reported at start.
     pub model: Option<String>,
-    /// The result's `num_turns` (or the turns counted, if it has none).
+    /// The agent's own turns (the results' `num_turns`, or the turns counted).
     pub num_turns: u64,
+    /// Tool calls the CLI refused: `{"tool_name", "tool_input"?, "reason"?}`.
+    pub permission_denials: Vec<Value>,
 }
 
 /// Runs an agent node through the Claude CLI, its turn and tool events going to

@@ -16,18 +16,25 @@ use serde_json::{Map, Value};
 
 use super::command::schema_type;
 use super::error::AgentError;
-use super::stream::ResultMessage;
+use super::stream::{ApiError, ResultMessage};
 use crate::project::{AgentNode, OutputFormat, PromptFile};
 
 /// How many `{` positions the embedded-object search tries before giving up (bounds the
 /// work on long prose full of braces).
 const MAX_EMBEDDED_ATTEMPTS: usize = 200;
 
-/// The failure a result line reports, if any.
+/// The failure a result line reports, if any. `api_error` is the last failed API call
+/// the CLI reported as a message (it carries the error kind the result lacks).
+///
+/// API failures (`api_error_status` set, `terminal_reason: api_error`, or an API error
+/// message) are [`AgentError::api`] (exit 3): a 401 says the API refused the credentials,
+/// a missing login says how to give the CLI credentials. Errors the CLI reports with
+/// subtype `success` do not show that subtype.
 pub fn result_failure(
     node_id: &str,
     node: &AgentNode,
     result: &ResultMessage,
+    api_error: Option<&ApiError>,
 ) -> Option<AgentError> {
     let details = || {
         let mut parts: Vec<String> = result.result.iter().cloned().collect();
@@ -49,18 +56,69 @@ pub fn result_failure(
             node.max_turns
         )));
     }
-    if result.is_error || result.subtype.starts_with("error") {
-        let subtype = if result.subtype.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", result.subtype)
-        };
-        return Some(AgentError::cli(format!(
-            "Agent '{node_id}' CLI reported error{subtype}: {}",
-            details()
-        )));
+    if !result.is_error && !result.subtype.starts_with("error") {
+        return None;
     }
-    None
+    let status = result
+        .api_error_status
+        .or_else(|| api_error.and_then(|e| e.status));
+    let api_failed = status.is_some()
+        || api_error.is_some()
+        || result.terminal_reason.as_deref() == Some("api_error");
+    if api_failed {
+        let kind = api_error
+            .map(|e| e.error.as_str())
+            .filter(|k| !k.is_empty());
+        return Some(AgentError::api(match (status, kind) {
+            (Some(401), _) => format!(
+                "Agent '{node_id}': the Anthropic API rejected the Claude CLI's credentials \
+                 (HTTP 401{}). The CLI has credentials but they are invalid or expired: check \
+                 ANTHROPIC_AUTH_TOKEN, its apiKeyHelper, or log in again with `claude` (with \
+                 `pass_api_key: true`: ANTHROPIC_API_KEY). The CLI said: {}",
+                kind.map_or_else(String::new, |k| format!(", {k}")),
+                details()
+            ),
+            (Some(status), _) => format!(
+                "Agent '{node_id}': the Anthropic API failed (HTTP {status}{}) and the Claude \
+                 CLI gave up: {}",
+                kind.map_or_else(String::new, |k| format!(", {k}")),
+                details()
+            ),
+            (None, Some("authentication_failed")) => format!(
+                "Agent '{node_id}': the Claude CLI is not logged in (it said: {}). Trident \
+                 removes ANTHROPIC_API_KEY from the CLI's environment so that it uses your \
+                 Claude subscription: log in once with `claude`, or give the CLI credentials \
+                 with ANTHROPIC_AUTH_TOKEN or an apiKeyHelper in its settings, or set \
+                 `pass_api_key: true` on the node to let it use ANTHROPIC_API_KEY.",
+                details()
+            ),
+            (None, kind) => format!(
+                "Agent '{node_id}': the Claude CLI's API call failed{}: {}",
+                kind.map_or_else(String::new, |k| format!(" ({k})")),
+                details()
+            ),
+        }));
+    }
+    let mut labels = Vec::new();
+    if !result.subtype.is_empty() && result.subtype != "success" {
+        labels.push(result.subtype.clone());
+    }
+    if let Some(reason) = result
+        .terminal_reason
+        .as_deref()
+        .filter(|r| *r != "completed")
+    {
+        labels.push(format!("terminal_reason {reason}"));
+    }
+    let labels = if labels.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", labels.join(", "))
+    };
+    Some(AgentError::cli(format!(
+        "Agent '{node_id}' CLI reported an error{labels}: {}",
+        details()
+    )))
 }
 
 /// The node's output for a successful result.
@@ -326,52 +384,112 @@ mod tests {
     #[test]
     fn failures_of_the_result_line() {
         let node = agent_node("w");
-        assert_eq!(result_failure("w", &node, &success("fine")), None);
+        assert_eq!(result_failure("w", &node, &success("fine"), None), None);
 
         let mut max_turns = ResultMessage {
             subtype: "error_max_turns".into(),
             num_turns: Some(51),
             ..ResultMessage::default()
         };
-        let error = result_failure("w", &node, &max_turns).unwrap();
+        let error = result_failure("w", &node, &max_turns, None).unwrap();
         assert_eq!(
             error.message,
             "Agent 'w' reached its max_turns limit (50) after 51 turns without finishing; raise \
              `max_turns` on the node or give it a smaller task."
         );
+        assert!(!error.api_failure);
         max_turns.is_error = true;
-        assert!(result_failure("w", &node, &max_turns).is_some());
+        assert!(result_failure("w", &node, &max_turns, None).is_some());
 
+        // An error reported with subtype `success` does not say "(success)".
         let reported = ResultMessage {
             subtype: "success".into(),
             is_error: true,
             result: Some("Credit balance is too low".into()),
             ..ResultMessage::default()
         };
-        let error = result_failure("w", &node, &reported).unwrap();
+        let error = result_failure("w", &node, &reported, None).unwrap();
         assert_eq!(
             error.message,
-            "Agent 'w' CLI reported error (success): Credit balance is too low"
+            "Agent 'w' CLI reported an error: Credit balance is too low"
         );
 
         let during = ResultMessage {
             subtype: "error_during_execution".into(),
             errors: vec!["tool crashed".into()],
+            terminal_reason: Some("aborted".into()),
             ..ResultMessage::default()
         };
-        let error = result_failure("w", &node, &during).unwrap();
+        let error = result_failure("w", &node, &during, None).unwrap();
         assert_eq!(
             error.message,
-            "Agent 'w' CLI reported error (error_during_execution): tool crashed"
+            "Agent 'w' CLI reported an error (error_during_execution, terminal_reason aborted): \
+             tool crashed"
         );
         let bare = ResultMessage {
             is_error: true,
             ..ResultMessage::default()
         };
         assert_eq!(
-            result_failure("w", &node, &bare).unwrap().message,
-            "Agent 'w' CLI reported error: no details given"
+            result_failure("w", &node, &bare, None).unwrap().message,
+            "Agent 'w' CLI reported an error: no details given"
         );
+    }
+
+    #[test]
+    fn api_failures_exit_3_and_say_what_happened() {
+        let node = agent_node("w");
+        let not_logged_in = "Not logged in · Please run /login";
+        let result = |status: Option<u16>| ResultMessage {
+            subtype: "success".into(),
+            is_error: true,
+            result: Some(not_logged_in.into()),
+            api_error_status: status,
+            terminal_reason: Some("api_error".into()),
+            ..ResultMessage::default()
+        };
+        let auth = ApiError {
+            error: "authentication_failed".into(),
+            status: None,
+            text: not_logged_in.into(),
+        };
+        // A 401: the credentials were refused, not missing.
+        let error = result_failure("w", &node, &result(Some(401)), Some(&auth)).unwrap();
+        assert!(error.api_failure);
+        assert!(
+            error.message.contains(
+                "rejected the Claude CLI's credentials (HTTP 401, authentication_failed)"
+            ),
+            "{}",
+            error.message
+        );
+        assert!(
+            !error.message.contains("not logged in"),
+            "{}",
+            error.message
+        );
+        // No credentials at all: say how to give some.
+        let error = result_failure("w", &node, &result(None), Some(&auth)).unwrap();
+        assert!(error.api_failure);
+        for hint in [
+            "not logged in",
+            "ANTHROPIC_AUTH_TOKEN",
+            "apiKeyHelper",
+            "pass_api_key: true",
+        ] {
+            assert!(error.message.contains(hint), "{hint}: {}", error.message);
+        }
+        // Overloaded after retries.
+        let mut overloaded = result(Some(529));
+        overloaded.result = Some("API Error: 529 overloaded".into());
+        let error = result_failure("w", &node, &overloaded, None).unwrap();
+        assert!(error.api_failure);
+        assert_eq!(
+            error.message,
+            "Agent 'w': the Anthropic API failed (HTTP 529) and the Claude CLI gave up: API \
+             Error: 529 overloaded"
+        );
+        assert!(!error.message.contains("(success)"));
     }
 
     #[test]

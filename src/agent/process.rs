@@ -1,8 +1,13 @@
-//! The running Claude CLI: started in its own process group, its stdout read line by line on
-//! a thread as the lines arrive (handed over through a bounded channel), the last few KB of
-//! its stderr kept by another thread for error messages, its stdin (when the prompt goes
-//! there) written by a third, and the whole group killed and the child reaped on timeout,
-//! interruption or drop, so no CLI, tool process or zombie outlives the node.
+//! The running Claude CLI: started in its own process group (and, on Linux, as a child
+//! subreaper: see `leftovers`), its stdout read line by line on a thread as the lines arrive
+//! (handed over through a bounded channel), the last few KB of its stderr kept by another
+//! thread for error messages, its stdin (when the prompt goes there) written by a third.
+//!
+//! Stopping it ([`AgentProcess::stop`], on timeout, interruption or drop) is polite first:
+//! `SIGTERM` to its group, so the CLI can stop the commands it runs in sessions of their own;
+//! `SIGKILL` to the group after [`STOP_GRACE`] at most; then every process it started that
+//! is still alive is killed ([`AgentProcess::kill_leftovers`], also called after a normal
+//! exit), and the CLI is reaped. So no CLI, tool process or zombie outlives the node.
 //!
 //! The own process group means a Ctrl-C at the terminal reaches trident, not the CLI: the
 //! CLI is listed in `crate::process_group` while alive, for `stop_all` on the way out, and
@@ -14,6 +19,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use super::leftovers::Leftovers;
 use crate::pipe_reader::PipeReader;
 use crate::process_group;
 
@@ -25,6 +31,8 @@ pub const MAX_LINE: usize = 64 * 1024 * 1024;
 const LINE_QUEUE: usize = 256;
 /// Longest pause between two checks of the child once its stdout has closed.
 const MAX_POLL_PAUSE: Duration = Duration::from_millis(50);
+/// How long a stopped CLI gets between `SIGTERM` and `SIGKILL` to stop what it runs.
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// One item of the CLI's stdout.
 #[derive(Debug)]
@@ -58,17 +66,24 @@ pub struct AgentProcess {
     group: Option<i32>,
     /// Kills the group if trident dies, or when the node is done with the CLI.
     _watch: crate::death_watch::DeathWatch,
+    /// What it started, as noted so far.
+    leftovers: Leftovers,
 }
 
 impl AgentProcess {
     /// Starts `command` in a new process group, with `stdin` as its whole input (`None`:
     /// no input at all).
-    pub fn spawn(command: Command, stdin: Option<String>) -> io::Result<AgentProcess> {
+    pub fn spawn(mut command: Command, stdin: Option<String>) -> io::Result<AgentProcess> {
+        become_subreaper(&mut command);
         let process_group::GroupChild {
             mut child,
             group,
             watch,
         } = process_group::spawn(command, stdin.map(String::into_bytes))?;
+        if let Some(group) = group {
+            // Ctrl-C gives it time to stop what it runs (see `process_group::stop_graceful`).
+            process_group::mark_graceful(group);
+        }
         let (sender, lines) = mpsc::sync_channel(LINE_QUEUE);
         if let Some(stdout) = child.stdout.take() {
             thread::spawn(move || read_lines(stdout, sender));
@@ -81,7 +96,28 @@ impl AgentProcess {
             status: None,
             group,
             _watch: watch,
+            leftovers: Leftovers::default(),
         })
+    }
+
+    /// Notes the processes the CLI has started so far (see `leftovers`); call while it
+    /// runs, e.g. when it reports its result, just before it exits.
+    pub fn note_descendants(&mut self) {
+        if self.status.is_none() {
+            self.leftovers.note_descendants(self.child.id() as i32);
+        }
+    }
+
+    /// Kills every process the CLI started (as noted) that is still alive; returns how many.
+    pub fn kill_leftovers(&self) -> usize {
+        self.leftovers.kill_all()
+    }
+
+    /// After the CLI has exited: kills what it left running and takes it out of the
+    /// registry of running CLIs.
+    pub fn finish(&mut self) {
+        self.kill_leftovers();
+        self.forget();
     }
 
     /// The next stdout item, waiting at most `wait`.
@@ -97,14 +133,12 @@ impl AgentProcess {
     pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
         if self.status.is_none() {
             self.status = self.child.try_wait()?;
-            if self.status.is_some() {
-                self.forget();
-            }
         }
         Ok(self.status)
     }
 
-    /// Takes the CLI out of the registry of running CLIs (it has exited or is being killed).
+    /// Takes the CLI out of the registry of running CLIs, once it has exited and what it left
+    /// running has been killed (an interrupted trident waits for that before exiting).
     fn forget(&mut self) {
         if let Some(group) = self.group.take() {
             process_group::unregister(group);
@@ -117,7 +151,6 @@ impl AgentProcess {
         let Some(deadline) = deadline else {
             if self.status.is_none() {
                 self.status = Some(self.child.wait()?);
-                self.forget();
             }
             return Ok(self.status);
         };
@@ -135,19 +168,45 @@ impl AgentProcess {
         }
     }
 
-    /// Kills the CLI's whole process group and reaps the CLI.
-    pub fn kill(&mut self) {
-        if self.status.is_some() {
-            // Reaped: its pid (and group id) may belong to someone else by now. Anything it
-            // left behind in the group still holds our pipes; the reader threads end with it.
-            return;
+    /// Stops the CLI: `SIGTERM` to its group, up to `grace` for it to exit, `SIGKILL` to
+    /// the group, then everything it started that is still alive; reaps the CLI.
+    pub fn stop(&mut self, grace: Duration) {
+        if self.status.is_none() {
+            self.note_descendants();
+            if let Some(group) = self.group {
+                process_group::terminate_group(group);
+            }
+            let deadline = Instant::now() + grace;
+            let mut next_note = Instant::now() + Duration::from_millis(100);
+            while self.status.is_none() && Instant::now() < deadline {
+                if self.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                if Instant::now() >= next_note {
+                    // What it starts while stopping (its cleanup) is noted too.
+                    self.note_descendants();
+                    next_note = Instant::now() + Duration::from_millis(100);
+                }
+                thread::sleep(Duration::from_millis(10));
+            }
+            if self.status.is_none() {
+                self.note_descendants();
+                if let Some(group) = self.group {
+                    process_group::kill_group(group);
+                }
+                let _ = self.child.kill();
+                self.status = self.child.wait().ok();
+            }
         }
-        if let Some(group) = self.group {
-            process_group::kill_group(group);
-        }
-        let _ = self.child.kill();
+        // Reaped: its pid (and group id) may belong to someone else by now, so only what
+        // was noted, by pid and start time, or by session and group, is killed.
+        self.kill_leftovers();
         self.forget();
-        self.status = self.child.wait().ok();
+    }
+
+    /// [`stop`](Self::stop) without a grace period: `SIGKILL` at once.
+    pub fn kill(&mut self) {
+        self.stop(Duration::ZERO);
     }
 
     /// The process id (also its process group id).
@@ -169,7 +228,27 @@ impl Drop for AgentProcess {
         if self.status.is_none() {
             self.kill();
         }
+        self.forget();
     }
+}
+
+/// Makes the CLI a child subreaper once started (Linux; see `leftovers`): orphans of what it
+/// starts become its children, so they stay in its process tree.
+fn become_subreaper(command: &mut Command) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: the closure runs in the forked child before exec and only calls prctl,
+        // which is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = command;
 }
 
 fn read_lines(stdout: impl Read, sender: SyncSender<StdoutItem>) {
@@ -277,6 +356,81 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(5));
     }
 
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn stop_is_polite_then_kills_what_escaped_into_other_sessions() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("cleaned");
+        // Like the CLI: runs a command in a session of its own (whose orphan is re-parented
+        // to it, the subreaper), and cleans up on SIGTERM before exiting.
+        let script = format!(
+            "trap 'touch {}; exit 0' TERM; setsid sh -c '(sleep 40 &); sleep 41' & echo started; \
+             while :; do sleep 0.05; done",
+            marker.display()
+        );
+        let mut process = AgentProcess::spawn(sh(&script), None).unwrap();
+        assert!(
+            matches!(process.next(Duration::from_secs(10)), Next::Item(StdoutItem::Line(l)) if l == "started")
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        let sleeps = sleeping_descendants(process.id() as i32);
+        assert_eq!(
+            sleeps.len(),
+            2,
+            "both sleeps are in the CLI's tree: {sleeps:?}"
+        );
+        process.stop(Duration::from_secs(5));
+        assert!(
+            marker.exists(),
+            "SIGTERM came first: the CLI could clean up"
+        );
+        // SIGKILL is delivered asynchronously: give it a moment.
+        let deadline = Instant::now() + Duration::from_secs(3);
+        for pid in sleeps {
+            while alive(pid) && Instant::now() < deadline {
+                thread::sleep(Duration::from_millis(10));
+            }
+            assert!(!alive(pid), "process {pid} outlived the agent");
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn sleeping_descendants(root: i32) -> Vec<i32> {
+        let mut found = Vec::new();
+        let mut parents = vec![root];
+        while let Some(parent) = parents.pop() {
+            for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+                let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+                    continue;
+                };
+                let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+                let Some(rest) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
+                    continue;
+                };
+                let ppid: i32 = rest
+                    .split(' ')
+                    .nth(1)
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(0);
+                if ppid == parent {
+                    parents.push(pid);
+                    let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+                    if cmdline == b"sleep\x0040\x00" || cmdline == b"sleep\x0041\x00" {
+                        found.push(pid);
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    #[cfg(target_os = "linux")]
+    fn alive(pid: i32) -> bool {
+        // Gone, or a zombie waiting for its (re)parent.
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|stat| !stat[stat.rfind(')').unwrap() + 2..].starts_with('Z'))
+    }
+
     #[test]
     fn live_clis_are_registered_until_reaped() {
         let mut process = AgentProcess::spawn(sh("sleep 30"), None).unwrap();
@@ -287,6 +441,11 @@ mod tests {
         let mut quick = AgentProcess::spawn(sh("exit 0"), None).unwrap();
         let group = i32::try_from(quick.id()).unwrap();
         assert!(quick.wait_until(None).unwrap().is_some());
+        assert!(
+            process_group::is_registered(group),
+            "until its leftovers are gone"
+        );
+        quick.finish();
         assert!(!process_group::is_registered(group));
     }
 

@@ -96,8 +96,24 @@ struct Run {
 }
 
 impl Run {
+    /// The events but `agent_notice` (see [`Run::notices`]), described.
     fn names(&self) -> Vec<String> {
-        self.events.iter().map(|s| describe(&s.event)).collect()
+        self.events
+            .iter()
+            .filter(|s| !matches!(s.event, Event::AgentNotice { .. }))
+            .map(|s| describe(&s.event))
+            .collect()
+    }
+
+    /// The `agent_notice` events as (kind, detail).
+    fn notices(&self) -> Vec<(String, Value)> {
+        self.events
+            .iter()
+            .filter_map(|s| match &s.event {
+                Event::AgentNotice { kind, detail } => Some((kind.clone(), detail.clone())),
+                _ => None,
+            })
+            .collect()
     }
 
     fn ok(&self) -> &AgentOutcome {
@@ -116,21 +132,44 @@ impl Run {
 }
 
 fn describe(event: &Event) -> String {
+    let tag = |subagent: &Option<String>| {
+        subagent
+            .as_ref()
+            .map_or_else(String::new, |s| format!(" [{s}]"))
+    };
     match event {
-        Event::AgentTurnStarted { turn_number } => format!("turn_started {turn_number}"),
+        Event::AgentTurnStarted {
+            turn_number,
+            subagent,
+        } => format!("turn_started {turn_number}{}", tag(subagent)),
         Event::AgentTurnCompleted {
             turn_number,
             tool_calls,
             input_tokens,
             output_tokens,
+            subagent,
         } => format!(
             "turn_completed {turn_number} tools={tool_calls} in={input_tokens:?} \
-             out={output_tokens:?}"
+             out={output_tokens:?}{}",
+            tag(subagent)
         ),
         Event::AgentToolCalled {
             tool_name,
             tool_input,
-        } => format!("tool_called {tool_name} {tool_input}"),
+            subagent,
+        } => format!("tool_called {tool_name} {tool_input}{}", tag(subagent)),
+        Event::ProviderRetry {
+            provider,
+            attempt,
+            status,
+            error,
+            delay_ms,
+        } => format!("retry {provider} #{attempt} {status:?} {error} {delay_ms}ms"),
+        Event::AgentPermissionDenied {
+            tool_name,
+            tool_input,
+            reason,
+        } => format!("denied {tool_name} {tool_input:?} {reason:?}"),
         Event::AgentOutputSkipped { line, error } => format!("skipped {line:?}: {error}"),
         other => format!("{other:?}"),
     }
@@ -266,12 +305,15 @@ fn text_session_events_outputs_and_metrics() {
                 .as_object()
                 .unwrap()
                 .clone(),
-            input_tokens: 1200,
-            output_tokens: 340,
-            cost_usd: Some(0.0123),
-            session_id: Some("sess-42".into()),
-            num_turns: 2,
-            model: Some("claude-sonnet-4-5".into()),
+            stats: AgentStats {
+                input_tokens: 1200,
+                output_tokens: 340,
+                cost_usd: Some(0.0123),
+                session_id: Some("sess-42".into()),
+                num_turns: 2,
+                model: Some("claude-sonnet-4-5".into()),
+                permission_denials: vec![],
+            },
         }
     );
     assert_eq!(
@@ -425,9 +467,14 @@ fn is_error_result_fails_the_node() {
     let error = run.err();
     assert_eq!(
         error.message,
-        "Agent 'worker' CLI reported error (success): Invalid API key · Please run /login"
+        "Agent 'worker' CLI reported an error: Invalid API key · Please run /login"
     );
     assert_eq!(error.error_type, "CLIAgentError");
+    assert_eq!(
+        error.stats.as_ref().unwrap().session_id.as_deref(),
+        Some("sess-42"),
+        "a failed agent keeps its session"
+    );
 }
 
 #[test]
@@ -496,7 +543,7 @@ fn malformed_lines_are_skipped_with_a_warning() {
     let outcome = run.ok();
     assert_eq!(Value::Object(outcome.output.clone()), json!({"text": "hi"}));
     assert_eq!(
-        outcome.session_id.as_deref(),
+        outcome.stats.session_id.as_deref(),
         Some("sess-42"),
         "session id from the init line"
     );
@@ -567,7 +614,7 @@ fn hung_cli_is_killed_at_the_timeout() {
     assert_eq!(
         run.err().message,
         "Agent 'worker' timed out after 1 s (the node's `timeout`, default 1800 s); the Claude \
-         CLI was stopped."
+         CLI and everything it started were stopped."
     );
     assert!(
         run.took >= Duration::from_secs(1) && run.took < Duration::from_secs(5),
@@ -600,7 +647,7 @@ fn cancellation_stops_the_cli() {
     let run = setup.run();
     assert_eq!(
         run.err().message,
-        "Agent 'worker' was interrupted; the Claude CLI was stopped."
+        "Agent 'worker' was interrupted; the Claude CLI and everything it started were stopped."
     );
     assert!(run.took < Duration::from_secs(3), "{:?}", run.took);
 }
@@ -639,7 +686,7 @@ fn usage_falls_back_to_the_turns() {
         ),
         line(json!({"type": "result", "subtype": "success", "is_error": false, "result": "x"})),
     ]);
-    let outcome = Setup::new(&fake).run().result.unwrap();
+    let outcome = Setup::new(&fake).run().result.unwrap().stats;
     assert_eq!(
         (
             outcome.input_tokens,
@@ -702,4 +749,224 @@ fn events_reach_real_telemetry_while_the_agent_works() {
     assert_eq!(events[2]["data"]["turn_number"], 1);
     assert_eq!(events[2]["data"]["tool_calls"], 1);
     assert_eq!(events[4]["data"]["output_tokens"], 30);
+}
+
+/// A line as the real CLI prints it with `--include-partial-messages` (see `stream`).
+fn delta(message_id: &str, parent: Option<&str>, output_tokens: u64) -> String {
+    line(json!({"type": "stream_event", "api_message_id": message_id,
+        "parent_tool_use_id": parent, "session_id": "sess-42",
+        "event": {"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+                  "usage": {"output_tokens": output_tokens}}}))
+}
+
+fn model_assistant(id: &str, parent: Option<&str>, content: Value) -> String {
+    line(
+        json!({"type": "assistant", "session_id": "sess-42", "parent_tool_use_id": parent,
+        "message": {"id": id, "model": "claude-api-model", "role": "assistant",
+                    "content": content, "usage": {"input_tokens": 100, "output_tokens": 1}}}),
+    )
+}
+
+#[test]
+fn final_usage_retries_denials_and_notices_as_the_real_cli_prints_them() {
+    let fake = Fake::new(&[
+        init(),
+        line(json!({"type": "system", "subtype": "status", "status": "requesting", "uuid": "u1"})),
+        line(
+            json!({"type": "system", "subtype": "api_retry", "attempt": 1, "max_retries": 10,
+            "retry_delay_ms": 1237, "error_status": 529, "error": "overloaded"}),
+        ),
+        line(json!({"type": "stream_event", "event": {"type": "message_start"}})),
+        model_assistant(
+            "m1",
+            None,
+            json!([{"type": "tool_use", "id": "t1", "name": "Bash", "input": {"command": "touch x"}}]),
+        ),
+        delta("m1", None, 50),
+        line(
+            json!({"type": "system", "subtype": "permission_denied", "tool_name": "Bash",
+            "tool_use_id": "t1", "message": "touch needs approval"}),
+        ),
+        tool_result(),
+        model_assistant("m2", None, json!([{"type": "text", "text": "Could not."}])),
+        delta("m2", None, 51),
+        line(json!({"type": "rate_limit_event", "rate_limit_info": {"status": "allowed_warning"}})),
+        result(
+            "Could not.",
+            json!({"modelUsage": {"claude-api-model": {"inputTokens": 201, "outputTokens": 101,
+                "costUSD": 0.0123}},
+                "permission_denials": [{"tool_name": "Bash", "tool_use_id": "t1",
+                    "tool_input": {"command": "touch x"}}],
+                "terminal_reason": "completed", "stop_reason": "end_turn"}),
+        ),
+    ]);
+    let run = Setup::new(&fake).run();
+    let stats = &run.ok().stats;
+    assert_eq!(
+        run.names(),
+        [
+            "retry anthropic #1 Some(529) overloaded 1237ms",
+            "turn_started 1",
+            r#"tool_called Bash {"command":"touch x"}"#,
+            r#"denied Bash None Some("touch needs approval")"#,
+            "turn_completed 1 tools=1 in=Some(100) out=Some(50)",
+            "turn_started 2",
+            "turn_completed 2 tools=0 in=Some(100) out=Some(51)",
+        ]
+    );
+    let notices = run.notices();
+    let kinds: Vec<&str> = notices.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(kinds, ["system/status", "rate_limit_event", "result"]);
+    assert_eq!(notices[0].1, json!({"status": "requesting"}));
+    assert_eq!(notices[2].1["terminal_reason"], "completed");
+    assert_eq!(notices[2].1["stop_reason"], "end_turn");
+    // Totals from modelUsage; the model the API answered with, not the init line's.
+    assert_eq!((stats.input_tokens, stats.output_tokens), (201, 101));
+    assert_eq!(stats.model.as_deref(), Some("claude-api-model"));
+    assert_eq!(
+        stats.permission_denials,
+        [
+            json!({"tool_name": "Bash", "tool_input": {"command": "touch x"},
+            "reason": "touch needs approval"})
+        ]
+    );
+    let argv = fake.argv();
+    assert!(argv.contains(&"--include-partial-messages".to_string()));
+}
+
+#[test]
+fn subagents_are_marked_and_two_results_give_the_last_answer_and_whole_costs() {
+    let sub = Some("toolu_A");
+    let fake = Fake::new(&[
+        init(),
+        model_assistant(
+            "m1",
+            None,
+            json!([{"type": "tool_use", "id": "toolu_A", "name": "Agent",
+                "input": {"prompt": "help", "subagent_type": "general-purpose"}}]),
+        ),
+        delta("m1", None, 10),
+        line(json!({"type": "user", "parent_tool_use_id": null, "message": {"content": []}})),
+        model_assistant("s1", sub, json!([{"type": "text", "text": "sub answer"}])),
+        model_assistant("m2", None, json!([{"type": "text", "text": "interim"}])),
+        delta("s1", sub, 7),
+        result(
+            "interim",
+            json!({"num_turns": 2, "total_cost_usd": 0.01,
+                "modelUsage": {"claude-api-model": {"inputTokens": 300, "outputTokens": 20}}}),
+        ),
+        model_assistant(
+            "m3",
+            None,
+            json!([{"type": "text", "text": "final answer"}]),
+        ),
+        result(
+            "final answer",
+            json!({"num_turns": 1, "total_cost_usd": 0.02,
+                "modelUsage": {"claude-api-model": {"inputTokens": 400, "outputTokens": 30},
+                               "claude-haiku": {"inputTokens": 50, "outputTokens": 5}}}),
+        ),
+    ]);
+    let run = Setup::new(&fake).run();
+    let outcome = run.ok();
+    assert_eq!(outcome.output["text"], "final answer");
+    let stats = &outcome.stats;
+    assert_eq!(
+        stats.cost_usd,
+        Some(0.02),
+        "the session's cost, counted once"
+    );
+    assert_eq!((stats.input_tokens, stats.output_tokens), (450, 35));
+    assert_eq!(stats.num_turns, 3, "the agent's own turns of both results");
+    assert_eq!(
+        run.names(),
+        [
+            "turn_started 1",
+            r#"tool_called Agent {"prompt":"help","subagent_type":"general-purpose"}"#,
+            "turn_completed 1 tools=1 in=Some(100) out=Some(10)",
+            "turn_started 1 [toolu_A]",
+            "turn_started 2",
+            "turn_completed 2 tools=0 in=Some(100) out=Some(1)",
+            "turn_completed 1 tools=0 in=Some(100) out=Some(7) [toolu_A]",
+            "turn_started 3",
+            "turn_completed 3 tools=0 in=Some(100) out=Some(1)",
+        ]
+    );
+}
+
+#[test]
+fn a_failed_agent_keeps_its_session_cost_turns_and_tokens() {
+    let fake = Fake::new(&[
+        init(),
+        model_assistant(
+            "m1",
+            None,
+            json!([{"type": "tool_use", "id": "t1", "name": "Bash",
+            "input": {"command": "ls"}}]),
+        ),
+        tool_result(),
+        line(
+            json!({"type": "result", "subtype": "error_max_turns", "is_error": true,
+            "session_id": "sess-42", "num_turns": 2, "total_cost_usd": 0.05,
+            "terminal_reason": "max_turns", "errors": ["Reached maximum number of turns (1)"],
+            "modelUsage": {"claude-api-model": {"inputTokens": 120, "outputTokens": 60}}}),
+        ),
+        "exit 1".into(),
+    ]);
+    let mut setup = Setup::new(&fake);
+    setup.node.max_turns = 1;
+    let run = setup.run();
+    let error = run.err();
+    assert!(
+        error.message.contains("max_turns limit (1)"),
+        "{}",
+        error.message
+    );
+    assert!(!error.api_failure);
+    let stats = error.stats.as_ref().expect("stats kept");
+    assert_eq!(stats.session_id.as_deref(), Some("sess-42"));
+    assert_eq!(stats.cost_usd, Some(0.05));
+    assert_eq!(stats.num_turns, 2);
+    assert_eq!((stats.input_tokens, stats.output_tokens), (120, 60));
+}
+
+#[test]
+fn api_failures_are_provider_failures_that_name_the_status() {
+    let fake = Fake::new(&[
+        init(),
+        line(
+            json!({"type": "assistant", "session_id": "sess-42", "error": "authentication_failed",
+            "is_api_error_message": true, "api_error_status": 401,
+            "message": {"id": "x", "model": "<synthetic>",
+                "content": [{"type": "text", "text": "Not logged in · Please run /login"}]}}),
+        ),
+        line(
+            json!({"type": "result", "subtype": "success", "is_error": true,
+            "result": "Not logged in · Please run /login", "session_id": "sess-42",
+            "api_error_status": 401, "terminal_reason": "api_error", "total_cost_usd": 0}),
+        ),
+        "exit 1".into(),
+    ]);
+    let run = Setup::new(&fake).run();
+    let error = run.err();
+    assert!(error.api_failure, "exit 3");
+    assert!(error.message.contains("HTTP 401"), "{}", error.message);
+    assert!(!error.message.contains("(success)"), "{}", error.message);
+    assert_eq!(
+        error.stats.as_ref().unwrap().model,
+        Some("claude-sonnet-4-5".into()),
+        "the CLI-made `<synthetic>` message is not the model"
+    );
+}
+
+#[test]
+fn pass_api_key_hands_the_key_to_the_cli() {
+    let fake = Fake::new(&[result("ok", json!({}))]);
+    let mut setup = Setup::new(&fake);
+    setup.node.pass_api_key = true;
+    setup.run().ok();
+    assert!(
+        fake.recorded("env")
+            .contains("ANTHROPIC_API_KEY=sk-ant-must-not-leak")
+    );
 }

@@ -23,8 +23,18 @@ use super::records::{Checkpoint, CheckpointNode, now_iso};
 #[derive(Serialize, Deserialize)]
 #[serde(untagged)]
 enum JournalLine {
-    Node { node: String, data: CheckpointNode },
-    Branch { branch: String, iteration: u64 },
+    Node {
+        node: String,
+        data: CheckpointNode,
+    },
+    Branch {
+        branch: String,
+        iteration: u64,
+    },
+    Failed {
+        failed: String,
+        data: CheckpointNode,
+    },
 }
 
 /// The checkpoint of a running workflow, in memory and (when artifacts are on) on disk.
@@ -93,6 +103,9 @@ impl CheckpointStore {
                     }
                     Ok(JournalLine::Branch { branch, iteration }) => {
                         state.branch_states.insert(branch, iteration);
+                    }
+                    Ok(JournalLine::Failed { failed, data }) => {
+                        apply_failed(&mut state, failed, data);
                     }
                     Err(_) => {}
                 }
@@ -174,6 +187,20 @@ impl CheckpointStore {
         result
     }
 
+    /// Record an agent node that failed with a session (its cost counts in
+    /// `total_cost_usd`; `--resume` continues its session).
+    pub fn record_failed(&mut self, id: &str, data: CheckpointNode) -> std::io::Result<()> {
+        let line = JournalLine::Failed {
+            failed: id.to_string(),
+            data,
+        };
+        let result = self.append(&line);
+        if let JournalLine::Failed { failed, data } = line {
+            apply_failed(&mut self.state, failed, data);
+        }
+        result
+    }
+
     /// Record the last completed iteration of a branch.
     pub fn record_branch(&mut self, id: &str, iteration: u64) -> std::io::Result<()> {
         self.state.branch_states.insert(id.to_string(), iteration);
@@ -226,7 +253,15 @@ fn apply_node(state: &mut Checkpoint, id: String, data: CheckpointNode) {
     if let Some(cost) = data.cost_usd {
         state.total_cost_usd += cost;
     }
+    state.failed_nodes.shift_remove(&id);
     state.completed_nodes.insert(id, data);
+}
+
+fn apply_failed(state: &mut Checkpoint, id: String, data: CheckpointNode) {
+    if let Some(cost) = data.cost_usd {
+        state.total_cost_usd += cost;
+    }
+    state.failed_nodes.insert(id, data);
 }
 
 fn pending_set(state: &Checkpoint) -> HashSet<String> {
@@ -266,7 +301,32 @@ mod tests {
             dry_run: Some(false),
             attempts: 1,
             fingerprint: None,
+            failed_nodes: Default::default(),
         }
+    }
+
+    #[test]
+    fn failed_agents_keep_session_and_cost_through_the_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("checkpoint.json");
+        let mut store = CheckpointStore::create(checkpoint(), &path).unwrap();
+        store.record_node("a", node(Some(0.5))).unwrap();
+        let mut failed = node(Some(0.25));
+        failed.session_id = Some("sess-1".into());
+        failed.num_turns = 3;
+        store.record_failed("b", failed).unwrap();
+        let loaded = CheckpointStore::load(&path).unwrap();
+        assert_eq!(loaded.total_cost_usd, 0.75);
+        assert_eq!(
+            loaded.failed_nodes["b"].session_id.as_deref(),
+            Some("sess-1")
+        );
+        assert_eq!(loaded.failed_nodes["b"].num_turns, 3);
+        assert!(!loaded.completed_nodes.contains_key("b"));
+        assert_eq!(loaded.pending_nodes, ["b"], "a failed node is still to run");
+        // Completing it later drops it from failed_nodes.
+        store.record_node("b", node(Some(0.1))).unwrap();
+        assert!(store.state().failed_nodes.is_empty());
     }
 
     fn node(cost: Option<f64>) -> CheckpointNode {

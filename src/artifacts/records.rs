@@ -121,6 +121,11 @@ pub struct Checkpoint {
     pub entrypoint: Option<String>,
     #[serde(default)]
     pub branch_states: IndexMap<String, u64>,
+    /// Agent nodes that failed after their Claude session started (max turns, an error
+    /// result): their session, cost and turns, so `--resume` continues the session. Not in
+    /// the original's checkpoints; absent when empty.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub failed_nodes: IndexMap<String, CheckpointNode>,
     /// Whether the run is a `--dry-run` (mocked model and agent calls); `None` in
     /// checkpoints of older runtimes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -202,6 +207,10 @@ pub struct NodeTrace {
     /// A prompt node's rendered prompt (absent for other nodes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
+    /// Agent nodes: the tool calls the Claude CLI refused (`tool_name`, `tool_input`,
+    /// `reason`). Absent when there were none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub permission_denials: Vec<Value>,
 }
 
 impl NodeTrace {
@@ -223,6 +232,7 @@ impl NodeTrace {
             num_turns: 0,
             cached: false,
             prompt: None,
+            permission_denials: Vec::new(),
         }
     }
 

@@ -1,14 +1,16 @@
-//! Agent nodes: the Claude CLI run (or its dry-run mock), with the agent's cost, session and
-//! turns recorded on the trace and reported as telemetry.
+//! Agent nodes: the Claude CLI run (or its dry-run mock), with the agent's cost, session,
+//! turns, tokens and refused tool calls recorded on the trace and reported as telemetry,
+//! whether the agent succeeded or failed after its session started.
 
 use serde_json::{Map, Value};
 
 use super::context::RunContext;
 use super::node_error::NodeError;
 use super::spend::charge;
-use crate::agent::{AgentRequest, dry_run_output, run_agent_cancellable};
+use crate::agent::{AgentRequest, AgentStats, dry_run_output, run_agent_cancellable};
 use crate::artifacts::NodeTrace;
 use crate::engine::prompt_node::check_required_inputs;
+use crate::exit::ExitCode;
 use crate::project::prompt::load_prompt_file;
 use crate::telemetry::Event;
 
@@ -40,26 +42,48 @@ pub fn run_agent_node(
         node_id,
     };
     let interrupted = || ctx.runtime.is_interrupted();
-    let outcome = run_agent_cancellable(&request, &ctx.runtime.env_overlay, &interrupted)
-        .map_err(|e| NodeError::new(&e.error_type, e.message))?;
-    trace.tokens.insert("input".into(), outcome.input_tokens);
-    trace.tokens.insert("output".into(), outcome.output_tokens);
-    trace.cost_usd = outcome.cost_usd;
-    trace.session_id = outcome.session_id.clone();
-    trace.num_turns = outcome.num_turns;
-    // The original records no model for agents; the one the CLI reports is more useful.
-    trace.model = outcome.model.clone();
+    match run_agent_cancellable(&request, &ctx.runtime.env_overlay, &interrupted) {
+        Ok(outcome) => {
+            record(ctx, node_id, &outcome.stats, trace);
+            Ok(outcome.output)
+        }
+        Err(error) => {
+            if let Some(stats) = &error.stats {
+                record(ctx, node_id, stats, trace);
+            }
+            Err(NodeError {
+                exit: if error.api_failure {
+                    ExitCode::Provider
+                } else {
+                    ExitCode::Runtime
+                },
+                message: error.message,
+                error_type: error.error_type,
+            })
+        }
+    }
+}
+
+/// Puts what the agent reported on its trace and tells telemetry (tokens, cost).
+fn record(ctx: &RunContext, node_id: &str, stats: &AgentStats, trace: &mut NodeTrace) {
+    trace.tokens.insert("input".into(), stats.input_tokens);
+    trace.tokens.insert("output".into(), stats.output_tokens);
+    trace.cost_usd = stats.cost_usd;
+    trace.session_id = stats.session_id.clone();
+    trace.num_turns = stats.num_turns;
+    trace.permission_denials = stats.permission_denials.clone();
+    // The original records no model for agents; the one the API used is more useful.
+    trace.model = stats.model.clone();
     ctx.tel.emit(Some(node_id), || Event::TokenUsage {
-        model: outcome.model.clone().unwrap_or_else(|| "claude-cli".into()),
-        input_tokens: outcome.input_tokens,
-        output_tokens: outcome.output_tokens,
+        model: stats.model.clone().unwrap_or_else(|| "claude-cli".into()),
+        input_tokens: stats.input_tokens,
+        output_tokens: stats.output_tokens,
         cache_read_input_tokens: None,
         cache_creation_input_tokens: None,
-        cost_usd: outcome.cost_usd,
+        cost_usd: stats.cost_usd,
     });
     // The CLI reports the agent's price itself.
-    if let Some(cost) = outcome.cost_usd {
+    if let Some(cost) = stats.cost_usd {
         charge(ctx, node_id, cost);
     }
-    Ok(outcome.output)
 }

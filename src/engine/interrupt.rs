@@ -89,9 +89,12 @@ pub fn install_signal_handler(
                     std::process::exit(130);
                 }
             });
-            // Record the interruption first (checkpoint, run index, event), flush it, then
-            // stop the tools and agent CLIs (their own process groups) and leave. The run's
-            // thread sees the flag and writes nothing more (see `run_workflow`).
+            // Give the agent CLIs time to stop what they run (their nodes see the flag and
+            // stop them politely, killing what they leave), record the interruption
+            // (checkpoint, run index, event), flush it, then kill the tools and anything
+            // left (their own process groups) and leave. The run's thread sees the flag and
+            // writes nothing more (see `run_workflow`).
+            crate::process_group::stop_graceful();
             hook.fire(name);
             before_exit(name);
             crate::process_group::stop_all();

@@ -162,6 +162,16 @@ pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &O
         Err(error) => {
             trace.error = Some(error.message.clone());
             trace.error_type = Some(error.error_type.clone());
+            if trace.session_id.is_some() {
+                // A failed agent whose session started: `--resume` continues the session.
+                let record = checkpoint_record(&trace, Map::new(), end_time.clone());
+                let mut checkpoint = ctx.checkpoint.lock().unwrap_or_else(|e| e.into_inner());
+                if let Err(e) = checkpoint.record_failed(node_id, record) {
+                    console.warn(format!(
+                        "could not journal failed node '{node_id}' in the checkpoint: {e}"
+                    ));
+                }
+            }
             console.progress(format!("  Node {node_id} failed: {}", error.message));
             tel.emit(Some(node_id), || Event::NodeFailed {
                 node_type: kind,
@@ -200,14 +210,7 @@ pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &O
     trace.output = output.clone();
 
     // Durable at once: the checkpoint journal gets the node before the level ends.
-    let record = CheckpointNode {
-        outputs: output.clone(),
-        completed_at: end_time,
-        started_at: Some(trace.start_time.clone()),
-        session_id: trace.session_id.clone(),
-        cost_usd: trace.cost_usd,
-        num_turns: trace.num_turns,
-    };
+    let record = checkpoint_record(&trace, output.clone(), end_time);
     let mut checkpoint = ctx.checkpoint.lock().unwrap_or_else(|e| e.into_inner());
     if let Err(e) = checkpoint.record_node(node_id, record) {
         console.warn(format!(
@@ -235,5 +238,22 @@ pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &O
         trace,
         output: Some(output),
         error: None,
+    }
+}
+
+/// The checkpoint's record of a node that ended at `end_time` with `outputs` (empty for a
+/// failed agent, whose session, cost and turns are what matter).
+fn checkpoint_record(
+    trace: &NodeTrace,
+    outputs: Map<String, Value>,
+    end_time: String,
+) -> CheckpointNode {
+    CheckpointNode {
+        outputs,
+        completed_at: end_time,
+        started_at: Some(trace.start_time.clone()),
+        session_id: trace.session_id.clone(),
+        cost_usd: trace.cost_usd,
+        num_turns: trace.num_turns,
     }
 }

@@ -126,9 +126,11 @@ pub fn load_resume(
             ));
         }
     }
+    // Failed agents too: re-running one continues its session.
     let sessions = checkpoint
         .completed_nodes
         .iter()
+        .chain(&checkpoint.failed_nodes)
         .filter_map(|(id, n)| n.session_id.clone().map(|s| (id.clone(), s)))
         .collect();
     if let Some(start) = &opts.start_from {
@@ -156,6 +158,9 @@ pub fn load_resume(
     if let Some(fingerprint) = &mut checkpoint.fingerprint {
         fingerprint.project = now;
     }
+    // Failed agents run again (continuing their sessions); their cost stays in the run's
+    // spend (`total_cost_usd`, earlier attempts included).
+    checkpoint.failed_nodes.clear();
     checkpoint.pending_nodes = dag
         .order
         .iter()

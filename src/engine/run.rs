@@ -171,6 +171,7 @@ pub fn run_workflow(
         dry_run: Some(opts.dry_run),
         attempts: 1,
         fingerprint: Some(run_fingerprint(project, &inputs)),
+        failed_nodes: Default::default(),
     });
     let checkpoint = match &store {
         Some(store) => match CheckpointStore::create(state.clone(), &store.checkpoint_path()) {
@@ -331,11 +332,9 @@ pub fn run_workflow(
                 failed: count(|n| n.error.is_some()),
                 input_tokens: trace.nodes.iter().map(NodeTrace::input_tokens).sum(),
                 output_tokens: trace.nodes.iter().map(NodeTrace::output_tokens).sum(),
-                cost_usd: trace
-                    .nodes
-                    .iter()
-                    .filter_map(|n| n.cost_usd)
-                    .fold(0.0, |a, b| a + b),
+                // The run's spend, earlier attempts included: checkpoint.json's
+                // `total_cost_usd`, also after a resume.
+                cost_usd: *ctx.cost.lock().unwrap_or_else(|e| e.into_inner()),
             }
         }),
     }

@@ -6,6 +6,7 @@ use std::path::Path;
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
+use super::agent_settings;
 use super::model::*;
 use super::prompt::schema_fields;
 use super::yaml::{as_bool, type_name};
@@ -501,6 +502,31 @@ fn parse_node(
                     ),
                 ));
             }
+            let permission_mode =
+                opt_text(spec, "permission_mode").unwrap_or_else(|| "acceptEdits".into());
+            if let Some(problem) = agent_settings::permission_mode_problem(
+                id,
+                &permission_mode,
+                agent_settings::running_as_root(),
+            ) {
+                return Err(invalid(path, problem));
+            }
+            let model = opt_text(spec, "model");
+            if let Some(Err(problem)) = model.as_deref().map(agent_settings::cli_model) {
+                return Err(invalid(path, format!("Agent node '{id}': {problem}")));
+            }
+            let pass_api_key = match spec.get("pass_api_key") {
+                None | Some(Value::Null) => false,
+                Some(value) if as_bool(value).is_some() => as_bool(value) == Some(true),
+                Some(other) => {
+                    return Err(invalid(
+                        path,
+                        format!(
+                            "Agent node '{id}' has pass_api_key {other}: expected true or false."
+                        ),
+                    ));
+                }
+            };
             project.agents.insert(
                 id.to_string(),
                 AgentNode {
@@ -511,11 +537,12 @@ fn parse_node(
                     mcp_servers,
                     max_turns: opt_u64(spec, "max_turns", &format!("Agent node '{id}'"), path)?
                         .unwrap_or(50),
-                    permission_mode: opt_text(spec, "permission_mode")
-                        .unwrap_or_else(|| "acceptEdits".into()),
+                    permission_mode,
                     cwd: opt_text(spec, "cwd"),
                     execution_mode,
                     timeout_secs: opt_f64(spec, "timeout", &format!("Agent node '{id}'"), path)?,
+                    model,
+                    pass_api_key,
                 },
             );
         }

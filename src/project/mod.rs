@@ -1,6 +1,7 @@
 //! Loading a Trident project from disk: manifest discovery, `.env`, the manifest itself,
 //! prompt files with frontmatter, and the resulting [`Project`] model.
 
+pub mod agent_settings;
 pub mod dotenv;
 pub mod load;
 pub mod manifest;

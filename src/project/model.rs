@@ -139,6 +139,12 @@ pub struct AgentNode {
     pub execution_mode: String,
     /// Seconds before a hung CLI is killed (`timeout:` on the node).
     pub timeout_secs: Option<f64>,
+    /// `model:` on the node (`anthropic/NAME` or an alias), passed as `--model`; overrides
+    /// the prompt's `model:`.
+    pub model: Option<String>,
+    /// `pass_api_key: true`: hand `ANTHROPIC_API_KEY` to the CLI (default: removed, so the
+    /// CLI uses the user's Claude login).
+    pub pass_api_key: bool,
 }
 
 /// A branch node: runs a sub-workflow, optionally in a loop.

@@ -122,6 +122,8 @@ pub enum EventKind {
     AgentTurnCompleted,
     AgentToolCalled,
     AgentOutputSkipped,
+    AgentPermissionDenied,
+    AgentNotice,
     TelemetryDropped,
     ToolEvent,
     ToolOutput,
@@ -149,7 +151,7 @@ const fn row(name: &'static str, category: Category, level: Level, verbosity: Ve
 
 impl EventKind {
     /// Every event kind, in catalogue order.
-    pub const ALL: [EventKind; 30] = [
+    pub const ALL: [EventKind; 32] = [
         EventKind::WorkflowStarted,
         EventKind::WorkflowCompleted,
         EventKind::WorkflowFailed,
@@ -174,6 +176,8 @@ impl EventKind {
         EventKind::AgentTurnCompleted,
         EventKind::AgentToolCalled,
         EventKind::AgentOutputSkipped,
+        EventKind::AgentPermissionDenied,
+        EventKind::AgentNotice,
         EventKind::TelemetryDropped,
         EventKind::ToolEvent,
         EventKind::ToolOutput,
@@ -223,6 +227,10 @@ impl EventKind {
             EventKind::AgentOutputSkipped => {
                 row("agent_output_skipped", C::Agent, L::Warning, V::Normal)
             }
+            EventKind::AgentPermissionDenied => {
+                row("agent_permission_denied", C::Agent, L::Warning, V::Normal)
+            }
+            EventKind::AgentNotice => row("agent_notice", C::Agent, L::Debug, V::Verbose),
             EventKind::TelemetryDropped => {
                 row("telemetry_dropped", C::Telemetry, L::Warning, V::Minimal)
             }
@@ -317,6 +325,8 @@ mod tests {
             ("agent_turn_completed", "agent", "INFO", "normal"),
             ("agent_tool_called", "agent", "INFO", "normal"),
             ("agent_output_skipped", "agent", "WARNING", "normal"),
+            ("agent_permission_denied", "agent", "WARNING", "normal"),
+            ("agent_notice", "agent", "DEBUG", "verbose"),
             ("telemetry_dropped", "telemetry", "WARNING", "minimal"),
             ("tool_event", "custom", "INFO", "normal"),
             ("tool_output", "execution", "DEBUG", "debug"),

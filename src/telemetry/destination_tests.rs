@@ -121,7 +121,10 @@ fn the_emit_mask_is_the_union_of_the_destinations() {
     let built = Cell::new(false);
     run.emit(Some("n"), || {
         built.set(true);
-        Event::AgentTurnStarted { turn_number: 1 }
+        Event::AgentTurnStarted {
+            turn_number: 1,
+            subagent: None,
+        }
     });
     assert!(
         built.get(),

@@ -278,7 +278,10 @@ mod tests {
         let called = Cell::new(false);
         run.emit(Some("n"), || {
             called.set(true);
-            Event::AgentTurnStarted { turn_number: 1 }
+            Event::AgentTurnStarted {
+                turn_number: 1,
+                subagent: None,
+            }
         });
         assert!(!called.get());
         assert!(!run.enabled());

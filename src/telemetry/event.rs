@@ -182,19 +182,26 @@ pub enum Event {
         max_iterations: u64,
         continues: bool,
     },
-    /// `agent_turn_started` {turn_number}.
-    AgentTurnStarted { turn_number: u64 },
-    /// `agent_turn_completed` {turn_number, tool_calls, input_tokens?, output_tokens?}.
+    /// `agent_turn_started` {turn_number, subagent?}; `subagent` is the id of the tool call
+    /// that started the subagent whose turn this is (absent for the agent's own turns).
+    AgentTurnStarted {
+        turn_number: u64,
+        subagent: Option<String>,
+    },
+    /// `agent_turn_completed` {turn_number, tool_calls, input_tokens?, output_tokens?,
+    /// subagent?}.
     AgentTurnCompleted {
         turn_number: u64,
         tool_calls: u64,
         input_tokens: Option<u64>,
         output_tokens: Option<u64>,
+        subagent: Option<String>,
     },
-    /// `agent_tool_called` {tool_name, tool_input}.
+    /// `agent_tool_called` {tool_name, tool_input, subagent?}.
     AgentToolCalled {
         tool_name: String,
         tool_input: Value,
+        subagent: Option<String>,
     },
     /// `agent_output_skipped` {line, error}: a malformed line of the agent CLI's stream.
     AgentOutputSkipped { line: String, error: String },
@@ -206,6 +213,17 @@ pub enum Event {
     },
     /// `price_unknown` {model}: a model without a price (its cost is `null`).
     PriceUnknown { model: String },
+    /// `agent_permission_denied` {tool_name, tool_input?, reason?}: a tool call the Claude
+    /// CLI refused (its permission mode or `allowed_tools` did not allow it).
+    AgentPermissionDenied {
+        tool_name: String,
+        tool_input: Option<Value>,
+        reason: Option<String>,
+    },
+    /// `agent_notice` {kind, detail}: a line of the Claude CLI's stream (or a field of its
+    /// result) that is not reported otherwise: rate-limit events, status and task notices,
+    /// the result's `terminal_reason`, durations and stop reason.
+    AgentNotice { kind: String, detail: Value },
     /// `telemetry_dropped` {sink, count, reason}: events that could not be written.
     TelemetryDropped {
         sink: String,
@@ -257,6 +275,8 @@ impl Event {
             Event::AgentTurnCompleted { .. } => EventKind::AgentTurnCompleted,
             Event::AgentToolCalled { .. } => EventKind::AgentToolCalled,
             Event::AgentOutputSkipped { .. } => EventKind::AgentOutputSkipped,
+            Event::AgentPermissionDenied { .. } => EventKind::AgentPermissionDenied,
+            Event::AgentNotice { .. } => EventKind::AgentNotice,
             Event::TelemetryDropped { .. } => EventKind::TelemetryDropped,
             Event::ToolEvent { .. } => EventKind::ToolEvent,
             Event::ToolOutput { .. } => EventKind::ToolOutput,
@@ -495,24 +515,34 @@ impl Event {
                 v.uint("max_iterations", *max_iterations);
                 v.boolean("continue", *continues);
             }
-            Event::AgentTurnStarted { turn_number } => v.uint("turn_number", *turn_number),
+            Event::AgentTurnStarted {
+                turn_number,
+                subagent,
+            } => {
+                v.uint("turn_number", *turn_number);
+                v.opt_text("subagent", subagent.as_deref());
+            }
             Event::AgentTurnCompleted {
                 turn_number,
                 tool_calls,
                 input_tokens,
                 output_tokens,
+                subagent,
             } => {
                 v.uint("turn_number", *turn_number);
                 v.uint("tool_calls", *tool_calls);
                 v.opt_uint("input_tokens", *input_tokens);
                 v.opt_uint("output_tokens", *output_tokens);
+                v.opt_text("subagent", subagent.as_deref());
             }
             Event::AgentToolCalled {
                 tool_name,
                 tool_input,
+                subagent,
             } => {
                 v.text("tool_name", tool_name);
                 v.payload("tool_input", tool_input);
+                v.opt_text("subagent", subagent.as_deref());
             }
             Event::AgentOutputSkipped { line, error } => {
                 v.text("line", line);
@@ -528,6 +558,21 @@ impl Event {
                 v.uint("chars", *chars);
             }
             Event::PriceUnknown { model } => v.text("model", model),
+            Event::AgentPermissionDenied {
+                tool_name,
+                tool_input,
+                reason,
+            } => {
+                v.text("tool_name", tool_name);
+                if let Some(input) = tool_input {
+                    v.payload("tool_input", input);
+                }
+                v.opt_text("reason", reason.as_deref());
+            }
+            Event::AgentNotice { kind, detail } => {
+                v.text("kind", kind);
+                v.payload("detail", detail);
+            }
             Event::TelemetryDropped {
                 sink,
                 count,

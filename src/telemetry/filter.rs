@@ -265,6 +265,7 @@ mod tests {
                 "node_failed",
                 "provider_retry",
                 "agent_output_skipped",
+                "agent_permission_denied",
                 "telemetry_dropped",
                 // A tool may report a WARNING or ERROR event; those pass every verbosity.
                 "tool_event",
@@ -380,7 +381,9 @@ mod tests {
                 "agent_turn_started",
                 "agent_turn_completed",
                 "agent_tool_called",
-                "agent_output_skipped"
+                "agent_output_skipped",
+                "agent_permission_denied",
+                "agent_notice"
             ]
         );
     }

@@ -70,6 +70,7 @@ fn five_hundred_threads_seq_without_gaps_and_time_never_decreases() {
                 for turn in 0..per_thread {
                     run.emit(Some(&node), || Event::AgentTurnStarted {
                         turn_number: turn,
+                        subagent: None,
                     });
                 }
             })
@@ -163,7 +164,10 @@ fn filters_apply_before_anything_is_written() {
     let (telemetry, guard, memory, _) = memory_stream(&settings);
     let run = telemetry.for_run("r");
     run.emit(Some("n"), started);
-    run.emit(Some("a"), || Event::AgentTurnStarted { turn_number: 1 });
+    run.emit(Some("a"), || Event::AgentTurnStarted {
+        turn_number: 1,
+        subagent: None,
+    });
     run.emit(None, || Event::WorkflowFailed {
         name: "w".into(),
         error: "e".into(),
@@ -231,6 +235,7 @@ fn redaction_can_be_turned_off() {
         .emit(None, || Event::AgentToolCalled {
             tool_name: "Bash".into(),
             tool_input: json!({"password": "hunter22"}),
+            subagent: None,
         });
     drop(guard);
     assert_eq!(
@@ -407,6 +412,7 @@ fn rotation_under_load_loses_and_splits_nothing() {
                     run.emit(Some(&format!("node-{t}")), || Event::AgentToolCalled {
                         tool_name: "Read".into(),
                         tool_input: json!({ "i": i, "pad": "x".repeat((i % 50) as usize) }),
+                        subagent: None,
                     });
                 }
             })

@@ -14,6 +14,7 @@ mod otlp;
 mod preflight;
 mod providers;
 mod python_tools;
+mod real_claude;
 mod resume;
 mod resume_safety;
 mod run_history;

@@ -328,6 +328,7 @@ mod tests {
                     tool_calls: 1,
                     input_tokens: Some(5),
                     output_tokens: None,
+                    subagent: None,
                 },
             ),
             (

@@ -266,7 +266,10 @@ mod tests {
             root_run_id: "parent".into(),
         };
         let v = line(
-            &Event::AgentTurnStarted { turn_number: 1 },
+            &Event::AgentTurnStarted {
+                turn_number: 1,
+                subagent: None,
+            },
             None,
             &child,
             &PayloadPolicy::passthrough(),
@@ -588,7 +591,10 @@ mod tests {
                 json!({"iteration":2,"max_iterations":5,"continue":true}),
             ),
             (
-                Event::AgentTurnStarted { turn_number: 1 },
+                Event::AgentTurnStarted {
+                    turn_number: 1,
+                    subagent: None,
+                },
                 json!({"turn_number":1}),
             ),
             (
@@ -597,6 +603,7 @@ mod tests {
                     tool_calls: 2,
                     input_tokens: Some(3),
                     output_tokens: None,
+                    subagent: None,
                 },
                 json!({"turn_number":1,"tool_calls":2,"input_tokens":3}),
             ),
@@ -604,8 +611,34 @@ mod tests {
                 Event::AgentToolCalled {
                     tool_name: "Read".into(),
                     tool_input: json!({"file_path":"/x"}),
+                    subagent: None,
                 },
                 json!({"tool_name":"Read","tool_input":{"file_path":"/x"}}),
+            ),
+            (
+                Event::AgentTurnCompleted {
+                    turn_number: 2,
+                    tool_calls: 0,
+                    input_tokens: None,
+                    output_tokens: Some(51),
+                    subagent: Some("toolu_A".into()),
+                },
+                json!({"turn_number":2,"tool_calls":0,"output_tokens":51,"subagent":"toolu_A"}),
+            ),
+            (
+                Event::AgentPermissionDenied {
+                    tool_name: "Bash".into(),
+                    tool_input: Some(json!({"command":"rm -rf x"})),
+                    reason: Some("needs approval".into()),
+                },
+                json!({"tool_name":"Bash","tool_input":{"command":"rm -rf x"},"reason":"needs approval"}),
+            ),
+            (
+                Event::AgentNotice {
+                    kind: "rate_limit_event".into(),
+                    detail: json!({"rate_limit_info":{"status":"allowed_warning"}}),
+                },
+                json!({"kind":"rate_limit_event","detail":{"rate_limit_info":{"status":"allowed_warning"}}}),
             ),
             (
                 Event::AgentOutputSkipped {

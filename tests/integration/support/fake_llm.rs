@@ -402,20 +402,22 @@ struct Answer {
     retry_after_secs: Option<u64>,
 }
 
-/// Read one request and answer it; `Ok(false)` when the connection must close afterwards.
-fn handle_request(
+/// Reads one HTTP/1.1 request (a `Content-Length` body); `None` for a connection closed
+/// without one (a wake-up from Drop, a client that went away) or a request already answered
+/// with an error (411, 413), after which the connection must close. With the request: whether
+/// the client keeps the connection alive. Shared with the streaming fake of
+/// `fake_claude_api`.
+pub fn read_request(
     reader: &mut BufReader<TcpStream>,
     writer: &mut TcpStream,
-    shared: &Shared,
-) -> io::Result<bool> {
+) -> io::Result<Option<(RecordedRequest, bool)>> {
     let mut request_line = String::new();
     reader.read_line(&mut request_line)?;
     let mut parts = request_line.split_whitespace();
     let method = parts.next().unwrap_or_default().to_string();
     let path = parts.next().unwrap_or_default().to_string();
     if method.is_empty() {
-        // A wake-up connection from Drop, or a client that went away.
-        return Ok(false);
+        return Ok(None);
     }
 
     let mut headers = Vec::new();
@@ -443,14 +445,14 @@ fn handle_request(
     if header("transfer-encoding").is_some() {
         let answer = error_answer(&path, 411, "send a Content-Length body");
         write_answer(writer, &answer, false)?;
-        return Ok(false);
+        return Ok(None);
     }
     let length: usize = header("content-length")
         .and_then(|value| value.parse().ok())
         .unwrap_or(0);
     if length > MAX_BODY {
         write_answer(writer, &error_answer(&path, 413, "body too large"), false)?;
-        return Ok(false);
+        return Ok(None);
     }
     let keep_alive = !header("connection").is_some_and(|value| value.eq_ignore_ascii_case("close"));
     if header("expect").is_some_and(|value| value.eq_ignore_ascii_case("100-continue")) {
@@ -465,6 +467,18 @@ fn handle_request(
         path,
         headers,
         body,
+    };
+    Ok(Some((request, keep_alive)))
+}
+
+/// Read one request and answer it; `Ok(false)` when the connection must close afterwards.
+fn handle_request(
+    reader: &mut BufReader<TcpStream>,
+    writer: &mut TcpStream,
+    shared: &Shared,
+) -> io::Result<bool> {
+    let Some((request, keep_alive)) = read_request(reader, writer)? else {
+        return Ok(false);
     };
     let api = Api::of(&request.path);
     let prompt = request.prompt().unwrap_or_default().to_string();

@@ -2,6 +2,7 @@
 //! Test support: fixture projects copied into temp folders, and a runner for the `trident`
 //! binary with an isolated environment.
 
+pub mod fake_claude_api;
 pub mod fake_llm;
 pub mod otlp_receiver;
 pub mod prompt_dag;
