@@ -35,7 +35,7 @@ pub fn critical_path(nodes: &[NodeReport], predecessors: Option<Predecessors>) -
     let Some(mut current) = timed
         .iter()
         .copied()
-        .max_by_key(|n| (n.ended_ms, std::cmp::Reverse(n.id.clone())))
+        .max_by_key(|n| (n.ended_ms, n.started_ms, std::cmp::Reverse(n.id.clone())))
     else {
         return CriticalPath::default();
     };
@@ -49,9 +49,14 @@ pub fn critical_path(nodes: &[NodeReport], predecessors: Option<Predecessors>) -
             .filter(|n| n.id != current.id && !chain.iter().any(|c| c.id == n.id))
             .filter(|n| match &upstream {
                 Some(ids) => ids.contains(&n.id),
-                None => n.ended_ms.unwrap_or(i64::MAX) <= start + CLOCK_SLACK_MS,
+                // Ended before this one started, and started before it.
+                None => {
+                    n.ended_ms.unwrap_or(i64::MAX) <= start + CLOCK_SLACK_MS
+                        && n.started_ms.unwrap_or(i64::MAX) <= start
+                        && n.ended_ms <= current.ended_ms
+                }
             })
-            .max_by_key(|n| (n.ended_ms, std::cmp::Reverse(n.id.clone())));
+            .max_by_key(|n| (n.ended_ms, n.started_ms, std::cmp::Reverse(n.id.clone())));
         match previous {
             Some(p) => {
                 chain.push(p);
@@ -102,5 +107,8 @@ mod tests {
         let by_dag = critical_path(&nodes, Some(&preds));
         assert_eq!(by_dag.nodes, ["input", "fast", "join"]);
         assert_eq!(critical_path(&[], None), CriticalPath::default());
+        // Millisecond-fast nodes: order by start breaks the ties.
+        let quick = vec![node("a", 5, 5), node("b", 5, 6), node("c", 6, 6)];
+        assert_eq!(critical_path(&quick, None).nodes, ["a", "b", "c"]);
     }
 }

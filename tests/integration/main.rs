@@ -4,6 +4,7 @@
 mod support;
 
 mod agents;
+mod analysis;
 mod artifacts;
 mod cli_basics;
 mod connections;
