@@ -182,15 +182,7 @@ fn stats_reads_rotated_files_oldest_first() {
 fn stats_of_a_real_run_priced_from_the_fake_provider() {
     let fake = FakeLlm::start();
     fake.push_reply(FakeReply::text("Hello").tokens(1000, 100));
-    let f = Fixture::new("hello").llm(&fake).file(
-        "agent.tml",
-        &std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/integration/fixtures/hello/agent.tml"),
-        )
-        .unwrap()
-        .replace("anthropic/claude-test", "anthropic/claude-haiku-4-5"),
-    );
+    let f = Fixture::hello_with_model("anthropic/claude-haiku-4-5").llm(&fake);
     f.run(&[
         "project",
         "run",
@@ -366,4 +358,37 @@ fn show_refuses_unknown_runs_with_the_closest_ids() {
     let out = empty.run(&["project", "show"]);
     out.code(2);
     assert!(out.stderr.contains("No previous runs"), "{}", out.stderr);
+}
+
+#[test]
+fn stats_of_a_branch_loop_counts_each_iteration_as_a_sub_workflow_run() {
+    let f = Fixture::new("looping");
+    f.run(&[
+        "project",
+        "run",
+        "-i",
+        r#"{"count": 0}"#,
+        "--run-id",
+        "loop-run",
+        "--telemetry",
+        "--telemetry-file",
+        "t.jsonl",
+    ])
+    .code(0);
+    let all = f.run(&["telemetry", "stats", "t.jsonl", "--json"]).json();
+    let runs = all["runs"].as_array().unwrap();
+    assert_eq!(runs[0]["run_id"], "loop-run");
+    let iterations = runs
+        .iter()
+        .filter(|r| r["parent_run_id"] == "loop-run")
+        .count();
+    assert_eq!(iterations, 3, "one sub-workflow run per iteration");
+    assert!(runs.iter().all(|r| r["status"] == "completed"));
+    let one = f
+        .run(&["telemetry", "stats", "t.jsonl", "--run", "loop", "--json"])
+        .json();
+    assert_eq!(one["runs"].as_array().unwrap().len(), 4, "the run and its sub-runs");
+    let text = f.run(&["telemetry", "stats", "t.jsonl", "--run", "loop-run"]);
+    assert!(text.stdout.contains("sub-workflow of run loop-run"), "{}", text.stdout);
+    assert!(widest_line(&text.stdout) <= 100);
 }

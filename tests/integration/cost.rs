@@ -57,18 +57,7 @@ fn anthropic_cost_prices_input_output_and_cache_tokens() {
             .tokens(1000, 500)
             .cache_tokens(2000, 400),
     );
-    let f = Fixture::new("hello").llm(&fake).file(
-        "agent.tml",
-        &std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/integration/fixtures/hello/agent.tml"),
-        )
-        .unwrap()
-        .replace(
-            "anthropic/claude-test",
-            "anthropic/claude-sonnet-4-20250514",
-        ),
-    );
+    let f = Fixture::hello_with_model("anthropic/claude-sonnet-4-20250514").llm(&fake);
     let out = f.run(&[
         "project",
         "run",

@@ -81,6 +81,15 @@ impl Fixture {
         f
     }
 
+    /// The `hello` fixture with its default model replaced by `model`.
+    pub fn hello_with_model(model: &str) -> Fixture {
+        let f = Fixture::new("hello");
+        let manifest = std::fs::read_to_string(f.join("agent.tml"))
+            .unwrap()
+            .replace("anthropic/claude-test", model);
+        f.file("agent.tml", &manifest)
+    }
+
     /// Write (or replace) a file of the project.
     pub fn file(self, rel: &str, content: &str) -> Fixture {
         let path = self.path().join(rel);

@@ -1,0 +1,192 @@
+//! `trident telemetry stats` throughput over a 1-million-event file (target: at least one
+//! million events per second). Writes a realistic jsonl stream (runs of 200 prompt nodes:
+//! started, tokens, cost, completed, checkpoint events; a few retries), then times
+//! (a) the analysis in-process (read, parse, fold, summarise) and (b) the whole `trident`
+//! process with `--json` output, alternately, and prints a table.
+//!
+//! Run: `cargo bench --bench stats` (`STATS_BENCH_EVENTS`, `STATS_BENCH_RUNS` to change the
+//! event count and the repetitions).
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use trident::analysis::EventFold;
+use trident::analysis::files::{read_files, stream_order};
+
+fn write_stream(path: &Path, events: usize) -> u64 {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let (mut seq, mut written, mut run) = (0u64, 0usize, 0u64);
+    let mut ms: u64 = 0;
+    let stamp = |ms: u64| {
+        let secs = ms / 1000;
+        format!(
+            "2026-01-23T{:02}:{:02}:{:02}.{:03}Z",
+            (10 + secs / 3600) % 24,
+            (secs / 60) % 60,
+            secs % 60,
+            ms % 1000
+        )
+    };
+    let mut line = String::new();
+    while written < events {
+        run += 1;
+        let run_id = format!("0194ab12-7c3d-7000-8000-{run:012}");
+        let mut emit = |line: &mut String,
+                        ms: u64,
+                        event: &str,
+                        level: &str,
+                        node: Option<&str>,
+                        data: &str| {
+            seq += 1;
+            line.clear();
+            write!(line, "{{\"timestamp\":\"{}\",\"seq\":{seq},\"run_id\":\"{run_id}\",\"event\":\"{event}\",\"level\":\"{level}\"", stamp(ms)).unwrap();
+            if let Some(n) = node {
+                write!(line, ",\"node_id\":\"{n}\"").unwrap();
+            }
+            writeln!(line, ",\"data\":{data}}}").unwrap();
+            out.write_all(line.as_bytes()).unwrap();
+        };
+        emit(
+            &mut line,
+            ms,
+            "workflow_started",
+            "INFO",
+            None,
+            r#"{"name":"bench","entrypoint":"input","dry_run":false,"trident_version":"0.12.0","attempt":1}"#,
+        );
+        written += 1;
+        for i in 0..200 {
+            if written >= events {
+                break;
+            }
+            let node = format!("summarise_{i}");
+            ms += 3;
+            emit(
+                &mut line,
+                ms,
+                "node_started",
+                "INFO",
+                Some(&node),
+                r#"{"type":"prompt"}"#,
+            );
+            if i % 50 == 0 {
+                emit(
+                    &mut line,
+                    ms + 1,
+                    "provider_retry",
+                    "WARNING",
+                    Some(&node),
+                    r#"{"provider":"anthropic","attempt":1,"status":429,"error":"rate limited","delay_ms":1000}"#,
+                );
+                written += 1;
+            }
+            ms += 250 + (i as u64 % 7) * 40;
+            emit(
+                &mut line,
+                ms,
+                "token_usage",
+                "INFO",
+                Some(&node),
+                r#"{"model":"anthropic/claude-sonnet-4-5","input_tokens":1234,"output_tokens":321,"cost_usd":0.008517}"#,
+            );
+            emit(
+                &mut line,
+                ms,
+                "cost_incurred",
+                "INFO",
+                Some(&node),
+                r#"{"cost_usd":0.008517,"total_cost_usd":1.234567}"#,
+            );
+            emit(
+                &mut line,
+                ms,
+                "node_completed",
+                "INFO",
+                Some(&node),
+                r#"{"type":"prompt","duration_ms":290,"input_tokens":1234,"output_tokens":321,"model":"anthropic/claude-sonnet-4-5","cost_usd":0.008517}"#,
+            );
+            emit(
+                &mut line,
+                ms,
+                "checkpoint_saved",
+                "INFO",
+                Some(&node),
+                r#"{"completed_nodes":12,"pending_nodes":188,"total_cost_usd":1.234567,"path":"/home/op/project/.trident/runs/0194ab12/checkpoint.json"}"#,
+            );
+            written += 5;
+        }
+        emit(
+            &mut line,
+            ms,
+            "workflow_completed",
+            "INFO",
+            None,
+            r#"{"name":"bench","duration_ms":60000,"nodes":{"succeeded":200,"skipped":0,"failed":0,"cached":0},"input_tokens":246800,"output_tokens":64200,"cost_usd":1.7034}"#,
+        );
+        written += 1;
+    }
+    out.flush().unwrap();
+    seq
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let events: usize = std::env::var("STATS_BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let runs: usize = std::env::var("STATS_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(7);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.jsonl");
+    let written = write_stream(&path, events);
+    let bytes = std::fs::metadata(&path).unwrap().len();
+    let files: Vec<PathBuf> = stream_order(&[path.clone()]);
+    let (mut library, mut process) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let start = Instant::now();
+        let mut fold = EventFold::default();
+        let skipped = read_files(&files, &mut fold).unwrap();
+        let (reports, _) = fold.finish();
+        library.push(start.elapsed());
+        assert!(skipped.is_empty() && !reports.is_empty());
+
+        let start = Instant::now();
+        let status = Command::new(env!("CARGO_BIN_EXE_trident"))
+            .args(["telemetry", "stats", "--json"])
+            .arg(&path)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        process.push(start.elapsed());
+        assert!(status.success());
+    }
+    println!(
+        "stats over {written} events ({:.0} MB), median of {runs} runs, alternately:",
+        bytes as f64 / 1e6
+    );
+    println!("| what | median | min | events/s (median) |");
+    println!("|---|---:|---:|---:|");
+    for (what, times) in [
+        ("in-process: read, parse, fold, summarise", library),
+        ("whole `trident telemetry stats --json` process", process),
+    ] {
+        let min = *times.iter().min().unwrap();
+        let med = median(times);
+        println!(
+            "| {what} | {:.0} ms | {:.0} ms | {:.2} million |",
+            med.as_secs_f64() * 1000.0,
+            min.as_secs_f64() * 1000.0,
+            written as f64 / med.as_secs_f64() / 1e6
+        );
+    }
+}
