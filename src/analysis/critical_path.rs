@@ -4,6 +4,9 @@
 //! telemetry file alone, any node that ended before this one started counts. The chain's
 //! durations add up to (nearly) the run's duration; the rest is scheduling overhead.
 
+use std::cmp::Ordering;
+use std::collections::HashSet;
+
 use serde::Serialize;
 
 use super::report::{NodeReport, NodeStatus};
@@ -24,7 +27,16 @@ pub struct CriticalPath {
     pub duration_ms: u64,
 }
 
-/// The critical path of `nodes` (those with start and end times).
+/// Which of two candidates ended last (then started last; then the first id).
+fn later(a: &NodeReport, b: &NodeReport) -> Ordering {
+    a.ended_ms
+        .cmp(&b.ended_ms)
+        .then(a.started_ms.cmp(&b.started_ms))
+        .then_with(|| b.id.cmp(&a.id))
+}
+
+/// The critical path of `nodes` (those with start and end times). Linear in the nodes per
+/// step of the chain.
 pub fn critical_path(nodes: &[NodeReport], predecessors: Option<Predecessors>) -> CriticalPath {
     let timed: Vec<&NodeReport> = nodes
         .iter()
@@ -32,21 +44,19 @@ pub fn critical_path(nodes: &[NodeReport], predecessors: Option<Predecessors>) -
         // Only nodes that ran in this attempt (not skipped, not restored by a resume).
         .filter(|n| matches!(n.status, NodeStatus::Completed | NodeStatus::Failed))
         .collect();
-    let Some(mut current) = timed
-        .iter()
-        .copied()
-        .max_by_key(|n| (n.ended_ms, n.started_ms, std::cmp::Reverse(n.id.clone())))
-    else {
+    let Some(mut current) = timed.iter().copied().max_by(|a, b| later(a, b)) else {
         return CriticalPath::default();
     };
     let mut chain = vec![current];
+    let mut in_chain: HashSet<&str> = HashSet::from([current.id.as_str()]);
     loop {
         let start = current.started_ms.unwrap_or(i64::MIN);
-        let upstream = predecessors.map(|p| p(&current.id));
+        let upstream: Option<HashSet<String>> =
+            predecessors.map(|p| p(&current.id).into_iter().collect());
         let previous = timed
             .iter()
             .copied()
-            .filter(|n| n.id != current.id && !chain.iter().any(|c| c.id == n.id))
+            .filter(|n| !in_chain.contains(n.id.as_str()))
             .filter(|n| match &upstream {
                 Some(ids) => ids.contains(&n.id),
                 // Ended before this one started, and started before it.
@@ -56,10 +66,11 @@ pub fn critical_path(nodes: &[NodeReport], predecessors: Option<Predecessors>) -
                         && n.ended_ms <= current.ended_ms
                 }
             })
-            .max_by_key(|n| (n.ended_ms, n.started_ms, std::cmp::Reverse(n.id.clone())));
+            .max_by(|a, b| later(a, b));
         match previous {
             Some(p) => {
                 chain.push(p);
+                in_chain.insert(p.id.as_str());
                 current = p;
             }
             None => break,

@@ -387,8 +387,16 @@ fn stats_of_a_branch_loop_counts_each_iteration_as_a_sub_workflow_run() {
     let one = f
         .run(&["telemetry", "stats", "t.jsonl", "--run", "loop", "--json"])
         .json();
-    assert_eq!(one["runs"].as_array().unwrap().len(), 4, "the run and its sub-runs");
+    assert_eq!(
+        one["runs"].as_array().unwrap().len(),
+        4,
+        "the run and its sub-runs"
+    );
     let text = f.run(&["telemetry", "stats", "t.jsonl", "--run", "loop-run"]);
-    assert!(text.stdout.contains("sub-workflow of run loop-run"), "{}", text.stdout);
+    assert!(
+        text.stdout.contains("sub-workflow of run loop-run"),
+        "{}",
+        text.stdout
+    );
     assert!(widest_line(&text.stdout) <= 100);
 }
