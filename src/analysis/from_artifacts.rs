@@ -31,6 +31,8 @@ pub struct ShownRun {
     /// Where the node table came from: `events.jsonl`, `trace.json` or `checkpoint.json`.
     pub source: &'static str,
     pub loss: Loss,
+    /// Events read from events.jsonl (0 without one).
+    pub events: u64,
     pub skipped_lines: Vec<SkippedLine>,
 }
 
@@ -95,6 +97,7 @@ pub fn show_run(base_dir: &Path, run_id: &str, project: Option<&ProjectShape>) -
     let mut report = RunReport::new(run_id);
     let mut source = "checkpoint.json";
     let mut loss = Loss::default();
+    let mut events = 0;
     let mut skipped_lines = Vec::new();
 
     let events_path = run_dir.join("events.jsonl");
@@ -103,6 +106,7 @@ pub fn show_run(base_dir: &Path, run_id: &str, project: Option<&ProjectShape>) -
         let mut fold = EventFold::default();
         let name = events_path.display().to_string();
         if read_lines(BufReader::new(file), &name, &mut fold, &mut skipped_lines).is_ok() {
+            events = fold.events;
             let (runs, found_loss) = fold.finish();
             loss = found_loss;
             from_events = runs.into_iter().find(|r| r.run_id == run_id);
@@ -217,6 +221,7 @@ pub fn show_run(base_dir: &Path, run_id: &str, project: Option<&ProjectShape>) -
         report,
         source,
         loss,
+        events,
         skipped_lines,
     }
 }

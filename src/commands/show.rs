@@ -73,7 +73,11 @@ pub fn show(args: &ShowArgs) -> Result<ExitCode, TridentError> {
         let mut text = render_run(&shown.report, Some(shown.source), colour);
         if shown.source == "events.jsonl" {
             text.push('\n');
-            text.push_str(&render_loss(&shown.loss, 0, &shown.skipped_lines));
+            text.push_str(&render_loss(
+                &shown.loss,
+                shown.events,
+                &shown.skipped_lines,
+            ));
         }
         text
     };

@@ -230,7 +230,7 @@ fn show_a_failed_run_then_its_resume_with_cached_nodes() {
     assert!(out.stdout.contains("flaky (ToolError): "), "{}", out.stdout);
     let json = f.run(&["project", "show", "--run", "r1", "--json"]).json();
     let run = &json["run"];
-    assert_eq!(json["source"], "trace.json");
+    assert_eq!(json["source"], "events.jsonl");
     assert_eq!(run["status"], "failed");
     assert_eq!(run["failed_node"], "flaky");
     assert_eq!(node(run, "first")["status"], "completed");
@@ -254,6 +254,20 @@ fn show_a_failed_run_then_its_resume_with_cached_nodes() {
             .contains(&json!("first")),
         "a cached node ran in an earlier attempt"
     );
+    assert_eq!(
+        json["loss"]["missing_events"], 0,
+        "seq continues across attempts"
+    );
+
+    // Without its events.jsonl the run still shows, from trace.json.
+    std::fs::remove_file(f.join(".trident/runs/r1/events.jsonl")).unwrap();
+    let json = f.run(&["project", "show", "--run", "r1", "--json"]).json();
+    assert_eq!(json["source"], "trace.json");
+    let run = &json["run"];
+    assert_eq!(run["status"], "completed");
+    assert_eq!(node(run, "first")["status"], "cached");
+    assert_eq!(node(run, "flaky")["status"], "completed");
+    assert_eq!(node(run, "flaky")["type"], "tool");
 }
 
 /// A run folder written by hand: the chain project, `first` done, the rest not.
