@@ -150,7 +150,7 @@ fn main() {
     let path = dir.path().join("events.jsonl");
     let written = write_stream(&path, events);
     let bytes = std::fs::metadata(&path).unwrap().len();
-    let files: Vec<PathBuf> = stream_order(&[path.clone()]);
+    let files: Vec<PathBuf> = stream_order(std::slice::from_ref(&path));
     let (mut library, mut process) = (Vec::new(), Vec::new());
     for _ in 0..runs {
         let start = Instant::now();

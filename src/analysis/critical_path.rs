@@ -44,34 +44,37 @@ pub fn critical_path(nodes: &[NodeReport], predecessors: Option<Predecessors>) -
         // Only nodes that ran in this attempt (not skipped, not restored by a resume).
         .filter(|n| matches!(n.status, NodeStatus::Completed | NodeStatus::Failed))
         .collect();
-    let Some(mut current) = timed.iter().copied().max_by(|a, b| later(a, b)) else {
+    let Some(last) = (0..timed.len()).max_by(|&a, &b| later(timed[a], timed[b])) else {
         return CriticalPath::default();
     };
-    let mut chain = vec![current];
-    let mut in_chain: HashSet<&str> = HashSet::from([current.id.as_str()]);
+    let mut in_chain = vec![false; timed.len()];
+    in_chain[last] = true;
+    let mut chain = vec![timed[last]];
+    let mut current = timed[last];
     loop {
         let start = current.started_ms.unwrap_or(i64::MIN);
         let upstream: Option<HashSet<String>> =
             predecessors.map(|p| p(&current.id).into_iter().collect());
-        let previous = timed
-            .iter()
-            .copied()
-            .filter(|n| !in_chain.contains(n.id.as_str()))
-            .filter(|n| match &upstream {
-                Some(ids) => ids.contains(&n.id),
-                // Ended before this one started, and started before it.
-                None => {
-                    n.ended_ms.unwrap_or(i64::MAX) <= start + CLOCK_SLACK_MS
-                        && n.started_ms.unwrap_or(i64::MAX) <= start
-                        && n.ended_ms <= current.ended_ms
+        let previous = (0..timed.len())
+            .filter(|&i| !in_chain[i])
+            .filter(|&i| {
+                let n = timed[i];
+                match &upstream {
+                    Some(ids) => ids.contains(&n.id),
+                    // Ended before this one started, and started before it.
+                    None => {
+                        n.ended_ms.unwrap_or(i64::MAX) <= start + CLOCK_SLACK_MS
+                            && n.started_ms.unwrap_or(i64::MAX) <= start
+                            && n.ended_ms <= current.ended_ms
+                    }
                 }
             })
-            .max_by(|a, b| later(a, b));
+            .max_by(|&a, &b| later(timed[a], timed[b]));
         match previous {
-            Some(p) => {
-                chain.push(p);
-                in_chain.insert(p.id.as_str());
-                current = p;
+            Some(i) => {
+                in_chain[i] = true;
+                chain.push(timed[i]);
+                current = timed[i];
             }
             None => break,
         }

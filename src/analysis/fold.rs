@@ -122,7 +122,8 @@ impl EventFold {
             self.last_seq = Some(seq);
         }
         let data = &event.data;
-        if event.event == "telemetry_dropped" {
+        let name: &str = &event.event;
+        if name == "telemetry_dropped" {
             let count = data.count.unwrap_or(0);
             self.loss.dropped += count;
             let sink = data.sink.as_deref().unwrap_or("unknown").to_string();
@@ -134,7 +135,7 @@ impl EventFold {
         let at = event.timestamp.as_deref().and_then(parse_millis);
         let run = self.run(run_id);
         let report = &mut run.report;
-        match event.event.as_ref() {
+        match name {
             "workflow_started" => {
                 report.attempts = data.attempt.unwrap_or(report.attempts + 1);
                 report.status = RunStatus::Running;
@@ -171,7 +172,7 @@ impl EventFold {
         {
             node.node_type = Some(t.to_string());
         }
-        match event.event.as_ref() {
+        match name {
             "node_started" => {
                 node.status = NodeStatus::Running;
                 node.started_ms = at;
@@ -186,7 +187,7 @@ impl EventFold {
                 if node.started_ms.is_none() {
                     node.started_ms = at.zip(data.duration_ms).map(|(t, d)| t - d as i64);
                 }
-                if event.event == "node_completed" {
+                if name == "node_completed" {
                     node.status = NodeStatus::Completed;
                     node.input_tokens = data.input_tokens.unwrap_or(0);
                     node.output_tokens = data.output_tokens.unwrap_or(0);
