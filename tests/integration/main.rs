@@ -21,3 +21,4 @@ mod scheduling;
 mod settings;
 mod signals;
 mod telemetry;
+mod watching;
