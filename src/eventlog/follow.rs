@@ -1,7 +1,8 @@
 //! Following an event file by name, like `tail -F`: everything new is read on each poll;
 //! when the name comes to point at another file (rotation `f` -> `f.1`, or a new run's file)
 //! the rest of the old file is read, then the new one from its start; a file that shrank
-//! (truncated) is read again from its start; a missing file is waited for.
+//! (truncated), or whose last bytes read changed (rewritten in place), is read again from
+//! its start; a missing file is waited for.
 //!
 //! Lines come out whole and numbered ([`LineSplitter`]); a partial last line is held until
 //! it is complete. Polling is cheap (one `stat` and one `read` when nothing changed), so a
@@ -9,7 +10,7 @@
 
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use super::lines::{Line, LineSplitter};
@@ -35,9 +36,15 @@ pub struct Follower {
     file: Option<File>,
     identity: (u64, u64),
     offset: u64,
+    /// The last bytes read (up to [`FINGERPRINT`]): a file rewritten in place no longer
+    /// has them just before `offset`, even when it grew past it.
+    last_bytes: Vec<u8>,
     lines: LineSplitter,
     chunk: Vec<u8>,
 }
+
+/// How many of the last bytes read are compared to notice a file rewritten in place.
+const FINGERPRINT: usize = 32;
 
 impl Follower {
     /// A follower of `path` (which need not exist yet).
@@ -47,6 +54,7 @@ impl Follower {
             file: None,
             identity: (0, 0),
             offset: 0,
+            last_bytes: Vec::new(),
             lines: LineSplitter::new(),
             chunk: vec![0; 64 * 1024],
         }
@@ -77,6 +85,15 @@ impl Follower {
             }
             changes.push(FileChange::Opened);
         }
+        if self.truncated()? {
+            changes.push(FileChange::Truncated);
+            if let Some(file) = &mut self.file {
+                file.seek(SeekFrom::Start(0))?;
+            }
+            self.offset = 0;
+            self.last_bytes.clear();
+            self.lines.reset();
+        }
         self.read_available(&mut on_line)?;
         match fs::metadata(&self.path) {
             Ok(meta) if (meta.dev(), meta.ino()) != self.identity => {
@@ -87,15 +104,6 @@ impl Follower {
                 if self.open()? {
                     self.read_available(&mut on_line)?;
                 }
-            }
-            Ok(meta) if meta.len() < self.offset => {
-                changes.push(FileChange::Truncated);
-                if let Some(file) = &mut self.file {
-                    file.seek(SeekFrom::Start(0))?;
-                }
-                self.offset = 0;
-                self.lines.reset();
-                self.read_available(&mut on_line)?;
             }
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -109,6 +117,28 @@ impl Follower {
         Ok(changes)
     }
 
+    /// Whether the open file is shorter than what was read, or the bytes just before
+    /// `offset` are no longer the ones read there (truncated, then written again past where
+    /// it was read).
+    fn truncated(&self) -> io::Result<bool> {
+        let Some(file) = &self.file else {
+            return Ok(false);
+        };
+        if file.metadata()?.len() < self.offset {
+            return Ok(true);
+        }
+        if self.last_bytes.is_empty() {
+            return Ok(false);
+        }
+        let mut now = vec![0; self.last_bytes.len()];
+        let at = self.offset - self.last_bytes.len() as u64;
+        match file.read_exact_at(&mut now, at) {
+            Ok(()) => Ok(now != self.last_bytes),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(true),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Opens the file at the path from its start; `false` if there is none.
     fn open(&mut self) -> io::Result<bool> {
         match File::open(&self.path) {
@@ -117,6 +147,7 @@ impl Follower {
                 self.identity = (meta.dev(), meta.ino());
                 self.file = Some(file);
                 self.offset = 0;
+                self.last_bytes.clear();
                 self.lines.reset();
                 Ok(true)
             }
@@ -140,7 +171,17 @@ impl Follower {
                 Err(e) => return Err(e),
             };
             self.offset += n as u64;
-            self.lines.feed(&self.chunk[..n], &mut *on_line);
+            let read = &self.chunk[..n];
+            let keep = FINGERPRINT.min(read.len());
+            if keep == FINGERPRINT {
+                self.last_bytes.clear();
+            } else {
+                let drop = (self.last_bytes.len() + keep).saturating_sub(FINGERPRINT);
+                self.last_bytes.drain(..drop);
+            }
+            self.last_bytes
+                .extend_from_slice(&read[read.len() - keep..]);
+            self.lines.feed(read, &mut *on_line);
         }
     }
 }
@@ -215,6 +256,25 @@ mod tests {
             poll(&mut f),
             (vec!["1:x".into()], vec![FileChange::Truncated])
         );
+    }
+
+    #[test]
+    fn a_file_rewritten_past_where_it_was_read_is_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.jsonl");
+        append(&path, "one\n");
+        let mut f = Follower::new(&path);
+        poll(&mut f);
+        fs::write(&path, "a longer first line\n").unwrap();
+        assert_eq!(
+            poll(&mut f),
+            (
+                vec!["1:a longer first line".into()],
+                vec![FileChange::Truncated]
+            )
+        );
+        append(&path, "next\n");
+        assert_eq!(poll(&mut f), (vec!["2:next".into()], vec![]));
     }
 
     #[test]

@@ -147,7 +147,8 @@ fn watch_of_an_unknown_run_names_the_closest_ids() {
     let out = f.run(&["project", "watch", "--run", "abd"]);
     out.code(2);
     assert!(
-        out.stderr.contains("Unknown run id 'abd'"),
+        out.stderr
+            .contains("--run abd: no run id is or starts with it"),
         "{}",
         out.stderr
     );
@@ -228,7 +229,11 @@ fn tail_refuses_bad_input_with_exit_2() {
     let f = hello_run("t1");
     let unknown = f.run(&["telemetry", "tail", "--run", "t2"]);
     unknown.code(2);
-    assert!(unknown.stderr.contains("Closest: t1"), "{}", unknown.stderr);
+    assert!(
+        unknown.stderr.contains("the closest are: t1"),
+        "{}",
+        unknown.stderr
+    );
     let missing = f.run(&["telemetry", "tail", "nope.jsonl"]);
     missing.code(2);
     assert!(
