@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub use crate::board::progress::ProgressMode;
 use crate::engine::Schedule;
 use crate::telemetry::args::TelemetryArgs;
 
@@ -30,7 +31,7 @@ pub enum Command {
     /// Work with a Trident project (init, validate, graph, run...).
     #[command(subcommand)]
     Project(ProjectCommand),
-    /// Read telemetry files (stats).
+    /// Read telemetry files and runs' event histories (stats, tail).
     #[command(subcommand)]
     Telemetry(TelemetryCommand),
 }
@@ -40,6 +41,8 @@ pub enum TelemetryCommand {
     /// Analyse telemetry files: per-node tables, critical path, tokens and cost by model and
     /// by run, p50/p95 across runs, and loss (seq gaps, telemetry_dropped).
     Stats(StatsArgs),
+    /// Print (and with -f follow) the events of a telemetry file or of a run's events.jsonl.
+    Tail(TailArgs),
 }
 
 #[derive(Debug, Args)]
@@ -71,6 +74,8 @@ pub enum ProjectCommand {
     /// Show one run: status, attempts, nodes (duration, queue wait, model, tokens, cost,
     /// retries, error), critical path, slowest nodes, totals by model.
     Show(ShowArgs),
+    /// Follow one run live from its events.jsonl: a board of its nodes; exits with its outcome.
+    Watch(WatchArgs),
     /// List or clear orchestration signals (.trident/signals).
     Signals(SignalsArgs),
     /// Print a scheduler configuration (cron, systemd, launchd) for the workflow.
@@ -277,6 +282,55 @@ pub struct RunArgs {
     /// with BudgetExceeded (resume with a higher budget). Env: TRIDENT_MAX_COST.
     #[arg(long = "max-cost", value_name = "USD", allow_hyphen_values = true)]
     pub max_cost: Option<String>,
+    /// Live progress on stderr: `auto` (when stderr is a terminal that no telemetry stream
+    /// writes to), `always` or `never`. Env: TRIDENT_PROGRESS.
+    #[arg(long, value_enum, value_name = "auto|always|never")]
+    pub progress: Option<ProgressMode>,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
+}
+
+/// The output format of `telemetry tail`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TailFormat {
+    /// One readable line per event.
+    Human,
+    /// The events' JSON lines, unchanged.
+    Jsonl,
+}
+
+#[derive(Debug, Args)]
+pub struct TailArgs {
+    /// A telemetry file, or `latest` (the latest run's events.jsonl in --project; the default).
+    pub file: Option<String>,
+    /// Keep following the file as it grows, by name, across rotation and truncation (like tail -F).
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// Only these events: a comma-separated list of event names, categories or severities.
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Only events up to this verbosity, or of this severity or worse (minimal, normal, verbose,
+    /// debug, info, warning, error).
+    #[arg(long)]
+    pub level: Option<String>,
+    /// Only this run's events (an id or a unique prefix; its sub-workflows included); without
+    /// FILE, that run's events.jsonl.
+    #[arg(long)]
+    pub run: Option<String>,
+    /// human or jsonl (default: human when stdout is a terminal, else jsonl).
+    #[arg(long, value_enum)]
+    pub format: Option<TailFormat>,
+    /// The project whose runs `latest` and --run name.
+    #[arg(long, default_value = ".")]
+    pub project: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Project folder or manifest file.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// The run to watch: `latest` (the default), a run id or a unique prefix of one.
+    #[arg(long)]
+    pub run: Option<String>,
 }

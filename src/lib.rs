@@ -21,16 +21,21 @@
 //! - [`python_json`]: JSON text as the original's Python `json.dumps` wrote it.
 //! - [`settings`]: the run's environment (process + `.env` overlay) and runtime settings,
 //!   resolved once before the run.
+//! - [`eventlog`]: reading event files (numbered lines, follow by name, a run's file).
+//! - [`board`]: one run's node states folded from its events, drawn as live progress
+//!   (`project run --progress`) and by `project watch`.
 
 pub mod agent;
 pub mod analysis;
 pub mod artifacts;
+pub mod board;
 pub mod cli;
 pub mod commands;
 pub mod dag;
 pub mod death_watch;
 pub mod engine;
 pub mod error;
+pub mod eventlog;
 pub mod exit;
 pub mod expr;
 pub mod pipe_reader;

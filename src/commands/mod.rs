@@ -12,8 +12,10 @@ pub mod schedule;
 pub mod show;
 pub mod signals;
 pub mod stats;
+pub mod tail;
 pub mod validate;
 pub mod wait;
+pub mod watch;
 
 use crate::cli::{Cli, Command, ProjectCommand, TelemetryCommand};
 use crate::error::TridentError;
@@ -37,6 +39,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, TridentError> {
         }
         Some(Command::Telemetry(t)) => match t {
             TelemetryCommand::Stats(a) => stats::stats(&a),
+            TelemetryCommand::Tail(a) => tail::tail(&a),
         },
         Some(Command::Project(p)) => match p {
             ProjectCommand::Init(a) => init::init(&a),
@@ -47,6 +50,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, TridentError> {
             ProjectCommand::Show(a) => show::show(&a),
             ProjectCommand::Signals(a) => signals::signals(&a),
             ProjectCommand::Schedule(a) => schedule::schedule(&a),
+            ProjectCommand::Watch(a) => watch::watch(&a),
         },
     }
 }

@@ -4,7 +4,7 @@
 //! When telemetry writes to stdout, every stdout line is an event: the result, `--verbose`
 //! progress and warnings go to stderr instead.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,6 +15,7 @@ use super::interrupted::InterruptReport;
 use super::preflight::check_before_run;
 use super::wait::wait_for_signals;
 use crate::artifacts::RunIndexFile;
+use crate::board::{Board, ProgressMode, ProgressSink};
 use crate::cli::{OutputMode, RunArgs};
 use crate::dag::Dag;
 use crate::engine::interrupt::install_signal_handler;
@@ -82,6 +83,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
         &project.root,
         &cwd,
     )?;
+    let progress = ProgressMode::resolve(args.progress, &env)?;
     let runtime = Runtime {
         console: Console {
             verbose: args.verbose,
@@ -186,6 +188,17 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
     }
 
     let mut telemetry = Telemetry::builder(&settings).secrets(secrets(&project, &environment));
+    if progress.shows(
+        std::io::stderr().is_terminal(),
+        args.verbose || (settings.writes_stdout() && std::io::stdout().is_terminal()),
+    ) {
+        let board = Board::for_dag(&Dag::build(&project)?);
+        let colors = settings.colors && std::io::stderr().is_terminal();
+        telemetry = telemetry.destination(
+            Box::new(ProgressSink::new(board, colors)),
+            ProgressSink::options(),
+        );
+    }
     if let Some(dir) = &opts.artifact_dir {
         // The run's own history, whatever the stream settings say.
         telemetry = telemetry.destination(

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::tests::GatedSink;
 use super::*;
 use crate::project::NodeKind;
 
@@ -225,27 +226,6 @@ fn close_is_called_once_and_numbering_continues_after_the_recorded_seq() {
     );
 }
 
-/// Blocks writes until released, so the queue overflows.
-#[derive(Clone, Default)]
-struct GatedSink {
-    inner: MemorySink,
-    open: Arc<(Mutex<bool>, std::sync::Condvar)>,
-}
-
-impl Sink for GatedSink {
-    fn describe(&self) -> String {
-        "gated".into()
-    }
-    fn write_lines(&mut self, lines: &[u8]) -> io::Result<()> {
-        let (lock, cvar) = &*self.open;
-        let mut open = lock.lock().unwrap();
-        while !*open {
-            open = cvar.wait(open).unwrap();
-        }
-        self.inner.boxed().write_lines(lines)
-    }
-}
-
 #[test]
 fn queue_overflow_shows_as_a_gap_of_what_each_destination_wanted() {
     let gated = GatedSink::default();
@@ -274,11 +254,7 @@ fn queue_overflow_shows_as_a_gap_of_what_each_destination_wanted() {
         }
     }
     assert!(telemetry.dropped_events() > 0);
-    {
-        let (lock, cvar) = &*gated.open;
-        *lock.lock().unwrap() = true;
-        cvar.notify_all();
-    }
+    gated.release();
     assert!(guard.finish());
     for (events, emitted) in [(gated.inner.events(), 61u64), (failures.events(), 30)] {
         let reports: Vec<&Value> = events

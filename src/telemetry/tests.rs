@@ -449,13 +449,13 @@ fn rotation_under_load_loses_and_splits_nothing() {
 
 /// A sink that blocks its first write until released.
 #[derive(Clone, Default)]
-struct GatedSink {
+pub(super) struct GatedSink {
     gate: Arc<(Mutex<bool>, Condvar)>,
-    inner: MemorySink,
+    pub(super) inner: MemorySink,
 }
 
 impl GatedSink {
-    fn release(&self) {
+    pub(super) fn release(&self) {
         *self.gate.0.lock().unwrap() = true;
         self.gate.1.notify_all();
     }

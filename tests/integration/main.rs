@@ -23,3 +23,4 @@ mod scheduling;
 mod settings;
 mod signals;
 mod telemetry;
+mod watching;

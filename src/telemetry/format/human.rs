@@ -13,7 +13,7 @@
 //! with spaces are quoted; control characters are escaped so a value cannot forge a line
 //! or a terminal escape. Colours (level and event name) only when the sink asks for them.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::Envelope;
 use super::jsonl;
@@ -55,22 +55,7 @@ pub(crate) fn write_line(
     let event = envelope.event;
     out.push(b'[');
     time.human(envelope.unix_millis, out);
-    out.extend_from_slice(b"] [");
-    if colors {
-        out.extend_from_slice(level_color(event.level()));
-    }
-    out.extend_from_slice(event.level().as_str().as_bytes());
-    if colors {
-        out.extend_from_slice(RESET);
-    }
-    out.extend_from_slice(b"] ");
-    if colors {
-        out.extend_from_slice(BOLD);
-    }
-    out.extend(event.name().bytes().map(|b| b.to_ascii_uppercase()));
-    if colors {
-        out.extend_from_slice(RESET);
-    }
+    push_head(out, event.level(), event.name(), colors);
     let scope = envelope.scope;
     push_pair(out, "run", short_id(&scope.run_id));
     if let Some(parent) = &scope.parent_run_id {
@@ -92,10 +77,73 @@ pub(crate) fn write_line(
     out.push(b'\n');
 }
 
+/// One event of the jsonl format, parsed back (as readers of event files have it), as the
+/// same human line the stream would have written; its payload is already redacted and
+/// truncated. Data fields keep their order; an object of numbers (`nodes`) is flattened,
+/// other objects and arrays are shown as compact JSON.
+pub fn human_line(event: &Map<String, Value>, colors: bool) -> String {
+    let text = |key: &str| event.get(key).and_then(Value::as_str).unwrap_or("");
+    let level = match text("level") {
+        "ERROR" => Level::Error,
+        "WARNING" => Level::Warning,
+        "DEBUG" => Level::Debug,
+        _ => Level::Info,
+    };
+    let timestamp = text("timestamp").replace('T', " ");
+    let mut out = Vec::new();
+    out.push(b'[');
+    out.extend_from_slice(timestamp.trim_end_matches('Z').as_bytes());
+    push_head(&mut out, level, text("event"), colors);
+    for (key, short) in [("run_id", "run"), ("parent_run_id", "parent_run")] {
+        if let Some(id) = event.get(key).and_then(Value::as_str) {
+            push_pair(&mut out, short, short_id(id));
+        }
+    }
+    for (key, short) in [("parent_node_id", "parent_node"), ("node_id", "node")] {
+        if let Some(id) = event.get(key).and_then(Value::as_str) {
+            push_pair(&mut out, short, id);
+        }
+    }
+    let policy = PayloadPolicy::passthrough();
+    let mut data = HumanData {
+        out: &mut out,
+        policy: &policy,
+        input_tokens: None,
+    };
+    if let Some(Value::Object(fields)) = event.get("data") {
+        for (key, value) in fields {
+            data.json_field(key, value);
+        }
+    }
+    data.flush_tokens();
+    out.push(b'\n');
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn short_id(id: &str) -> &str {
     match id.char_indices().nth(RUN_ID_CHARS) {
         Some((cut, _)) => &id[..cut],
         None => id,
+    }
+}
+
+/// Appends `] [LEVEL] EVENT_NAME` (after the timestamp), coloured if asked.
+fn push_head(out: &mut Vec<u8>, level: Level, name: &str, colors: bool) {
+    out.extend_from_slice(b"] [");
+    if colors {
+        out.extend_from_slice(level_color(level));
+    }
+    out.extend_from_slice(level.as_str().as_bytes());
+    if colors {
+        out.extend_from_slice(RESET);
+    }
+    out.extend_from_slice(b"] ");
+    if colors {
+        out.extend_from_slice(BOLD);
+    }
+    out.extend(name.bytes().map(|b| b.to_ascii_uppercase()));
+    if colors {
+        out.extend_from_slice(RESET);
     }
 }
 
@@ -160,8 +208,8 @@ impl HumanData<'_> {
     }
 }
 
-impl DataVisitor for HumanData<'_> {
-    fn text(&mut self, key: &'static str, value: &str) {
+impl HumanData<'_> {
+    fn text_field(&mut self, key: &str, value: &str) {
         self.flush_tokens();
         let max_chars = match key {
             "error" => self.policy.max_chars().map(|_| MAX_ERROR_CHARS),
@@ -170,12 +218,7 @@ impl DataVisitor for HumanData<'_> {
         push_pair_cut(self.out, key, &self.policy.text(value), max_chars);
     }
 
-    fn label(&mut self, key: &'static str, value: &str) {
-        self.flush_tokens();
-        push_pair(self.out, key, value);
-    }
-
-    fn uint(&mut self, key: &'static str, value: u64) {
+    fn uint_field(&mut self, key: &str, value: u64) {
         match key {
             "input_tokens" => {
                 self.flush_tokens();
@@ -197,16 +240,67 @@ impl DataVisitor for HumanData<'_> {
         }
     }
 
-    fn float(&mut self, key: &'static str, value: f64) {
+    fn float_field(&mut self, key: &str, value: f64) {
         self.flush_tokens();
         let value = if value == 0.0 { 0.0 } else { value };
         let text = serde_json::to_string(&value).unwrap_or_default();
         push_pair(self.out, key, &text);
     }
 
-    fn boolean(&mut self, key: &'static str, value: bool) {
+    fn boolean_field(&mut self, key: &str, value: bool) {
         self.flush_tokens();
         push_pair(self.out, key, if value { "true" } else { "false" });
+    }
+
+    fn payload_field(&mut self, key: &str, value: &Value) {
+        self.flush_tokens();
+        let mut json = Vec::new();
+        jsonl::write_value(&mut json, value, self.policy);
+        push_pair(self.out, key, &String::from_utf8_lossy(&json));
+    }
+
+    /// A field read back from a jsonl line.
+    fn json_field(&mut self, key: &str, value: &Value) {
+        match value {
+            Value::String(text) => self.text_field(key, text),
+            Value::Bool(b) => self.boolean_field(key, *b),
+            Value::Null => self.flush_tokens(),
+            Value::Number(n) => match n.as_u64() {
+                Some(u) => self.uint_field(key, u),
+                None => self.float_field(key, n.as_f64().unwrap_or_default()),
+            },
+            Value::Object(fields) if fields.values().all(Value::is_number) => {
+                self.flush_tokens();
+                for (key, value) in fields {
+                    self.json_field(key, value);
+                }
+                self.flush_tokens();
+            }
+            other => self.payload_field(key, other),
+        }
+    }
+}
+
+impl DataVisitor for HumanData<'_> {
+    fn text(&mut self, key: &'static str, value: &str) {
+        self.text_field(key, value);
+    }
+
+    fn label(&mut self, key: &'static str, value: &str) {
+        self.flush_tokens();
+        push_pair(self.out, key, value);
+    }
+
+    fn uint(&mut self, key: &'static str, value: u64) {
+        self.uint_field(key, value);
+    }
+
+    fn float(&mut self, key: &'static str, value: f64) {
+        self.float_field(key, value);
+    }
+
+    fn boolean(&mut self, key: &'static str, value: bool) {
+        self.boolean_field(key, value);
     }
 
     fn null(&mut self, _key: &'static str) {
@@ -214,10 +308,7 @@ impl DataVisitor for HumanData<'_> {
     }
 
     fn payload(&mut self, key: &'static str, value: &Value) {
-        self.flush_tokens();
-        let mut json = Vec::new();
-        jsonl::write_value(&mut json, value, self.policy);
-        push_pair(self.out, key, &String::from_utf8_lossy(&json));
+        self.payload_field(key, value);
     }
 
     fn begin_object(&mut self, _key: &'static str) {

@@ -7,6 +7,8 @@
 pub(crate) mod human;
 pub(crate) mod jsonl;
 
+pub use human::human_line;
+
 use super::clock::TimestampText;
 use super::event::Event;
 use super::policy::PayloadPolicy;
