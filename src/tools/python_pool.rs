@@ -179,7 +179,9 @@ impl PythonPool {
         let key = (self.interpreter(root), root.to_path_buf());
         let mut workers = lock(&self.workers);
         workers.busy = workers.busy.saturating_sub(1);
-        if let Some(boot) = worker.take_boot_time() {
+        // The measure runs to the end of the worker's first call, so a slow first call would
+        // overstate it: never count more than the first guess.
+        if let Some(boot) = worker.take_boot_time().map(|b| b.min(FIRST_BOOT_GUESS)) {
             workers.boot_time = Some(match workers.boot_time {
                 Some(average) => (average * 3 + boot) / 4,
                 None => boot,
