@@ -167,6 +167,9 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
         max_cost,
     };
     let dag = Dag::build(&project)?;
+    // Boot a python worker now, while the run is checked and prepared (no tool code runs
+    // until a tool node does; a refused run stops it).
+    runtime.tools.prewarm(&project.root, project.tools.values());
     let signatures = check_before_run(
         args,
         &opts,

@@ -129,9 +129,32 @@ impl ToolRunner {
         }
     }
 
+    /// Starts a python worker for `project_root` ahead of the first python tool (when
+    /// `tools` has one), so the interpreter boots while the run is being prepared.
+    pub fn prewarm<'a>(&self, project_root: &Path, tools: impl IntoIterator<Item = &'a ToolDef>) {
+        if tools.into_iter().any(|tool| tool.tool_type == "python") {
+            let root =
+                std::path::absolute(project_root).unwrap_or_else(|_| project_root.to_path_buf());
+            // On a thread: finding the interpreter may take a shim's 100 ms.
+            let pool = Arc::clone(&self.python);
+            std::thread::spawn(move || pool.prewarm(&root));
+        }
+    }
+
     /// The python worker pool (its interpreter resolution serves introspection too).
     pub fn python(&self) -> &PythonPool {
         &self.python
+    }
+
+    /// The signatures of the python tools among `tools`, read statically (never importing
+    /// a module) with one interpreter run for all of them: for pre-flight checks (module file
+    /// exists, defines the function, its parameters). See [`SignatureCheck`].
+    pub fn python_signatures<'a>(
+        &self,
+        project_root: &Path,
+        tools: impl IntoIterator<Item = &'a ToolDef>,
+    ) -> std::collections::HashMap<String, SignatureCheck> {
+        introspect::python_signatures(&self.python.interpreter(project_root), project_root, tools)
     }
 
     /// Stops every idle python worker (and everything it started).

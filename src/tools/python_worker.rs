@@ -18,7 +18,7 @@ use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::frame::{FrameReader, encode};
@@ -49,6 +49,32 @@ pub struct CallRequest<'a> {
     pub kwargs: &'a Map<String, Value>,
     /// Variables set in the worker's environment for this call only.
     pub env: &'a ToolEnv,
+}
+
+/// A [`CallRequest`] as the worker reads it (borrowed: the inputs are not copied).
+#[derive(Serialize)]
+struct WireRequest<'a> {
+    tool: &'a str,
+    file: &'a Path,
+    module: &'a str,
+    function: &'a str,
+    root: &'a Path,
+    kwargs: &'a Map<String, Value>,
+    env: Map<String, Value>,
+}
+
+impl<'a> From<&'a CallRequest<'a>> for WireRequest<'a> {
+    fn from(request: &'a CallRequest<'a>) -> Self {
+        WireRequest {
+            tool: request.tool_id,
+            file: request.file,
+            module: request.module,
+            function: request.function,
+            root: request.root,
+            kwargs: request.kwargs,
+            env: request.env.vars(),
+        }
+    }
 }
 
 /// How a call ended.
@@ -115,6 +141,11 @@ pub struct PythonWorker {
     /// Set when the worker must not serve another call.
     spent: bool,
     watch: Option<DeathWatch>,
+    started: Instant,
+    /// How long the worker took to become useful (start to end of its first call), until
+    /// taken by [`take_boot_time`](PythonWorker::take_boot_time).
+    boot_time: Option<Duration>,
+    booted: bool,
 }
 
 impl std::fmt::Debug for PythonWorker {
@@ -160,12 +191,21 @@ impl PythonWorker {
             replies_buffer: FrameReader::default(),
             spent: false,
             watch: Some(started.watch),
+            started: Instant::now(),
+            boot_time: None,
+            booted: false,
         })
     }
 
     /// Whether the worker can serve another call.
     pub fn reusable(&self) -> bool {
         !self.spent
+    }
+
+    /// From its start to the end of its first call (interpreter boot, first import), once:
+    /// `None` before that call ended and after the first time it was taken.
+    pub fn take_boot_time(&mut self) -> Option<Duration> {
+        self.boot_time.take()
     }
 
     /// Runs one call, until `deadline` at most.
@@ -179,16 +219,7 @@ impl PythonWorker {
         let mut lines = OutputLines::new(observer);
         let mut output = std::mem::take(&mut self.carried_output);
         lines.feed(&output);
-        let payload = serde_json::json!({
-            "tool": request.tool_id,
-            "file": request.file,
-            "module": request.module,
-            "function": request.function,
-            "root": request.root,
-            "kwargs": request.kwargs,
-            "env": request.env.vars(),
-        });
-        let payload = match serde_json::to_vec(&payload) {
+        let payload = match serde_json::to_vec(&WireRequest::from(request)) {
             Ok(payload) => payload,
             Err(error) => {
                 return CallOutcome {
@@ -322,6 +353,10 @@ impl PythonWorker {
             }
         };
         lines.finish();
+        if !self.booted {
+            self.booted = true;
+            self.boot_time = Some(self.started.elapsed());
+        }
         if let Some(end) = end {
             return CallOutcome { end, output };
         }
