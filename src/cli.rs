@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::engine::Schedule;
+use crate::metrics::MetricsArgs;
 use crate::telemetry::args::TelemetryArgs;
 
 fn parse_schedule(raw: &str) -> Result<Schedule, String> {
@@ -73,7 +74,7 @@ pub enum ProjectCommand {
     Show(ShowArgs),
     /// List or clear orchestration signals (.trident/signals).
     Signals(SignalsArgs),
-    /// Print a scheduler configuration (cron, systemd, launchd) for the workflow.
+    /// Print a scheduler configuration (cron, systemd, launchd, kubernetes) for the workflow.
     Schedule(ScheduleArgs),
 }
 
@@ -186,6 +187,8 @@ pub enum ScheduleFormat {
     Cron,
     Systemd,
     Launchd,
+    /// A Kubernetes CronJob (a Job without a schedule) and its PersistentVolumeClaim.
+    Kubernetes,
 }
 
 #[derive(Debug, Args)]
@@ -199,6 +202,10 @@ pub struct ScheduleArgs {
     /// Show the schedule configured in the manifest instead.
     #[arg(long)]
     pub show: bool,
+    /// Container image for `--format kubernetes`: Trident with the project at /project
+    /// (default: registry.example.com/trident-<name>:latest, a placeholder to replace).
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -279,4 +286,6 @@ pub struct RunArgs {
     pub max_cost: Option<String>,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
