@@ -4,8 +4,8 @@
 
 pub mod fake_claude_api;
 pub mod fake_llm;
-pub mod otlp_receiver;
 pub mod http_recorder;
+pub mod otlp_receiver;
 pub mod prompt_dag;
 
 use std::path::{Path, PathBuf};
