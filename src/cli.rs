@@ -203,7 +203,7 @@ pub struct ScheduleArgs {
     #[arg(long)]
     pub show: bool,
     /// Container image for `--format kubernetes`: Trident with the project at /project
-    /// (default: registry.example.com/trident-<name>:latest, a placeholder to replace).
+    /// (default: registry.example.com/trident-NAME:latest, a placeholder to replace).
     #[arg(long, value_name = "IMAGE")]
     pub image: Option<String>,
 }

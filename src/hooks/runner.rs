@@ -1,4 +1,4 @@
-//! Running hooks off the run's threads: a queue of [`HookJob`]s served by at most
+//! Running hooks off the run's threads: a queue of `HookJob`s served by at most
 //! [`MAX_CONCURRENT`] worker threads, started on demand. A failure (non-zero exit, timeout,
 //! HTTP error, a command that cannot start) becomes a `hook_failed` event in the run's
 //! stream and, the first time a hook fails, one warning on stderr; it never changes the

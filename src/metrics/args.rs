@@ -14,7 +14,7 @@ pub struct MetricsArgs {
     pub metrics_file: Option<PathBuf>,
 
     /// Push the same metrics to this Pushgateway (base URL, e.g. http://pushgateway:9091)
-    /// under job=trident, workflow=<name> [env: TRIDENT_METRICS_PUSH; manifest:
+    /// under job=trident, workflow=NAME [env: TRIDENT_METRICS_PUSH; manifest:
     /// telemetry.metrics_push]
     #[arg(long = "metrics-push", value_name = "URL")]
     pub metrics_push: Option<String>,
