@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use crate::board::progress::ProgressMode;
 use crate::engine::Schedule;
+use crate::metrics::MetricsArgs;
 use crate::telemetry::args::TelemetryArgs;
 
 fn parse_schedule(raw: &str) -> Result<Schedule, String> {
@@ -78,7 +79,7 @@ pub enum ProjectCommand {
     Watch(WatchArgs),
     /// List or clear orchestration signals (.trident/signals).
     Signals(SignalsArgs),
-    /// Print a scheduler configuration (cron, systemd, launchd) for the workflow.
+    /// Print a scheduler configuration (cron, systemd, launchd, kubernetes) for the workflow.
     Schedule(ScheduleArgs),
 }
 
@@ -191,6 +192,8 @@ pub enum ScheduleFormat {
     Cron,
     Systemd,
     Launchd,
+    /// A Kubernetes CronJob (a Job without a schedule) and its PersistentVolumeClaim.
+    Kubernetes,
 }
 
 #[derive(Debug, Args)]
@@ -204,6 +207,10 @@ pub struct ScheduleArgs {
     /// Show the schedule configured in the manifest instead.
     #[arg(long)]
     pub show: bool,
+    /// Container image for `--format kubernetes`: Trident with the project at /project
+    /// (default: registry.example.com/trident-NAME:latest, a placeholder to replace).
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -288,6 +295,8 @@ pub struct RunArgs {
     pub progress: Option<ProgressMode>,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
 
 /// The output format of `telemetry tail`.

@@ -15,6 +15,8 @@
 //! - [`artifacts`]: the `.trident/` run store (atomic writes, journaled checkpoints).
 //! - [`telemetry`]: the event stream (events, emitter, writer, sinks, formats).
 //! - [`analysis`]: reports of runs from artifacts and telemetry files (`show`, `stats`).
+//! - [`metrics`] and [`hooks`]: Prometheus metrics and event hooks, sinks of that stream;
+//!   [`delivery`]: their best-effort HTTP sends (Pushgateway, webhooks).
 //! - [`process_group`], [`death_watch`] and [`pipe_reader`]: child processes (tools, agent
 //!   CLIs): their process groups, stopped on interruption or when trident dies, and their
 //!   output pipes.
@@ -33,11 +35,14 @@ pub mod cli;
 pub mod commands;
 pub mod dag;
 pub mod death_watch;
+pub mod delivery;
 pub mod engine;
 pub mod error;
 pub mod eventlog;
 pub mod exit;
 pub mod expr;
+pub mod hooks;
+pub mod metrics;
 pub mod pipe_reader;
 pub mod pricing;
 pub mod process_group;

@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 use super::inputs::run_inputs;
 use super::interrupted::InterruptReport;
 use super::preflight::check_before_run;
+use super::run_observers::RunObservers;
 use super::wait::wait_for_signals;
 use crate::artifacts::RunIndexFile;
 use crate::board::{Board, ProgressMode, ProgressSink};
@@ -84,6 +85,13 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
         &cwd,
     )?;
     let progress = ProgressMode::resolve(args.progress, &env)?;
+    let observers = RunObservers::resolve(
+        &args.metrics,
+        &env,
+        project.telemetry.as_ref(),
+        &project.root,
+        &cwd,
+    )?;
     let runtime = Runtime {
         console: Console {
             verbose: args.verbose,
@@ -209,13 +217,18 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
             DestinationOptions::run_history(),
         );
     }
-    let (telemetry, guard) = telemetry.start();
+    let (telemetry, guard) = observers.attach(telemetry).start();
+    observers.started(&telemetry);
     {
         let telemetry = telemetry.clone();
         let report = InterruptReport::new(args, &run_id, settings.writes_stdout());
         let clock = Instant::now();
+        let observers = observers.clone();
         install_signal_handler(&runtime, move |signal| {
             telemetry.flush_blocking(Duration::from_secs(2));
+            observers.before_stream_stops(&telemetry);
+            telemetry.flush_blocking(Duration::from_secs(2));
+            observers.after_stream_stopped();
             report.print(signal, clock.elapsed());
         });
     }
@@ -229,7 +242,9 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
             &tel,
             &runtime.console,
         ) {
+            observers.before_stream_stops(&telemetry);
             drop(guard);
+            observers.after_stream_stopped();
             return Err(e);
         }
     }
@@ -241,10 +256,12 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
             std::thread::park();
         }
     }
-    // Stop the python workers (and what they started), then flush and join the telemetry
-    // writer on every path, before printing the result.
+    // Stop the python workers (and what they started), let hooks finish, flush and join
+    // the telemetry writer, then publish metrics, on every path, before printing the result.
     runtime.tools.shutdown();
+    observers.before_stream_stops(&telemetry);
     drop(guard);
+    observers.after_stream_stopped();
     let outcome = result?;
     if outcome.already_completed {
         let _ = writeln!(

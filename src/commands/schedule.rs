@@ -1,9 +1,10 @@
-//! `trident project schedule`: a cron line, systemd units or a launchd plist that run the
-//! workflow on the manifest's `orchestration.schedule.cron`, waiting for its `depends_on`
-//! signals.
+//! `trident project schedule`: a cron line, systemd units, a launchd plist or Kubernetes
+//! objects (`schedule_kubernetes`) that run the workflow on the manifest's
+//! `orchestration.schedule.cron`, waiting for its `depends_on` signals.
 
 use serde_json::Value;
 
+use super::schedule_kubernetes::{default_image, kubernetes_manifest};
 use crate::cli::{ScheduleArgs, ScheduleFormat};
 use crate::error::TridentError;
 use crate::exit::ExitCode;
@@ -11,6 +12,28 @@ use crate::project::load_project;
 
 pub fn schedule(args: &ScheduleArgs) -> Result<ExitCode, TridentError> {
     let project = load_project(&args.path)?;
+    if matches!(args.format, ScheduleFormat::Kubernetes) && !args.show {
+        // A Job when there is no schedule: no orchestration section is needed.
+        let orch = project.orchestration.as_ref().map(|o| &o.raw);
+        let cron = orch
+            .and_then(|o| o.get("schedule"))
+            .and_then(|s| s.get("cron"))
+            .and_then(Value::as_str);
+        let deps = orch
+            .and_then(|o| o.get("depends_on"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let image = args
+            .image
+            .clone()
+            .unwrap_or_else(|| default_image(&project.name));
+        print!(
+            "{}",
+            kubernetes_manifest(&project.name, cron, &wait_for(&deps), &image)?
+        );
+        return Ok(ExitCode::Success);
+    }
     let Some(orch) = &project.orchestration else {
         if args.show {
             println!("No orchestration section configured in manifest");
@@ -65,15 +88,10 @@ pub fn schedule(args: &ScheduleArgs) -> Result<ExitCode, TridentError> {
             project.manifest_path.display()
         )));
     };
-    let mut wait_args = String::new();
-    for dep in &deps {
-        let workflow = text(dep, "workflow").unwrap_or_default();
-        let signal = text(dep, "signal").unwrap_or_else(|| "ready".into());
-        match text(dep, "path") {
-            Some(path) => wait_args.push_str(&format!(" --wait-for {path}/{workflow}.{signal}")),
-            None => wait_args.push_str(&format!(" --wait-for signal:{workflow}.{signal}")),
-        }
-    }
+    let wait_args: String = wait_for(&deps)
+        .iter()
+        .map(|w| format!(" --wait-for {w}"))
+        .collect();
     let root = project.root.display();
     let exe = std::env::current_exe()
         .map(|p| p.display().to_string())
@@ -97,6 +115,7 @@ pub fn schedule(args: &ScheduleArgs) -> Result<ExitCode, TridentError> {
             println!("[Timer]\nOnCalendar=*-*-* *:00:00  # Adjust based on: {cron}");
             println!("Persistent=true\n\n[Install]\nWantedBy=timers.target");
         }
+        ScheduleFormat::Kubernetes => unreachable!("printed above"),
         ScheduleFormat::Launchd => {
             println!(r#"<?xml version="1.0" encoding="UTF-8"?>"#);
             println!(
@@ -123,4 +142,19 @@ pub fn schedule(args: &ScheduleArgs) -> Result<ExitCode, TridentError> {
         }
     }
     Ok(ExitCode::Success)
+}
+
+/// The `--wait-for` values for the manifest's `orchestration.depends_on` entries.
+fn wait_for(deps: &[Value]) -> Vec<String> {
+    let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    deps.iter()
+        .map(|dep| {
+            let workflow = text(dep, "workflow").unwrap_or_default();
+            let signal = text(dep, "signal").unwrap_or_else(|| "ready".into());
+            match text(dep, "path") {
+                Some(path) => format!("{path}/{workflow}.{signal}"),
+                None => format!("signal:{workflow}.{signal}"),
+            }
+        })
+        .collect()
 }

@@ -1,12 +1,14 @@
 //! `trident project validate`: load (conditions and typed numbers are checked there), build
-//! the DAG, check the manifest's `telemetry:` section as `run` does, run the pre-flight
-//! checks, report edge-mapping warnings and sub-workflow problems (recursively); `--strict`
-//! turns warnings into a failure.
+//! the DAG, check the manifest's `telemetry:` section as `run` does (its hooks and metrics
+//! destinations too), run the pre-flight checks, report edge-mapping warnings and
+//! sub-workflow problems (recursively); `--strict` turns warnings into a failure.
 
 use crate::cli::ValidateArgs;
 use crate::dag::Dag;
 use crate::error::TridentError;
 use crate::exit::ExitCode;
+use crate::hooks::parse_hooks;
+use crate::metrics::{MetricsArgs, MetricsSettings};
 use crate::project::load_project;
 use crate::project::preflight::{check_project, tool_signatures};
 use crate::project::validate::{validate_edge_mappings_with, validate_subworkflows};
@@ -21,6 +23,15 @@ pub fn validate(args: &ValidateArgs) -> Result<ExitCode, TridentError> {
     // resolution, and so the same errors, as a run.
     TelemetrySettings::resolve(
         &TelemetryArgs::default(),
+        &|_| None,
+        project.telemetry.as_ref(),
+        &project.root,
+        &project.root,
+    )?;
+    // Its hooks and metrics destinations, as written (headers' `${VAR}`: syntax only).
+    let hooks = parse_hooks(project.telemetry.as_ref(), None)?;
+    MetricsSettings::resolve(
+        &MetricsArgs::default(),
         &|_| None,
         project.telemetry.as_ref(),
         &project.root,
@@ -44,6 +55,9 @@ pub fn validate(args: &ValidateArgs) -> Result<ExitCode, TridentError> {
     println!("  Branches: {}", project.branches.len());
     println!("  Edges: {}", project.edges.len());
     println!("  Nodes in execution order: {}", dag.order.len());
+    if !hooks.is_empty() {
+        println!("  Hooks: {}", hooks.len());
+    }
     println!();
     if !warnings.is_empty() {
         println!("Warnings:");

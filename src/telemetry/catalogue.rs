@@ -130,6 +130,7 @@ pub enum EventKind {
     PromptRendered,
     PriceUnknown,
     OtlpExportFailed,
+    HookFailed,
 }
 
 /// One row of the catalogue.
@@ -151,7 +152,7 @@ const fn row(name: &'static str, category: Category, level: Level, verbosity: Ve
 
 impl EventKind {
     /// Every event kind, in catalogue order.
-    pub const ALL: [EventKind; 32] = [
+    pub const ALL: [EventKind; 33] = [
         EventKind::WorkflowStarted,
         EventKind::WorkflowCompleted,
         EventKind::WorkflowFailed,
@@ -184,6 +185,7 @@ impl EventKind {
         EventKind::PromptRendered,
         EventKind::PriceUnknown,
         EventKind::OtlpExportFailed,
+        EventKind::HookFailed,
     ];
 
     const fn row(self) -> Row {
@@ -242,6 +244,7 @@ impl EventKind {
             EventKind::OtlpExportFailed => {
                 row("otlp_export_failed", C::Telemetry, L::Warning, V::Normal)
             }
+            EventKind::HookFailed => row("hook_failed", C::Telemetry, L::Warning, V::Normal),
         }
     }
 
@@ -333,6 +336,7 @@ mod tests {
             ("prompt_rendered", "execution", "DEBUG", "verbose"),
             ("price_unknown", "resource", "WARNING", "normal"),
             ("otlp_export_failed", "telemetry", "WARNING", "normal"),
+            ("hook_failed", "telemetry", "WARNING", "normal"),
         ];
         assert_eq!(table.len(), EventKind::ALL.len());
         for (name, category, level, verbosity) in table {

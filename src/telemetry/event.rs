@@ -245,6 +245,9 @@ pub enum Event {
         error: String,
         dropped: u64,
     },
+    /// `hook_failed` {hook, error}: a `telemetry.hooks` hook failed, timed out or could not
+    /// run; the run goes on.
+    HookFailed { hook: String, error: String },
 }
 
 impl Event {
@@ -283,6 +286,7 @@ impl Event {
             Event::PromptRendered { .. } => EventKind::PromptRendered,
             Event::PriceUnknown { .. } => EventKind::PriceUnknown,
             Event::OtlpExportFailed { .. } => EventKind::OtlpExportFailed,
+            Event::HookFailed { .. } => EventKind::HookFailed,
         }
     }
 
@@ -595,6 +599,10 @@ impl Event {
                 v.text("endpoint", endpoint);
                 v.text("error", error);
                 v.uint("dropped", *dropped);
+            }
+            Event::HookFailed { hook, error } => {
+                v.text("hook", hook);
+                v.text("error", error);
             }
         }
     }

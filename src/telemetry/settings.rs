@@ -51,6 +51,10 @@ pub const MANIFEST_KEYS: [&str; 10] = [
     "otlp",
 ];
 
+/// Keys of the manifest's `telemetry:` section that other consumers of events read and
+/// check themselves (`crate::metrics::settings`, `crate::hooks::config`).
+pub const CONSUMER_KEYS: [&str; 3] = ["metrics_file", "metrics_push", "hooks"];
+
 /// Resolved, validated telemetry settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TelemetrySettings {
@@ -395,10 +399,14 @@ impl Layer {
             }
         };
         for (key, value) in map {
+            if CONSUMER_KEYS.contains(&key.as_str()) {
+                continue;
+            }
             let Some(setting) = Setting::from_key(key) else {
                 return Err(TridentError::Validation(format!(
-                    "unknown key `telemetry.{key}` in the manifest (accepted: {})",
-                    MANIFEST_KEYS.join(", ")
+                    "unknown key `telemetry.{key}` in the manifest (accepted: {}, {})",
+                    MANIFEST_KEYS.join(", "),
+                    CONSUMER_KEYS.join(", ")
                 )));
             };
             let origin = Origin::Manifest(setting.key());

@@ -46,7 +46,7 @@ mod python_pool;
 mod python_worker;
 mod readiness;
 mod shell;
-mod subprocess;
+pub(crate) mod subprocess;
 #[cfg(test)]
 mod test_project;
 mod tool_env;

@@ -5,7 +5,7 @@
 //!
 //! The child leads a new process group (so a timeout kills what it started too: a pipeline,
 //! helper processes) with a [`crate::death_watch::DeathWatch`], so it dies with trident even on
-//! `kill -9`. stdin is `/dev/null`. A Ctrl-C at the terminal reaches trident but not the tool;
+//! `kill -9`. stdin is `/dev/null` (or given bytes, for event hooks). A Ctrl-C at the terminal reaches trident but not the tool;
 //! the interruption path stops it.
 
 use std::io::{self, Read};
@@ -52,6 +52,18 @@ pub fn run_to_completion(
     command: Command,
     timeout: Option<Duration>,
     observer: &dyn ToolObserver,
+    events: Option<&mut EventsFile>,
+) -> Result<FinishedProcess, ProcessFailure> {
+    run_with_stdin(command, None, timeout, observer, events)
+}
+
+/// [`run_to_completion`] with `stdin` as the child's whole standard input (written by a
+/// thread; `None`: `/dev/null`), as event hooks get their event line.
+pub fn run_with_stdin(
+    command: Command,
+    stdin: Option<Vec<u8>>,
+    timeout: Option<Duration>,
+    observer: &dyn ToolObserver,
     mut events: Option<&mut EventsFile>,
 ) -> Result<FinishedProcess, ProcessFailure> {
     let started = Instant::now();
@@ -61,7 +73,7 @@ pub fn run_to_completion(
         mut child,
         group,
         watch,
-    } = crate::process_group::spawn(command, None).map_err(ProcessFailure::Spawn)?;
+    } = crate::process_group::spawn(command, stdin).map_err(ProcessFailure::Spawn)?;
     let mut stdout_pipe: Option<ChildStdout> = child.stdout.take();
     let mut stderr_pipe: Option<ChildStderr> = child.stderr.take();
     let (mut stdout, mut stderr) = (Vec::new(), Vec::new());

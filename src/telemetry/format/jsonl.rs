@@ -677,6 +677,13 @@ mod tests {
                 },
                 json!({"endpoint":"http://c:4318/v1/traces","error":"connection refused","dropped":12}),
             ),
+            (
+                Event::HookFailed {
+                    hook: "run ./notify.sh".into(),
+                    error: "exited with status 1".into(),
+                },
+                json!({"hook":"run ./notify.sh","error":"exited with status 1"}),
+            ),
         ];
         let mut seen = std::collections::HashSet::new();
         for (event, data) in cases {
