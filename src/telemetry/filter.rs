@@ -270,7 +270,8 @@ mod tests {
                 // A tool may report a WARNING or ERROR event; those pass every verbosity.
                 "tool_event",
                 "price_unknown",
-                "otlp_export_failed"
+                "otlp_export_failed",
+                "hook_failed"
             ]
         );
     }
