@@ -245,6 +245,33 @@ mod tests {
     }
 
     #[test]
+    fn a_rotated_then_rewritten_file_is_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.jsonl");
+        append(&path, "1 first line of the old file, long enough\n");
+        let mut f = Follower::new(&path);
+        poll(&mut f);
+        fs::rename(&path, dir.path().join("run.jsonl.1")).unwrap();
+        append(&path, "2 the first line of the new file, also long\n");
+        assert_eq!(
+            poll(&mut f).0,
+            ["1:2 the first line of the new file, also long"]
+        );
+        fs::write(
+            &path,
+            "3 a rewritten file, longer than the line before it was\n",
+        )
+        .unwrap();
+        assert_eq!(
+            poll(&mut f),
+            (
+                vec!["1:3 a rewritten file, longer than the line before it was".into()],
+                vec![FileChange::Truncated]
+            )
+        );
+    }
+
+    #[test]
     fn a_truncated_file_is_read_again_from_its_start() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("run.jsonl");

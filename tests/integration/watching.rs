@@ -338,6 +338,8 @@ fn tail_f_follows_across_partial_lines_rotation_and_truncation() {
     // Truncation: read again from the start.
     std::fs::write(&path, format!("{LINE_5}\n")).unwrap();
     assert_eq!(next(), LINE_5);
+    // Notices are printed after the lines read in the same poll.
+    std::thread::sleep(Duration::from_millis(300));
     let _ = tail.kill();
     let output = tail.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
