@@ -85,29 +85,20 @@ impl Follower {
             }
             changes.push(FileChange::Opened);
         }
-        if self.truncated()? {
-            changes.push(FileChange::Truncated);
-            if let Some(file) = &mut self.file {
-                file.seek(SeekFrom::Start(0))?;
-            }
-            self.offset = 0;
-            self.last_bytes.clear();
-            self.lines.reset();
-        }
-        self.read_available(&mut on_line)?;
+        self.read_available(&mut on_line, &mut changes)?;
         match fs::metadata(&self.path) {
             Ok(meta) if (meta.dev(), meta.ino()) != self.identity => {
                 // Lines written to the old file just before the switch are read first.
-                self.read_available(&mut on_line)?;
+                self.read_available(&mut on_line, &mut changes)?;
                 let unfinished_line = self.lines.pending().map(|l| l.number);
                 changes.push(FileChange::Replaced { unfinished_line });
                 if self.open()? {
-                    self.read_available(&mut on_line)?;
+                    self.read_available(&mut on_line, &mut changes)?;
                 }
             }
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                self.read_available(&mut on_line)?;
+                self.read_available(&mut on_line, &mut changes)?;
                 self.file = None;
                 self.lines.reset();
                 changes.push(FileChange::Removed);
@@ -159,11 +150,26 @@ impl Follower {
         }
     }
 
-    fn read_available(&mut self, on_line: &mut impl FnMut(Line<'_>)) -> io::Result<()> {
-        let Some(file) = &mut self.file else {
-            return Ok(());
-        };
+    /// Reads to the end of the file; before each read, a file truncated or rewritten in
+    /// place (even while it is being read) is noticed and read again from its start.
+    fn read_available(
+        &mut self,
+        on_line: &mut impl FnMut(Line<'_>),
+        changes: &mut Vec<FileChange>,
+    ) -> io::Result<()> {
         loop {
+            if self.truncated()? {
+                changes.push(FileChange::Truncated);
+                if let Some(file) = &mut self.file {
+                    file.seek(SeekFrom::Start(0))?;
+                }
+                self.offset = 0;
+                self.last_bytes.clear();
+                self.lines.reset();
+            }
+            let Some(file) = &mut self.file else {
+                return Ok(());
+            };
             let n = match file.read(&mut self.chunk) {
                 Ok(0) => return Ok(()),
                 Ok(n) => n,
