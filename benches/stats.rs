@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use trident::analysis::EventFold;
-use trident::analysis::files::{read_files, stream_order};
+use trident::eventlog::{read_files, stream_order};
 
 fn write_stream(path: &Path, events: usize) -> u64 {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());

@@ -1,14 +1,14 @@
 //! Folding event lines into run reports: one pass, any number of runs (and sub-workflow
-//! runs) interleaved, attempts appended, in the order lines were written. Also counts what
-//! was lost: `seq` gaps within a stream and `telemetry_dropped` reports.
+//! runs) interleaved, each folded by the one fold (`crate::eventlog::fold::RunState`),
+//! attempts appended, in the order lines were written. Also counts what was lost: `seq`
+//! gaps within a stream and `telemetry_dropped` reports.
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use super::event_line::EventLine;
-use super::report::{NodeReport, NodeStatus, RunReport, RunStatus};
-use super::timestamp::parse_millis;
+use super::report::RunReport;
+use crate::eventlog::{EventLine, EventVisitor, RunState};
 
 /// A jump in `seq`: events between `after` and `next` never reached the file.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -39,30 +39,10 @@ impl Loss {
     }
 }
 
-struct RunAcc {
-    report: RunReport,
-    nodes: Vec<NodeReport>,
-    node_index: HashMap<String, usize>,
-}
-
-impl RunAcc {
-    fn node(&mut self, id: &str) -> &mut NodeReport {
-        let index = match self.node_index.get(id) {
-            Some(&i) => i,
-            None => {
-                self.nodes.push(NodeReport::new(id));
-                self.node_index.insert(id.to_string(), self.nodes.len() - 1);
-                self.nodes.len() - 1
-            }
-        };
-        &mut self.nodes[index]
-    }
-}
-
 /// Accumulates event lines into runs.
 #[derive(Default)]
 pub struct EventFold {
-    runs: Vec<RunAcc>,
+    runs: Vec<RunState>,
     index: HashMap<String, usize>,
     /// The run of the previous line (most lines belong to the same run as the one before).
     last: Option<usize>,
@@ -80,17 +60,13 @@ impl EventFold {
         self.last_seq = None;
     }
 
-    fn run(&mut self, run_id: &str) -> &mut RunAcc {
-        let index = match self.last.filter(|&i| self.runs[i].report.run_id == run_id) {
+    fn run(&mut self, run_id: &str) -> &mut RunState {
+        let index = match self.last.filter(|&i| self.runs[i].run_id == run_id) {
             Some(i) => i,
             None => match self.index.get(run_id) {
                 Some(&i) => i,
                 None => {
-                    self.runs.push(RunAcc {
-                        report: RunReport::new(run_id),
-                        nodes: Vec::new(),
-                        node_index: HashMap::new(),
-                    });
+                    self.runs.push(RunState::new(run_id));
                     self.index.insert(run_id.to_string(), self.runs.len() - 1);
                     self.runs.len() - 1
                 }
@@ -121,111 +97,59 @@ impl EventFold {
             }
             self.last_seq = Some(seq);
         }
-        let data = &event.data;
-        let name: &str = &event.event;
-        if name == "telemetry_dropped" {
-            let count = data.count.unwrap_or(0);
+        if &*event.event == "telemetry_dropped" {
+            let count = event.data.count.unwrap_or(0);
             self.loss.dropped += count;
-            let sink = data.sink.as_deref().unwrap_or("unknown").to_string();
+            let sink = event.data.sink.as_deref().unwrap_or("unknown").to_string();
             *self.loss.dropped_by_sink.entry(sink).or_default() += count;
         }
-        let Some(run_id) = event.run_id.as_deref() else {
-            return;
-        };
-        let at = event.timestamp.as_deref().and_then(parse_millis);
-        let run = self.run(run_id);
-        let report = &mut run.report;
-        match name {
-            "workflow_started" => {
-                report.attempts = data.attempt.unwrap_or(report.attempts + 1);
-                report.status = RunStatus::Running;
-                if report.started_at.is_none() {
-                    report.started_at = event.timestamp.as_deref().map(str::to_string);
-                }
-                report.name = data.name.as_deref().map(str::to_string);
-                report.dry_run = data.dry_run.or(report.dry_run);
-                report.parent_run_id = event.parent_run_id.as_deref().map(str::to_string);
-                report.error = None;
-                report.failed_node = None;
-            }
-            end @ ("workflow_completed" | "workflow_failed" | "workflow_interrupted") => {
-                report.status = match end {
-                    "workflow_completed" => RunStatus::Completed,
-                    "workflow_failed" => RunStatus::Failed,
-                    _ => RunStatus::Interrupted,
-                };
-                report.duration_ms = data.duration_ms;
-                report.ended_at = event.timestamp.as_deref().map(str::to_string);
-                if end == "workflow_failed" {
-                    report.error = data.error.as_deref().map(str::to_string);
-                    report.failed_node = data.failed_node.as_deref().map(str::to_string);
-                }
-            }
-            _ => {}
-        }
-        let Some(node_id) = event.node_id.as_deref() else {
-            return;
-        };
-        let node = run.node(node_id);
-        if let Some(t) = data.node_type.as_deref()
-            && node.node_type.as_deref() != Some(t)
-        {
-            node.node_type = Some(t.to_string());
-        }
-        match name {
-            "node_started" => {
-                node.status = NodeStatus::Running;
-                node.started_ms = at;
-                node.ended_ms = None;
-                node.duration_ms = None;
-                node.error = None;
-                node.error_type = None;
-            }
-            "node_completed" | "node_failed" => {
-                node.duration_ms = data.duration_ms;
-                node.ended_ms = at;
-                if node.started_ms.is_none() {
-                    node.started_ms = at.zip(data.duration_ms).map(|(t, d)| t - d as i64);
-                }
-                if name == "node_completed" {
-                    node.status = NodeStatus::Completed;
-                    node.input_tokens = data.input_tokens.unwrap_or(0);
-                    node.output_tokens = data.output_tokens.unwrap_or(0);
-                    node.model = data.model.as_deref().map(str::to_string);
-                    node.cost_usd = data.cost_usd;
-                } else {
-                    node.status = NodeStatus::Failed;
-                    node.error = data.error.as_deref().map(str::to_string);
-                    node.error_type = data.error_type.as_deref().map(str::to_string);
-                }
-            }
-            "node_skipped" => {
-                node.status = if data.reason.as_deref() == Some("cached_from_checkpoint") {
-                    NodeStatus::Cached
-                } else {
-                    NodeStatus::Skipped
-                };
-            }
-            "timing_metric" if data.name.as_deref() == Some("queue_wait_ms") => {
-                node.queue_wait_ms = data.value;
-            }
-            "provider_retry" => node.retries += 1,
-            _ => {}
+        if let Some(run_id) = event.run_id.as_deref() {
+            self.run(run_id).apply(event);
         }
     }
 
     /// The runs, in order of first appearance, summarised.
     pub fn finish(self) -> (Vec<RunReport>, Loss) {
-        let runs = self
-            .runs
-            .into_iter()
-            .map(|acc| {
-                let mut report = acc.report;
-                report.nodes = acc.nodes;
-                report.summarise(None);
-                report
-            })
-            .collect();
+        let runs = self.runs.into_iter().map(RunReport::from_state).collect();
         (runs, self.loss)
+    }
+}
+
+impl EventVisitor for EventFold {
+    fn begin_stream(&mut self) {
+        EventFold::begin_stream(self);
+    }
+
+    fn event(&mut self, event: &EventLine<'_>, file: &str, line: u64) {
+        self.add(event, file, line);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::RunStatus;
+    use crate::eventlog::read_lines;
+
+    #[test]
+    fn seq_gaps_and_drops_are_loss_and_runs_are_reported() {
+        let text = "{\"seq\":1,\"run_id\":\"r\",\"event\":\"workflow_started\",\"data\":{}}\n\
+                    {\"seq\":3,\"run_id\":\"r\",\"event\":\"node_started\",\"node_id\":\"n\",\"data\":{}}\n\
+                    {\"seq\":4,\"event\":\"telemetry_dropped\",\"data\":{\"count\":2,\"sink\":\"otlp\"}}\n\
+                    {\"seq\":5,\"run_id\":\"r\",\"event\":\"workflow_completed\",\"data\":{\"duration_ms\":9}}\n";
+        let mut fold = EventFold::default();
+        let mut skipped = Vec::new();
+        read_lines(text.as_bytes(), "t.jsonl", &mut fold, &mut skipped).unwrap();
+        assert_eq!(fold.events, 4);
+        assert!(skipped.is_empty());
+        // seq 1 then 3: one event lost; two more dropped.
+        assert_eq!((fold.loss.missing_events, fold.loss.dropped), (1, 2));
+        assert_eq!(fold.loss.seq_gaps[0].line, 2);
+        let (runs, loss) = fold.finish();
+        assert_eq!(loss.dropped_by_sink["otlp"], 2);
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].status, RunStatus::Completed);
+        assert_eq!(runs[0].duration_ms, Some(9));
+        assert_eq!(runs[0].counts.running, 1);
     }
 }

@@ -4,16 +4,15 @@
 //! without events.jsonl shows from trace.json; a run still running, from its checkpoint.
 
 use std::collections::HashMap;
-use std::io::BufReader;
 use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::files::{SkippedLine, read_lines};
 use super::fold::{EventFold, Loss};
 use super::report::{NodeReport, NodeStatus, RunReport, RunStatus};
-use super::timestamp::parse_millis;
 use crate::artifacts::{CheckpointStore, RunIndexFile, RunMetadata, Trace};
+use crate::eventlog::timestamp::parse_millis;
+use crate::eventlog::{SkippedLine, read_lines};
 
 /// What the project says about its nodes (absent when the manifest cannot be loaded).
 #[derive(Debug, Clone, Default)]
@@ -105,7 +104,7 @@ pub fn show_run(base_dir: &Path, run_id: &str, project: Option<&ProjectShape>) -
     if let Ok(file) = std::fs::File::open(&events_path) {
         let mut fold = EventFold::default();
         let name = events_path.display().to_string();
-        if read_lines(BufReader::new(file), &name, &mut fold, &mut skipped_lines).is_ok() {
+        if read_lines(file, &name, &mut fold, &mut skipped_lines).is_ok() {
             events = fold.events;
             let (runs, found_loss) = fold.finish();
             loss = found_loss;

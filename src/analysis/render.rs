@@ -7,9 +7,9 @@ use comfy_table::{
 };
 
 use super::across_runs::AcrossRuns;
-use super::files::SkippedLine;
 use super::fold::Loss;
 use super::report::{ModelTotals, NodeReport, NodeStatus, RunReport, RunStatus};
+use crate::eventlog::SkippedLine;
 
 /// The width every table fits in.
 pub const WIDTH: u16 = 100;

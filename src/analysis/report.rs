@@ -5,112 +5,11 @@
 use serde::Serialize;
 
 use super::critical_path::{CriticalPath, Predecessors, critical_path};
+use crate::eventlog::fold::RunState;
+pub use crate::eventlog::fold::{NodeState, NodeStatus, RunStatus};
 
-/// How a run ended, or that it has not (yet).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RunStatus {
-    Completed,
-    Failed,
-    Interrupted,
-    /// No end recorded: still running, or its process died without a word.
-    Running,
-}
-
-impl RunStatus {
-    /// The word shown and written in `--json`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunStatus::Completed => "completed",
-            RunStatus::Failed => "failed",
-            RunStatus::Interrupted => "interrupted",
-            RunStatus::Running => "running",
-        }
-    }
-
-    /// The run index's spelling (`running`, `completed`, `failed`, `interrupted`).
-    pub fn from_index(status: &str) -> RunStatus {
-        match status {
-            "completed" => RunStatus::Completed,
-            "failed" => RunStatus::Failed,
-            "interrupted" => RunStatus::Interrupted,
-            _ => RunStatus::Running,
-        }
-    }
-}
-
-/// Where a node stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NodeStatus {
-    Completed,
-    Failed,
-    Skipped,
-    /// Restored from the checkpoint by a resume.
-    Cached,
-    Running,
-    Pending,
-}
-
-impl NodeStatus {
-    /// The word shown and written in `--json`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NodeStatus::Completed => "completed",
-            NodeStatus::Failed => "failed",
-            NodeStatus::Skipped => "skipped",
-            NodeStatus::Cached => "cached",
-            NodeStatus::Running => "running",
-            NodeStatus::Pending => "pending",
-        }
-    }
-}
-
-/// One node of a run.
-#[derive(Debug, Clone, Serialize)]
-pub struct NodeReport {
-    pub id: String,
-    /// `prompt`, `tool`... when known.
-    #[serde(rename = "type")]
-    pub node_type: Option<String>,
-    pub status: NodeStatus,
-    /// Start and end, milliseconds since the Unix epoch.
-    pub started_ms: Option<i64>,
-    pub ended_ms: Option<i64>,
-    pub duration_ms: Option<u64>,
-    /// How long it waited for a free worker (`timing_metric` `queue_wait_ms`).
-    pub queue_wait_ms: Option<f64>,
-    pub model: Option<String>,
-    pub input_tokens: u64,
-    pub output_tokens: u64,
-    pub cost_usd: Option<f64>,
-    /// Model-call retries (`provider_retry`).
-    pub retries: u64,
-    pub error: Option<String>,
-    pub error_type: Option<String>,
-}
-
-impl NodeReport {
-    /// A node known only by its id.
-    pub fn new(id: &str) -> NodeReport {
-        NodeReport {
-            id: id.to_string(),
-            node_type: None,
-            status: NodeStatus::Pending,
-            started_ms: None,
-            ended_ms: None,
-            duration_ms: None,
-            queue_wait_ms: None,
-            model: None,
-            input_tokens: 0,
-            output_tokens: 0,
-            cost_usd: None,
-            retries: 0,
-            error: None,
-            error_type: None,
-        }
-    }
-}
+/// One node of a run: the one fold's node state.
+pub type NodeReport = NodeState;
 
 /// Tokens and cost of one model over a run (or several).
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -194,6 +93,24 @@ impl RunReport {
             slowest: Vec::new(),
             models: Vec::new(),
         }
+    }
+
+    /// The report of a run folded from its events (summarised without the DAG).
+    pub fn from_state(run: RunState) -> RunReport {
+        let mut report = RunReport::new(&run.run_id);
+        report.parent_run_id = run.parent_run_id.clone();
+        report.name = run.name.clone();
+        report.status = run.status.unwrap_or(RunStatus::Running);
+        report.attempts = run.attempts;
+        report.started_at = run.started_at.clone();
+        report.ended_at = run.ended_at.clone();
+        report.duration_ms = run.duration_ms;
+        report.dry_run = run.dry_run;
+        report.error = run.error.clone();
+        report.failed_node = run.failed_node.clone();
+        report.nodes = run.into_nodes();
+        report.summarise(None);
+        report
     }
 
     /// Compute the totals, counts, models, slowest nodes and critical path from `nodes`.

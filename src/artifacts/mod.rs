@@ -11,11 +11,13 @@
 
 pub mod atomic;
 pub mod checkpoint;
+pub mod closest;
 pub mod records;
 pub mod run_index;
 pub mod store;
 
 pub use checkpoint::CheckpointStore;
+pub use closest::{closest_ids, run_id_message};
 pub use records::*;
 pub use run_index::{RunIdError, RunIndexFile, resolve_among};
 pub use store::RunStore;

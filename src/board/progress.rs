@@ -132,9 +132,8 @@ impl Sink for ProgressSink {
     fn write_lines(&mut self, lines: &[u8]) -> io::Result<()> {
         let mut board = lock(&self.board);
         self.lines.feed(lines, |line| {
-            if let Ok(event) = line.parse() {
-                board.apply(&event);
-            }
+            // A line that is not an event changes nothing.
+            let _ = board.apply_line(line.bytes);
         });
         Ok(())
     }

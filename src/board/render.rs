@@ -40,15 +40,16 @@ impl BoardText {
     /// The summary: name, run, status and time, node counts, tokens and cost.
     pub fn summary(&self, board: &Board, now_ms: i64) -> String {
         let mut parts = Vec::new();
-        let mut head = board.name.clone().unwrap_or_else(|| "run".to_string());
-        if let Some(id) = &board.run_id {
-            head.push_str(&format!(" {}", short_id(id)));
+        let run = board.run();
+        let mut head = run.name.clone().unwrap_or_else(|| "run".to_string());
+        if !run.run_id.is_empty() {
+            head.push_str(&format!(" {}", short_id(&run.run_id)));
         }
-        if board.attempt > 1 {
-            head.push_str(&format!(" (attempt {})", board.attempt));
+        if run.attempts > 1 {
+            head.push_str(&format!(" (attempt {})", run.attempts));
         }
-        let status = board.status.map_or("waiting", RunStatus::as_str);
-        let status = match board.status {
+        let status = run.status.map_or("waiting", RunStatus::as_str);
+        let status = match run.status {
             Some(RunStatus::Completed) => self.style(Style::new().green()).apply_to(status),
             Some(RunStatus::Failed) => self.style(Style::new().red().bold()).apply_to(status),
             Some(RunStatus::Interrupted) => self.style(Style::new().yellow()).apply_to(status),
@@ -134,7 +135,7 @@ impl BoardText {
         let mut details = Vec::new();
         match node.status {
             NodeStatus::Running => {
-                if let Some(start) = node.started_at_ms {
+                if let Some(start) = node.started_ms {
                     details.push(duration(u64::try_from(now_ms - start).unwrap_or(0)));
                 }
             }
@@ -235,12 +236,12 @@ fn short_id(id: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::{Map, Value, json};
+    use serde_json::{Value, json};
 
     use super::*;
-    use crate::analysis::timestamp::parse_millis;
+    use crate::eventlog::timestamp::parse_millis;
 
-    fn ev(second: u32, event: &str, node: Option<&str>, data: Value) -> Map<String, Value> {
+    fn ev(second: u32, event: &str, node: Option<&str>, data: Value) -> Vec<u8> {
         let mut e = json!({
             "timestamp": format!("2026-01-23T10:00:{second:02}.000Z"),
             "run_id": "0194ab12-aaaa", "event": event, "data": data,
@@ -248,7 +249,7 @@ mod tests {
         if let Some(node) = node {
             e["node_id"] = json!(node);
         }
-        e.as_object().unwrap().clone()
+        serde_json::to_vec(&e).unwrap()
     }
 
     fn sample() -> Board {
@@ -260,43 +261,49 @@ mod tests {
             ("first", "tool"),
             ("last", "output"),
         ]);
-        b.apply(&ev(
+        b.apply_line(&ev(
             0,
             "workflow_started",
             None,
             json!({"name": "demo", "attempt": 2}),
-        ));
-        b.apply(&ev(
+        ))
+        .unwrap();
+        b.apply_line(&ev(
             0,
             "node_skipped",
             Some("first"),
             json!({"reason": "cached_from_checkpoint"}),
-        ));
-        b.apply(&ev(
+        ))
+        .unwrap();
+        b.apply_line(&ev(
             0,
             "node_completed",
             Some("input"),
             json!({"type": "input", "duration_ms": 1}),
-        ));
-        b.apply(&ev(
+        ))
+        .unwrap();
+        b.apply_line(&ev(
             1,
             "node_started",
             Some("summarize"),
             json!({"type": "prompt"}),
-        ));
-        b.apply(&ev(
+        ))
+        .unwrap();
+        b.apply_line(&ev(
             1,
             "node_started",
             Some("fetch"),
             json!({"type": "tool"}),
-        ));
-        b.apply(&ev(2, "node_failed", Some("fetch"), json!({"type": "tool", "duration_ms": 1250, "error": "HTTP 500\nbody: oops", "error_type": "ToolError"})));
-        b.apply(&ev(
+        ))
+        .unwrap();
+        b.apply_line(&ev(2, "node_failed", Some("fetch"), json!({"type": "tool", "duration_ms": 1250, "error": "HTTP 500\nbody: oops", "error_type": "ToolError"}))).unwrap();
+        b.apply_line(&ev(
             2,
             "node_skipped",
             Some("notify"),
             json!({"reason": "edge_condition_false"}),
-        ));
+        ))
+        .unwrap();
         b
     }
 
@@ -320,13 +327,14 @@ mod tests {
     #[test]
     fn progress_shows_running_nodes_and_totals() {
         let mut b = sample();
-        b.apply(&ev(3, "node_completed", Some("summarize"), json!({"type": "prompt", "duration_ms": 2000, "input_tokens": 1200, "output_tokens": 340, "cost_usd": 0.0123, "model": "claude"})));
-        b.apply(&ev(
+        b.apply_line(&ev(3, "node_completed", Some("summarize"), json!({"type": "prompt", "duration_ms": 2000, "input_tokens": 1200, "output_tokens": 340, "cost_usd": 0.0123, "model": "claude"}))).unwrap();
+        b.apply_line(&ev(
             3,
             "node_started",
             Some("last"),
             json!({"type": "output"}),
-        ));
+        ))
+        .unwrap();
         let now = parse_millis("2026-01-23T10:00:05Z").unwrap();
         let lines = BoardText::new(false).progress(&b, now);
         insta::assert_snapshot!(lines.join("\n"), @r"

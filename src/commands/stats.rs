@@ -6,12 +6,12 @@ use std::io::{IsTerminal, Write};
 
 use serde_json::json;
 
-use crate::analysis::files::{check_readable, read_files, stream_order};
 use crate::analysis::render::{render_across, render_loss, render_run};
 use crate::analysis::{Colour, EventFold, across_runs, run_id_message};
 use crate::artifacts::{RunIdError, resolve_among};
 use crate::cli::StatsArgs;
 use crate::error::TridentError;
+use crate::eventlog::{check_readable, read_files, stream_order};
 use crate::exit::ExitCode;
 
 pub fn stats(args: &StatsArgs) -> Result<ExitCode, TridentError> {

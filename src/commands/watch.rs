@@ -45,9 +45,8 @@ fn catch_up(follower: &mut Follower, board: &mut Board) -> Result<Vec<usize>, Tr
             if line.is_blank() {
                 return;
             }
-            match line.parse() {
-                Ok(event) => board.apply(&event),
-                Err(corrupt) => eprintln!("trident: watch: {path}: {corrupt}"),
+            if let Err(corrupt) = line.event().map(|event| board.apply(&event)) {
+                eprintln!("trident: watch: {path}: {corrupt}");
             }
         })
         .map_err(|e| TridentError::Validation(format!("cannot read {path}: {e}")))?;
@@ -61,7 +60,7 @@ fn catch_up(follower: &mut Follower, board: &mut Board) -> Result<Vec<usize>, Tr
 }
 
 fn outcome(board: &Board) -> ExitCode {
-    match board.status {
+    match board.run().status {
         Some(RunStatus::Completed) => ExitCode::Success,
         _ => ExitCode::Runtime,
     }

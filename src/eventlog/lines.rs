@@ -7,6 +7,8 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
+use super::event_line::EventLine;
+
 /// One complete line (without its newline) and its 1-based number in the file.
 #[derive(Debug, Clone, Copy)]
 pub struct Line<'a> {
@@ -14,7 +16,19 @@ pub struct Line<'a> {
     pub bytes: &'a [u8],
 }
 
-impl Line<'_> {
+impl<'a> Line<'a> {
+    /// The line as an event, its fields borrowed (see [`EventLine`]).
+    pub fn event(&self) -> Result<EventLine<'a>, CorruptLine> {
+        EventLine::parse(self.bytes).map_err(|e| CorruptLine {
+            number: self.number,
+            reason: if e.is_data() {
+                "not an event object".to_string()
+            } else {
+                format!("invalid JSON ({e})")
+            },
+        })
+    }
+
     /// The line as an event: a JSON object with an `event` name.
     pub fn parse(&self) -> Result<Map<String, Value>, CorruptLine> {
         let corrupt = |reason: String| CorruptLine {
@@ -141,6 +155,7 @@ mod tests {
             bytes: br#"{"seq":1,"event":"node_started"}"#,
         };
         assert_eq!(ok.parse().unwrap()["seq"], 1);
+        assert_eq!(ok.event().unwrap().seq, Some(1));
         let bad = Line {
             number: 7,
             bytes: b"{\"seq\":",
@@ -155,6 +170,16 @@ mod tests {
         assert_eq!(
             not_event.parse().unwrap_err().to_string(),
             "line 2: not an event object; skipped"
+        );
+        assert_eq!(
+            not_event.event().unwrap_err(),
+            not_event.parse().unwrap_err()
+        );
+        assert!(
+            bad.event()
+                .unwrap_err()
+                .to_string()
+                .starts_with("line 7: invalid JSON")
         );
         assert!(
             Line {

@@ -1,10 +1,10 @@
 //! Finding a run's `events.jsonl` in a project: `latest`, an exact run id or a unique
 //! prefix of one (the run index's own resolution, as `--resume` accepts), and for an
-//! unknown id an error (exit 2) that lists the closest known ids (`analysis::closest`).
+//! unknown id an error (exit 2) that lists the closest known ids (`artifacts::closest`).
 
 use std::path::{Path, PathBuf};
 
-use crate::analysis::run_id_message;
+use crate::artifacts::run_id_message;
 use crate::artifacts::{RunIdError, RunIndexFile};
 use crate::error::TridentError;
 use crate::telemetry::RunHistorySink;

@@ -1,15 +1,16 @@
-//! Reading telemetry files for analysis: the files named, in stream order (rotated
-//! `f.2 f.1 f` oldest first), line by line into an [`EventFold`]; a corrupt line or a
-//! partial last line is reported with its file and line number and skipped.
+//! Reading whole event files: the files named, in stream order (rotated `f.2 f.1 f` oldest
+//! first), in large chunks split into numbered lines ([`LineSplitter`]), each parsed into
+//! an [`EventLine`] for a [`EventVisitor`]; a corrupt line or a partial last line is
+//! reported with its file and line number and skipped.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{ErrorKind, Read};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use super::event_line::EventLine;
-use super::fold::EventFold;
+use super::lines::{Line, LineSplitter};
 
 /// A line that could not be read as an event.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -19,6 +20,18 @@ pub struct SkippedLine {
     pub line: u64,
     pub problem: String,
 }
+
+/// What receives the events of the files read.
+pub trait EventVisitor {
+    /// A new stream of `seq` numbers starts (a file that is not a rotation of the previous
+    /// one).
+    fn begin_stream(&mut self) {}
+    /// One event, from line `line` (1-based) of `file`.
+    fn event(&mut self, event: &EventLine<'_>, file: &str, line: u64);
+}
+
+/// How much of a file is read at once.
+const CHUNK: usize = 1 << 20;
 
 /// `path` split into its base and rotation number (`run.jsonl.2` → (`run.jsonl`, 2);
 /// `run.jsonl` → (`run.jsonl`, 0)).
@@ -81,72 +94,77 @@ pub fn check_readable(paths: &[PathBuf]) -> Result<(), String> {
     Ok(())
 }
 
-/// Read `paths` (already in stream order) into `fold`; returns the skipped lines.
-pub fn read_files(paths: &[PathBuf], fold: &mut EventFold) -> Result<Vec<SkippedLine>, String> {
+/// Read `paths` (already in stream order) into `visitor`; returns the skipped lines.
+pub fn read_files(
+    paths: &[PathBuf],
+    visitor: &mut impl EventVisitor,
+) -> Result<Vec<SkippedLine>, String> {
     let mut skipped = Vec::new();
     let mut previous_base: Option<PathBuf> = None;
     for path in paths {
         let base = rotation(path).0;
         if previous_base.as_ref() != Some(&base) {
-            fold.begin_stream();
+            visitor.begin_stream();
         }
         previous_base = Some(base);
-        let file = File::open(path)
-            .map_err(|e| format!("cannot read telemetry file {}: {e}", path.display()))?;
         let name = path.display().to_string();
-        read_lines(
-            BufReader::with_capacity(1 << 20, file),
-            &name,
-            fold,
-            &mut skipped,
-        )
-        .map_err(|e| format!("cannot read telemetry file {name}: {e}"))?;
+        let file =
+            File::open(path).map_err(|e| format!("cannot read telemetry file {name}: {e}"))?;
+        read_lines(file, &name, visitor, &mut skipped)
+            .map_err(|e| format!("cannot read telemetry file {name}: {e}"))?;
     }
     Ok(skipped)
 }
 
-/// Fold every line of `reader`; `name` is the file's name in reports.
+/// Read every line of `reader` into `visitor`; `name` is the file's name in reports.
 pub fn read_lines(
-    mut reader: impl BufRead,
+    mut reader: impl Read,
     name: &str,
-    fold: &mut EventFold,
+    visitor: &mut impl EventVisitor,
     skipped: &mut Vec<SkippedLine>,
 ) -> std::io::Result<()> {
-    let mut buf = Vec::with_capacity(4096);
-    let mut number = 0u64;
+    let mut splitter = LineSplitter::new();
+    let mut chunk = vec![0; CHUNK];
     loop {
-        buf.clear();
-        if reader.read_until(b'\n', &mut buf)? == 0 {
-            return Ok(());
-        }
-        number += 1;
-        let complete = buf.last() == Some(&b'\n');
-        let line = trim_newline(&buf);
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        match EventLine::parse(line) {
-            Ok(event) if complete || !line.is_empty() => fold.add(&event, name, number),
-            Ok(_) => {}
-            Err(e) => skipped.push(SkippedLine {
-                file: name.to_string(),
-                line: number,
-                problem: if complete {
-                    format!("not a telemetry event: {e}")
-                } else {
-                    "partial last line (still being written?)".to_string()
-                },
-            }),
-        }
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        splitter.feed(&chunk[..n], |line| {
+            visit(line, true, name, visitor, skipped);
+        });
     }
+    if let Some(line) = splitter.pending() {
+        visit(line, false, name, visitor, skipped);
+    }
+    Ok(())
 }
 
-fn trim_newline(buf: &[u8]) -> &[u8] {
-    let mut end = buf.len();
-    while end > 0 && matches!(buf[end - 1], b'\n' | b'\r') {
-        end -= 1;
+/// One line to `visitor`, or to `skipped`. A partial last line that parses is an event.
+fn visit(
+    line: Line<'_>,
+    complete: bool,
+    name: &str,
+    visitor: &mut impl EventVisitor,
+    skipped: &mut Vec<SkippedLine>,
+) {
+    if line.is_blank() {
+        return;
     }
-    &buf[..end]
+    match EventLine::parse(line.bytes) {
+        Ok(event) => visitor.event(&event, name, line.number),
+        Err(e) => skipped.push(SkippedLine {
+            file: name.to_string(),
+            line: line.number,
+            problem: if complete {
+                format!("not a telemetry event: {e}")
+            } else {
+                "partial last line (still being written?)".to_string()
+            },
+        }),
+    }
 }
 
 #[cfg(test)]
@@ -166,22 +184,48 @@ mod tests {
         assert_eq!(order, ["a.jsonl.2", "a.jsonl.1", "a.jsonl", "b.jsonl"]);
     }
 
+    /// Records what it is given.
+    #[derive(Default)]
+    struct Seen(Vec<(String, u64, Option<u64>)>);
+
+    impl EventVisitor for Seen {
+        fn event(&mut self, event: &EventLine<'_>, _file: &str, line: u64) {
+            self.0.push((event.event.to_string(), line, event.seq));
+        }
+    }
+
+    /// A reader that gives a few bytes at a time (lines cross chunk boundaries).
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.0.len().min(buf.len()).min(7);
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
     #[test]
     fn corrupt_and_partial_lines_are_reported_and_skipped() {
         let text = "{\"seq\":1,\"run_id\":\"r\",\"event\":\"workflow_started\",\"data\":{}}\n\
                     not json\n\
                     \n\
-                    {\"seq\":3,\"run_id\":\"r\",\"event\":\"node_started\",\"node_id\":\"n\",\"data\":{}}\n\
+                    {\"seq\":3,\"run_id\":\"r\",\"event\":\"node_started\",\"node_id\":\"n\",\"data\":{}}\r\n\
                     {\"seq\":4,\"run_id\":\"r\",\"ev";
-        let mut fold = EventFold::default();
+        let mut seen = Seen::default();
         let mut skipped = Vec::new();
-        read_lines(text.as_bytes(), "t.jsonl", &mut fold, &mut skipped).unwrap();
-        assert_eq!(fold.events, 2);
+        read_lines(Trickle(text.as_bytes()), "t.jsonl", &mut seen, &mut skipped).unwrap();
+        assert_eq!(
+            seen.0,
+            [
+                ("workflow_started".to_string(), 1, Some(1)),
+                ("node_started".to_string(), 4, Some(3))
+            ]
+        );
         assert_eq!(skipped.len(), 2);
         assert_eq!((skipped[0].line, skipped[1].line), (2, 5));
         assert!(skipped[0].problem.starts_with("not a telemetry event"));
         assert!(skipped[1].problem.starts_with("partial last line"));
-        // seq 1 then 3: one event lost.
-        assert_eq!(fold.loss.missing_events, 1);
     }
 }

@@ -1,7 +1,7 @@
 //! When a `--run` id names no run: the closest known ids (by similarity), so a typo is
 //! easy to fix.
 
-use crate::artifacts::RunIdError;
+use super::RunIdError;
 
 /// Up to `n` of `ids`, most similar to `query` first.
 pub fn closest_ids(query: &str, ids: &[String], n: usize) -> Vec<String> {
