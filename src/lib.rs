@@ -41,6 +41,7 @@ pub mod error;
 pub mod eventlog;
 pub mod exit;
 pub mod expr;
+pub mod fnv;
 pub mod hooks;
 pub mod metrics;
 pub mod pipe_reader;

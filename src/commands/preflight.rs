@@ -11,7 +11,7 @@ use crate::engine::run::entrypoint_of;
 use crate::engine::{Console, RunOptions};
 use crate::error::TridentError;
 use crate::project::Project;
-use crate::project::preflight::{check_inputs, check_project, tool_signatures};
+use crate::project::preflight::{check_inputs, check_project};
 use crate::project::validate::ValidationReport;
 use crate::tools::SignatureCheck;
 
@@ -51,12 +51,16 @@ pub fn check_before_run(
     opts: &RunOptions,
     project: &Project,
     dag: &Dag,
-    python: Option<std::ffi::OsString>,
+    tools: &crate::tools::ToolRunner,
     console: &Console,
 ) -> Result<HashMap<String, SignatureCheck>, TridentError> {
     entrypoint_of(project, dag, opts)?;
     check_start_from(dag, opts)?;
-    let signatures = tool_signatures(project, python);
+    // The run's own pool: the interpreter it resolved (or is resolving for the worker
+    // booting meanwhile) serves the introspection too.
+    let cache = opts.artifact_dir.as_ref().map(|dir| dir.join("cache"));
+    let signatures =
+        tools.python_signatures(&project.root, project.tools.values(), cache.as_deref());
     let mut report = check_project(project, dag, &signatures);
     if opts.resume_from.is_none() || !opts.inputs.is_empty() {
         report.merge(check_inputs(project, &opts.inputs, &input_origin(args)));

@@ -3,50 +3,13 @@
 //! prompt file, its tool module). A resume compares them to refuse other inputs and to name
 //! the nodes changed since (see `resume.rs`).
 //!
-//! FNV-1a (64 bits): stable across processes and versions, fast, and collisions only cost a
-//! missed warning, so no cryptographic hash is needed.
-
-use std::fmt::Debug;
+//! FNV-1a ([`crate::fnv`]): collisions only cost a missed warning.
 
 use serde_json::{Map, Value};
 
 use crate::artifacts::{ProjectFingerprint, RunFingerprint};
+use crate::fnv::Fnv;
 use crate::project::Project;
-
-/// FNV-1a over byte slices, fed in order.
-struct Fnv(u64);
-
-impl Fnv {
-    fn new() -> Fnv {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-
-    fn feed(&mut self, bytes: &[u8]) -> &mut Fnv {
-        for b in bytes {
-            self.0 ^= u64::from(*b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        }
-        // A separator, so ("ab", "c") and ("a", "bc") differ.
-        self.0 ^= 0xff;
-        self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-        self
-    }
-
-    fn debug(&mut self, value: &impl Debug) -> &mut Fnv {
-        self.feed(format!("{value:?}").as_bytes())
-    }
-
-    fn file(&mut self, path: &std::path::Path) -> &mut Fnv {
-        match std::fs::read(path) {
-            Ok(bytes) => self.feed(&bytes),
-            Err(_) => self.feed(b"<missing>"),
-        }
-    }
-
-    fn hex(&self) -> String {
-        format!("{:016x}", self.0)
-    }
-}
 
 /// The hash of a run's inputs (key order matters as little as it does to the run: none).
 pub fn inputs_fingerprint(inputs: &Map<String, Value>) -> String {

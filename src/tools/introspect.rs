@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::project::ToolDef;
 
@@ -20,6 +20,7 @@ use super::command_template::placeholder_names;
 use super::module_location::locate_module;
 use super::python::function_name;
 use super::python_pool::PythonPool;
+use super::signature_cache::{CacheKey, SignatureCache};
 
 /// The introspection script; see its header.
 const INTROSPECT_SCRIPT: &str = include_str!("introspect.py");
@@ -53,7 +54,7 @@ pub enum SignatureCheck {
 }
 
 /// One reply of `introspect.py`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "lowercase")]
 enum Reply {
     Ok {
@@ -77,50 +78,95 @@ pub fn python_signatures<'a>(
     project_root: &Path,
     tools: impl IntoIterator<Item = &'a ToolDef>,
 ) -> HashMap<String, SignatureCheck> {
+    python_signatures_cached(interpreter, project_root, tools, None)
+}
+
+/// [`python_signatures`], reusing the replies kept in `cache_folder` for modules unchanged
+/// since (see [`super::signature_cache`]): no interpreter starts when every module is known.
+pub fn python_signatures_cached<'a>(
+    interpreter: &OsStr,
+    project_root: &Path,
+    tools: impl IntoIterator<Item = &'a ToolDef>,
+    cache_folder: Option<&Path>,
+) -> HashMap<String, SignatureCheck> {
+    let mut cache = cache_folder.map(SignatureCache::<Reply>::load);
     let mut checks = HashMap::new();
+    let mut known = Vec::new();
     let mut pending = Vec::new();
     for tool in tools.into_iter().filter(|t| t.tool_type == "python") {
         match locate_module(project_root, tool) {
-            Ok(module) => pending.push((tool, module)),
+            Ok(module) => {
+                let key = cache
+                    .as_ref()
+                    .and_then(|_| CacheKey::new(interpreter, &module.file, function_name(tool)));
+                let cached = key
+                    .as_ref()
+                    .and_then(|key| cache.as_ref().and_then(|cache| cache.get(key)));
+                match cached {
+                    Some(reply) => known.push((tool, module, reply)),
+                    None => pending.push((tool, module, key)),
+                }
+            }
             Err(error) => {
                 checks.insert(tool.id.clone(), SignatureCheck::Problem(error.message));
             }
         }
+    }
+    for (tool, module, reply) in known {
+        checks.insert(tool.id.clone(), check_from(tool, &module.declared, Ok(&reply)));
     }
     if pending.is_empty() {
         return checks;
     }
     let request: Vec<serde_json::Value> = pending
         .iter()
-        .map(|(tool, module)| {
+        .map(|(tool, module, _)| {
             serde_json::json!({"file": module.file, "function": function_name(tool)})
         })
         .collect();
     let replies = run_script(interpreter, project_root, &serde_json::Value::from(request));
-    for (index, (tool, module)) in pending.into_iter().enumerate() {
-        let check = match replies.as_ref().map(|r| r.get(index)) {
-            Ok(Some(Reply::Ok {
-                parameters,
-                required,
-                var_keyword,
-            })) => SignatureCheck::Known(ToolSignature {
-                parameters: parameters.clone(),
-                required: required.clone(),
-                var_keyword: *var_keyword,
-            }),
-            Ok(Some(Reply::Unknown { detail })) => SignatureCheck::Unknown(format!(
-                "tool '{}': {detail} in {}",
-                tool.id, module.declared
-            )),
-            Ok(Some(Reply::Problem { kind, detail })) => {
-                SignatureCheck::Problem(problem_message(tool, &module.declared, kind, detail))
-            }
-            Ok(None) => SignatureCheck::Unknown("no reply from the introspection".into()),
-            Err(why) => SignatureCheck::Unknown(why.clone()),
+    for (index, (tool, module, key)) in pending.into_iter().enumerate() {
+        let reply = match &replies {
+            Ok(replies) => replies
+                .get(index)
+                .ok_or_else(|| "no reply from the introspection".to_string()),
+            Err(why) => Err(why.clone()),
         };
-        checks.insert(tool.id.clone(), check);
+        if let (Ok(reply), Some(key), Some(cache)) = (&reply, key, cache.as_mut()) {
+            cache.put(key, (*reply).clone());
+        }
+        let reply = match &reply {
+            Ok(reply) => Ok(*reply),
+            Err(why) => Err(why.as_str()),
+        };
+        checks.insert(tool.id.clone(), check_from(tool, &module.declared, reply));
+    }
+    if let Some(cache) = cache {
+        cache.save();
     }
     checks
+}
+
+/// The check one introspection reply (or the reason there is none) says.
+fn check_from(tool: &ToolDef, declared: &str, reply: Result<&Reply, &str>) -> SignatureCheck {
+    match reply {
+        Ok(Reply::Ok {
+            parameters,
+            required,
+            var_keyword,
+        }) => SignatureCheck::Known(ToolSignature {
+            parameters: parameters.clone(),
+            required: required.clone(),
+            var_keyword: *var_keyword,
+        }),
+        Ok(Reply::Unknown { detail }) => {
+            SignatureCheck::Unknown(format!("tool '{}': {detail} in {declared}", tool.id))
+        }
+        Ok(Reply::Problem { kind, detail }) => {
+            SignatureCheck::Problem(problem_message(tool, declared, kind, detail))
+        }
+        Err(why) => SignatureCheck::Unknown(why.to_string()),
+    }
 }
 
 /// The parameter names of every tool of `tools` whose inputs are known (python: parameters
@@ -183,8 +229,10 @@ fn run_script(
     request: &serde_json::Value,
 ) -> Result<Vec<Reply>, String> {
     let mut command = Command::new(interpreter);
+    // Isolated and without `site`: the script needs only the standard library, and site
+    // packages' `.pth` files can cost tens of milliseconds at every start.
     command
-        .arg("-c")
+        .args(["-I", "-S", "-c"])
         .arg(INTROSPECT_SCRIPT)
         .arg(request.to_string())
         .current_dir(project_root)

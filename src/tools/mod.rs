@@ -38,6 +38,7 @@ mod command_template;
 mod error;
 mod events_file;
 mod frame;
+mod interpreter;
 pub mod introspect;
 mod module_location;
 pub mod observer;
@@ -46,6 +47,7 @@ mod python_pool;
 mod python_worker;
 mod readiness;
 mod shell;
+mod signature_cache;
 pub(crate) mod subprocess;
 #[cfg(test)]
 mod test_project;
@@ -63,6 +65,7 @@ use tool_env::ToolEnv;
 pub use command_template::shell_quote;
 pub use error::ToolError;
 pub use events_file::{EVENTS_ENV, INVALID_EVENT};
+pub use interpreter::InterpreterSearch;
 pub use introspect::{SignatureCheck, ToolSignature};
 pub use module_location::{ModuleLocation, locate_module};
 pub use observer::{IgnoreReports, ToolObserver, ToolReport};
@@ -82,15 +85,20 @@ impl ToolRunner {
     /// A runner whose python tools use `python` (`TRIDENT_PYTHON`) when given, else the
     /// interpreter behind `python3` on `PATH`.
     pub fn new(python: Option<OsString>) -> ToolRunner {
-        ToolRunner::with_env(python, &[])
+        ToolRunner::with_env(python, InterpreterSearch::from_process(), &[])
     }
 
-    /// [`ToolRunner::new`] whose tools get `overlay` (the project's `.env` values the
-    /// process environment lacks) added to their environment.
-    pub fn with_env(python: Option<OsString>, overlay: &[(String, String)]) -> ToolRunner {
+    /// [`ToolRunner::new`] finding `python3` with `search` (the run's `PATH`), whose tools
+    /// get `overlay` (the project's `.env` values the process environment lacks) added to
+    /// their environment.
+    pub fn with_env(
+        python: Option<OsString>,
+        search: InterpreterSearch,
+        overlay: &[(String, String)],
+    ) -> ToolRunner {
         let base_env = ToolEnv::from_pairs(overlay);
         ToolRunner {
-            python: Arc::new(PythonPool::with_env(python, base_env.clone())),
+            python: Arc::new(PythonPool::with_env(python, search, base_env.clone())),
             base_env,
         }
     }
@@ -149,12 +157,20 @@ impl ToolRunner {
     /// The signatures of the python tools among `tools`, read statically (never importing
     /// a module) with one interpreter run for all of them: for pre-flight checks (module file
     /// exists, defines the function, its parameters). See [`SignatureCheck`].
+    /// Replies kept in `cache_folder` (a run's `.trident/cache`) serve modules unchanged
+    /// since they were read.
     pub fn python_signatures<'a>(
         &self,
         project_root: &Path,
         tools: impl IntoIterator<Item = &'a ToolDef>,
+        cache_folder: Option<&Path>,
     ) -> std::collections::HashMap<String, SignatureCheck> {
-        introspect::python_signatures(&self.python.interpreter(project_root), project_root, tools)
+        introspect::python_signatures_cached(
+            &self.python.interpreter(project_root),
+            project_root,
+            tools,
+            cache_folder,
+        )
     }
 
     /// Stops every idle python worker (and everything it started).

@@ -27,7 +27,8 @@ use crate::project::ToolDef;
 use super::error::ToolError;
 use super::module_location::{ModuleLocation, locate_module};
 use super::observer::ToolObserver;
-use super::python_pool::{PYTHON_PROGRAM, PythonPool};
+use super::interpreter::PYTHON_PROGRAM;
+use super::python_pool::PythonPool;
 use super::python_worker::{CallEnd, CallOutcome, CallRequest, WorkerReply};
 use super::tool_env::ToolEnv;
 

@@ -14,9 +14,8 @@
 //! different workers, each with its own copy of the module's state.
 //!
 //! The interpreter is resolved once per project folder: `TRIDENT_PYTHON` when given, else the
-//! real executable behind `python3` on `PATH` (`sys.executable`). Version managers such as
-//! pyenv put a shell-script shim first on `PATH` that costs about 100 ms per start; resolving
-//! it once keeps the interpreter (and virtualenv, or `.python-version`) the shim would pick.
+//! real executable behind `python3` on `PATH` (see [`super::interpreter`]: a version
+//! manager's shim is resolved once, without paying its start-up on every worker).
 //!
 //! Dropping the pool (or [`PythonPool::shutdown`]) stops every idle worker and all it started.
 
@@ -24,15 +23,12 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use super::interpreter::InterpreterSearch;
 use super::python_worker::PythonWorker;
 use super::tool_env::ToolEnv;
-
-/// The Python interpreter looked up on `PATH` when nothing else is said.
-pub const PYTHON_PROGRAM: &str = "python3";
 
 /// Which workers can serve a project: its interpreter and its folder.
 type PoolKey = (OsString, PathBuf);
@@ -42,6 +38,8 @@ type PoolKey = (OsString, PathBuf);
 pub struct PythonPool {
     /// `TRIDENT_PYTHON`, when set.
     explicit: Option<OsString>,
+    /// How `python3` is found otherwise.
+    search: InterpreterSearch,
     /// Variables every worker starts with (the run's `.env` overlay).
     base_env: ToolEnv,
     /// One slot per project folder, filled once (concurrent askers wait for the first).
@@ -78,13 +76,19 @@ impl PythonPool {
     /// A pool running `explicit` (`TRIDENT_PYTHON`) when given, else the interpreter behind
     /// `python3`.
     pub fn new(explicit: Option<OsString>) -> PythonPool {
-        PythonPool::with_env(explicit, ToolEnv::new())
+        PythonPool::with_env(explicit, InterpreterSearch::from_process(), ToolEnv::new())
     }
 
-    /// [`PythonPool::new`] whose workers start with `base_env` added to their environment.
-    pub fn with_env(explicit: Option<OsString>, base_env: ToolEnv) -> PythonPool {
+    /// [`PythonPool::new`] finding `python3` with `search`, whose workers start with
+    /// `base_env` added to their environment.
+    pub fn with_env(
+        explicit: Option<OsString>,
+        search: InterpreterSearch,
+        base_env: ToolEnv,
+    ) -> PythonPool {
         PythonPool {
             explicit: explicit.filter(|p| !p.is_empty()),
+            search,
             base_env,
             interpreters: Mutex::default(),
             workers: Mutex::default(),
@@ -103,7 +107,7 @@ impl PythonPool {
                 .entry(root.to_path_buf())
                 .or_default(),
         );
-        slot.get_or_init(|| resolve_python3(root)).clone()
+        slot.get_or_init(|| self.search.resolve(root)).clone()
     }
 
     /// An idle worker for the project at `root`, or a new one (see the module header for
@@ -219,61 +223,9 @@ impl Drop for PythonPool {
     }
 }
 
-/// The executable behind `python3` as seen from `root`, or `python3` itself when that
-/// cannot be found out. A `python3` on `PATH` that is a program (a virtualenv's symlink, a
-/// system interpreter) is used as found, without running anything; a script (a version
-/// manager's shim) is asked once for the interpreter it would run.
-fn resolve_python3(root: &Path) -> OsString {
-    if let Some(found) = on_path(PYTHON_PROGRAM)
-        && !is_script(&found)
-    {
-        return found.into_os_string();
-    }
-    Command::new(PYTHON_PROGRAM)
-        .args(["-c", "import sys; sys.stdout.write(sys.executable)"])
-        .current_dir(root)
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .ok()
-        .filter(|out| out.status.success())
-        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
-        .filter(|path| !path.is_empty() && Path::new(path).is_file())
-        .map(OsString::from)
-        .unwrap_or_else(|| PYTHON_PROGRAM.into())
-}
-
-/// The first `program` in the folders of `PATH` (what a command named `program` runs).
-fn on_path(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|folder| folder.join(program))
-        .find(|candidate| candidate.is_file())
-}
-
-/// Whether `file` is a `#!` script rather than a program.
-fn is_script(file: &Path) -> bool {
-    use std::io::Read;
-    let mut start = [0u8; 2];
-    let read = std::fs::File::open(file).and_then(|mut f| f.read_exact(&mut start));
-    read.is_err() || &start == b"#!"
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn scripts_and_programs_are_told_apart() {
-        let dir = tempfile::tempdir().unwrap();
-        let script = dir.path().join("shim");
-        std::fs::write(&script, "#!/bin/sh\nexec python3 \"$@\"\n").unwrap();
-        assert!(is_script(&script));
-        let program = dir.path().join("program");
-        std::fs::write(&program, b"\x7fELF....").unwrap();
-        assert!(!is_script(&program));
-        assert!(is_script(&dir.path().join("missing")));
-    }
 
     #[test]
     fn workers_are_reused_and_stopped_at_shutdown() {
