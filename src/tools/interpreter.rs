@@ -190,7 +190,11 @@ mod tests {
         std::fs::write(pyenv.join("version"), "3.11.7\n").unwrap();
         assert_eq!(search(&pyenv, None).resolve(&project), real("3.11.7"));
         // A .python-version above the project wins over the global file...
-        std::fs::write(dir.path().join("work/.python-version"), "# pinned\n3.12.1\n").unwrap();
+        std::fs::write(
+            dir.path().join("work/.python-version"),
+            "# pinned\n3.12.1\n",
+        )
+        .unwrap();
         assert_eq!(search(&pyenv, None).resolve(&project), real("3.12.1"));
         // ... and PYENV_VERSION over both.
         assert_eq!(
@@ -201,7 +205,13 @@ mod tests {
 
     #[test]
     fn what_pyenv_would_expand_is_not_guessed() {
-        for named in ["system", "3.11.7:3.12.1", "3.11.7 3.12.1", "../../elsewhere", "# only"] {
+        for named in [
+            "system",
+            "3.11.7:3.12.1",
+            "3.11.7 3.12.1",
+            "../../elsewhere",
+            "# only",
+        ] {
             assert!(single_version(named).is_none(), "{named}");
         }
         assert_eq!(single_version("3.11.7\n"), Some("3.11.7"));

@@ -113,7 +113,10 @@ pub fn python_signatures_cached<'a>(
         }
     }
     for (tool, module, reply) in known {
-        checks.insert(tool.id.clone(), check_from(tool, &module.declared, Ok(&reply)));
+        checks.insert(
+            tool.id.clone(),
+            check_from(tool, &module.declared, Ok(&reply)),
+        );
     }
     if pending.is_empty() {
         return checks;

@@ -25,9 +25,9 @@ use serde_json::{Map, Value};
 use crate::project::ToolDef;
 
 use super::error::ToolError;
+use super::interpreter::PYTHON_PROGRAM;
 use super::module_location::{ModuleLocation, locate_module};
 use super::observer::ToolObserver;
-use super::interpreter::PYTHON_PROGRAM;
 use super::python_pool::PythonPool;
 use super::python_worker::{CallEnd, CallOutcome, CallRequest, WorkerReply};
 use super::tool_env::ToolEnv;

@@ -5,7 +5,8 @@
 //! An entry is keyed by interpreter, module file and function, and holds the hash of the
 //! module's bytes it was read from: a module changed in any way is read again. The file is
 //! a cache only: missing, unreadable or from another version, it is ignored and rewritten
-//! (atomically, so concurrent runs at worst both read the modules).
+//! (atomically, so concurrent runs at worst both read the modules), once the artifacts
+//! folder exists.
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
@@ -101,10 +102,16 @@ impl<R: Serialize + for<'de> Deserialize<'de> + Clone> SignatureCache<R> {
         self.changed = true;
     }
 
-    /// Writes the cache back when something was added; a failure only costs the next run
-    /// an introspection.
+    /// Writes the cache back when something was added, into an artifacts folder that
+    /// exists already (a refused first run writes nothing); a failure only costs the next
+    /// run an introspection.
     pub fn save(self) {
-        if !self.changed {
+        let artifacts_exist = self
+            .file
+            .parent()
+            .and_then(Path::parent)
+            .is_some_and(Path::is_dir);
+        if !self.changed || !artifacts_exist {
             return;
         }
         let cache = CacheFile {
@@ -132,7 +139,18 @@ mod tests {
         let module = dir.path().join("step.py");
         std::fs::write(&module, "def execute(x):\n    return x\n").unwrap();
         let python = OsStr::new("/usr/bin/python3");
-        let cache_dir = dir.path().join("cache");
+        let cache_dir = dir.path().join(".trident").join("cache");
+        let mut cache = SignatureCache::<String>::load(&cache_dir);
+        cache.put(
+            CacheKey::new(python, &module, "execute").unwrap(),
+            "x".into(),
+        );
+        cache.save();
+        assert!(
+            !cache_dir.exists(),
+            "no artifacts folder yet: nothing written"
+        );
+        std::fs::create_dir(dir.path().join(".trident")).unwrap();
 
         let mut cache = SignatureCache::<String>::load(&cache_dir);
         let key = CacheKey::new(python, &module, "execute").unwrap();

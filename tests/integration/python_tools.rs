@@ -557,3 +557,46 @@ mod no_orphans {
         assert_none_left(&mark, "after kill -9 of trident");
     }
 }
+
+#[test]
+fn signatures_read_before_a_run_are_kept_until_the_module_changes() {
+    let f = Fixture::empty()
+        .file(
+            "agent.tml",
+            &format!(
+                "{HEADER}tools:\n  step: {{type: python, module: step}}\n\
+                 edges:\n  a: {{from: input, to: step, mapping: {{x: x}}}}\n"
+            ),
+        )
+        .file("tools/step.py", "def other(x):\n    return {'y': x}\n");
+    // A refused first run writes nothing, not even the cache.
+    f.run(&["project", "run", "-i", r#"{"x": 1}"#]).code(2);
+    assert!(!f.join(".trident").exists());
+    std::fs::write(
+        f.join("tools/step.py"),
+        "def execute(x):\n    return {'y': x + 1}\n",
+    )
+    .unwrap();
+    f.run(&["project", "run", "-i", r#"{"x": 1}"#]).code(0);
+    f.run(&["project", "run", "-i", r#"{"x": 1}"#]).code(0);
+    let cache = f.join(".trident/cache/python-signatures.json");
+    let kept: Value = serde_json::from_str(&read_text(&cache)).unwrap();
+    let entry = kept["entries"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap();
+    assert_eq!(entry["reply"]["parameters"], json!(["x"]));
+    // The module loses its function: the kept signature is not trusted, the run is refused
+    // before any node runs, naming the tool.
+    std::fs::write(
+        f.join("tools/step.py"),
+        "def other(x):\n    return {'y': x}\n",
+    )
+    .unwrap();
+    let refused = f.run(&["project", "run", "-i", r#"{"x": 1}"#]);
+    refused.code(2);
+    assert!(refused.stderr.contains("step"), "{}", refused.stderr);
+    assert!(refused.stderr.contains("execute"), "{}", refused.stderr);
+}
