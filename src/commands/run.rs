@@ -100,7 +100,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
         max_parallel: run_settings.max_parallel,
         tools: crate::tools::ToolRunner::with_env(
             run_settings.python.clone(),
-            crate::tools::InterpreterSearch::from_vars(&env),
+            crate::tools::InterpreterSearch::from_vars(env),
             &environment.overlay(),
         ),
         schedule: Schedule::resolve(args.schedule, &env).map_err(TridentError::Validation)?,

@@ -82,7 +82,7 @@ pub fn python_signatures<'a>(
 }
 
 /// [`python_signatures`], reusing the replies kept in `cache_folder` for modules unchanged
-/// since (see [`super::signature_cache`]): no interpreter starts when every module is known.
+/// since (kept in `.trident/cache/python-signatures.json`, keyed by the module's hash): no interpreter starts when every module is known.
 pub fn python_signatures_cached<'a>(
     interpreter: &OsStr,
     project_root: &Path,

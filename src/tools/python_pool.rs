@@ -14,7 +14,7 @@
 //! different workers, each with its own copy of the module's state.
 //!
 //! The interpreter is resolved once per project folder: `TRIDENT_PYTHON` when given, else the
-//! real executable behind `python3` on `PATH` (see [`super::interpreter`]: a version
+//! real executable behind `python3` on `PATH` (see `tools/interpreter.rs`: a version
 //! manager's shim is resolved once, without paying its start-up on every worker).
 //!
 //! Dropping the pool (or [`PythonPool::shutdown`]) stops every idle worker and all it started.
