@@ -13,7 +13,7 @@ use crate::error::TridentError;
 use crate::project::Project;
 use crate::project::preflight::{check_inputs, check_project};
 use crate::project::validate::ValidationReport;
-use crate::tools::SignatureCheck;
+use crate::tools::{SignatureCacheUpdate, SignatureCheck};
 
 /// Where the run's inputs came from, for messages.
 fn input_origin(args: &RunArgs) -> String {
@@ -44,8 +44,10 @@ fn settle(report: ValidationReport, console: &Console) -> Result<(), TridentErro
 }
 
 /// Check the run's flags, the project and the run's inputs (unless a resume reuses the
-/// checkpoint's); returns the python tools' signatures it read. The engine then checks the resume itself and, for a real run, that every
-/// provider the prompt nodes call is configured, still before any node runs.
+/// checkpoint's); returns the python tools' signatures it read, and the new ones to keep
+/// for the next run once this one goes ahead. The engine then checks the resume itself and,
+/// for a real run, that every provider the prompt nodes call is configured, still before
+/// any node runs.
 pub fn check_before_run(
     args: &RunArgs,
     opts: &RunOptions,
@@ -53,18 +55,18 @@ pub fn check_before_run(
     dag: &Dag,
     tools: &crate::tools::ToolRunner,
     console: &Console,
-) -> Result<HashMap<String, SignatureCheck>, TridentError> {
+) -> Result<(HashMap<String, SignatureCheck>, SignatureCacheUpdate), TridentError> {
     entrypoint_of(project, dag, opts)?;
     check_start_from(dag, opts)?;
     // The run's own pool: the interpreter it resolved (or is resolving for the worker
     // booting meanwhile) serves the introspection too.
     let cache = opts.artifact_dir.as_ref().map(|dir| dir.join("cache"));
-    let signatures =
+    let (signatures, cache_update) =
         tools.python_signatures(&project.root, project.tools.values(), cache.as_deref());
     let mut report = check_project(project, dag, &signatures);
     if opts.resume_from.is_none() || !opts.inputs.is_empty() {
         report.merge(check_inputs(project, &opts.inputs, &input_origin(args)));
     }
     settle(report, console)?;
-    Ok(signatures)
+    Ok((signatures, cache_update))
 }

@@ -179,7 +179,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
     // Boot a python worker now, while the run is checked and prepared (no tool code runs
     // until a tool node does; a refused run stops it).
     runtime.tools.prewarm(&project.root, project.tools.values());
-    let signatures = check_before_run(
+    let (signatures, signature_cache) = check_before_run(
         args,
         &opts,
         &project,
@@ -264,6 +264,10 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
     drop(guard);
     observers.after_stream_stopped();
     let outcome = result?;
+    if !outcome.already_completed {
+        // The tools' signatures, for the next run of the project (once this one went ahead).
+        signature_cache.save();
+    }
     if outcome.already_completed {
         let _ = writeln!(
             std::io::stderr().lock(),

@@ -78,17 +78,32 @@ pub fn python_signatures<'a>(
     project_root: &Path,
     tools: impl IntoIterator<Item = &'a ToolDef>,
 ) -> HashMap<String, SignatureCheck> {
-    python_signatures_cached(interpreter, project_root, tools, None)
+    python_signatures_cached(interpreter, project_root, tools, None).0
+}
+
+/// Signatures read by [`python_signatures_cached`] that its cache did not hold yet: saved
+/// by the caller once the run goes ahead (a refused run writes nothing).
+#[derive(Debug, Default)]
+pub struct SignatureCacheUpdate(Option<SignatureCache<Reply>>);
+
+impl SignatureCacheUpdate {
+    /// Writes the new signatures into the cache (when there are any).
+    pub fn save(self) {
+        if let Some(cache) = self.0 {
+            cache.save();
+        }
+    }
 }
 
 /// [`python_signatures`], reusing the replies kept in `cache_folder` for modules unchanged
-/// since (kept in `.trident/cache/python-signatures.json`, keyed by the module's hash): no interpreter starts when every module is known.
+/// since (`.trident/cache/python-signatures.json`, keyed by the module's hash): no
+/// interpreter starts when every module is known.
 pub fn python_signatures_cached<'a>(
     interpreter: &OsStr,
     project_root: &Path,
     tools: impl IntoIterator<Item = &'a ToolDef>,
     cache_folder: Option<&Path>,
-) -> HashMap<String, SignatureCheck> {
+) -> (HashMap<String, SignatureCheck>, SignatureCacheUpdate) {
     let mut cache = cache_folder.map(SignatureCache::<Reply>::load);
     let mut checks = HashMap::new();
     let mut known = Vec::new();
@@ -119,7 +134,7 @@ pub fn python_signatures_cached<'a>(
         );
     }
     if pending.is_empty() {
-        return checks;
+        return (checks, SignatureCacheUpdate::default());
     }
     let request: Vec<serde_json::Value> = pending
         .iter()
@@ -144,10 +159,7 @@ pub fn python_signatures_cached<'a>(
         };
         checks.insert(tool.id.clone(), check_from(tool, &module.declared, reply));
     }
-    if let Some(cache) = cache {
-        cache.save();
-    }
-    checks
+    (checks, SignatureCacheUpdate(cache))
 }
 
 /// The check one introspection reply (or the reason there is none) says.

@@ -66,7 +66,7 @@ pub use command_template::shell_quote;
 pub use error::ToolError;
 pub use events_file::{EVENTS_ENV, INVALID_EVENT};
 pub use interpreter::InterpreterSearch;
-pub use introspect::{SignatureCheck, ToolSignature};
+pub use introspect::{SignatureCacheUpdate, SignatureCheck, ToolSignature};
 pub use module_location::{ModuleLocation, locate_module};
 pub use observer::{IgnoreReports, ToolObserver, ToolReport};
 pub use python_pool::PythonPool;
@@ -158,13 +158,16 @@ impl ToolRunner {
     /// a module) with one interpreter run for all of them: for pre-flight checks (module file
     /// exists, defines the function, its parameters). See [`SignatureCheck`].
     /// Replies kept in `cache_folder` (a run's `.trident/cache`) serve modules unchanged
-    /// since they were read.
+    /// since they were read; the new ones are saved by [`SignatureCacheUpdate::save`].
     pub fn python_signatures<'a>(
         &self,
         project_root: &Path,
         tools: impl IntoIterator<Item = &'a ToolDef>,
         cache_folder: Option<&Path>,
-    ) -> std::collections::HashMap<String, SignatureCheck> {
+    ) -> (
+        std::collections::HashMap<String, SignatureCheck>,
+        SignatureCacheUpdate,
+    ) {
         introspect::python_signatures_cached(
             &self.python.interpreter(project_root),
             project_root,

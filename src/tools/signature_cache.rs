@@ -5,8 +5,8 @@
 //! An entry is keyed by interpreter, module file and function, and holds the hash of the
 //! module's bytes it was read from: a module changed in any way is read again. The file is
 //! a cache only: missing, unreadable or from another version, it is ignored and rewritten
-//! (atomically, so concurrent runs at worst both read the modules), once the artifacts
-//! folder exists.
+//! (atomically, so concurrent runs at worst both read the modules) after a run that went
+//! ahead, into its existing artifacts folder.
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
