@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::fold::{EventFold, Loss};
 use super::report::{NodeReport, NodeStatus, RunReport, RunStatus};
-use crate::artifacts::{CheckpointStore, RunIndexFile, RunMetadata, Trace};
+use crate::artifacts::{CheckpointStore, RunIndexFile, RunMetadata, Trace, read_watched_json};
 use crate::eventlog::timestamp::parse_millis;
 use crate::eventlog::{SkippedLine, read_lines};
 
@@ -33,10 +33,6 @@ pub struct ShownRun {
     /// Events read from events.jsonl (0 without one).
     pub events: u64,
     pub skipped_lines: Vec<SkippedLine>,
-}
-
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
-    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
 }
 
 /// `name="Ada", n=3`, cut at 80 characters.
@@ -118,7 +114,7 @@ pub fn show_run(base_dir: &Path, run_id: &str, project: Option<&ProjectShape>) -
             source = "events.jsonl";
         }
         None => {
-            if let Some(trace) = read_json::<Trace>(&run_dir.join("trace.json")) {
+            if let Ok(trace) = read_watched_json::<Trace>(&run_dir.join("trace.json")) {
                 report.nodes = from_trace(&trace);
                 report.error = trace.error.clone();
                 source = "trace.json";
@@ -140,7 +136,7 @@ pub fn show_run(base_dir: &Path, run_id: &str, project: Option<&ProjectShape>) -
         .runs
         .into_iter()
         .find(|e| e.run_id == run_id);
-    let metadata = read_json::<RunMetadata>(&run_dir.join("metadata.json"));
+    let metadata = read_watched_json::<RunMetadata>(&run_dir.join("metadata.json")).ok();
     if let Some(entry) = &entry {
         report.status = RunStatus::from_index(&entry.status);
         report.attempts = report.attempts.max(entry.attempts);

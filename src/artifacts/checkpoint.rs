@@ -2,7 +2,8 @@
 //! journal beside it (`checkpoint.journal`, one JSON line per completed node or branch
 //! iteration) so every completed node is on disk at once without rewriting the whole file.
 //!
-//! The journal is folded into `checkpoint.json` (atomic replace, then journal truncated)
+//! The journal is folded into `checkpoint.json` (rewritten in place after its recovery copy,
+//! see [`super::watched`], so file watchers see every fold; then the journal is truncated)
 //! within [`FOLD_INTERVAL`] of a change (the engine's checkpoint folder thread), when a
 //! node fails, on interruption and at the end of the run. Readers that only know
 //! `checkpoint.json` see the state at most that old; `--resume` reads both, so a crash or
@@ -17,8 +18,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::atomic::write_json;
 use super::records::{Checkpoint, CheckpointNode, now_iso};
+use super::watched::{read_watched_json, write_watched_json};
 
 #[derive(Serialize, Deserialize)]
 #[serde(untagged)]
@@ -88,12 +89,16 @@ impl CheckpointStore {
         Ok(store)
     }
 
-    /// Read a checkpoint and replay its journal.
+    /// Read a checkpoint (from its recovery copy when a crash tore it) and replay its
+    /// journal.
     pub fn load(json_path: &Path) -> Result<Checkpoint, String> {
-        let bytes = std::fs::read(json_path)
-            .map_err(|e| format!("cannot read {}: {e}", json_path.display()))?;
-        let mut state: Checkpoint = serde_json::from_slice(&bytes)
-            .map_err(|e| format!("{} is not a valid checkpoint: {e}", json_path.display()))?;
+        use super::watched::WatchedReadError;
+        let mut state: Checkpoint = read_watched_json(json_path).map_err(|e| match e {
+            WatchedReadError::Missing(e) => format!("cannot read {}: {e}", json_path.display()),
+            WatchedReadError::Invalid(e) => {
+                format!("{} is not a valid checkpoint: {e}", json_path.display())
+            }
+        })?;
         if let Ok(text) = std::fs::read_to_string(journal_path(json_path)) {
             for line in text.lines() {
                 // A torn last line (crash mid-write) is ignored.
@@ -220,7 +225,7 @@ impl CheckpointStore {
         self.fold()
     }
 
-    /// Write `checkpoint.json` (atomically) with everything recorded, then empty the
+    /// Write `checkpoint.json` (in place, after its recovery copy) with everything recorded, then empty the
     /// journal. Returns the bytes written (0 in memory).
     pub fn fold(&mut self) -> std::io::Result<u64> {
         self.dirty = false;
@@ -228,7 +233,7 @@ impl CheckpointStore {
         let Some(json_path) = self.json_path.clone() else {
             return Ok(0);
         };
-        let written = write_json(&json_path, &self.state)?;
+        let written = write_watched_json(&json_path, &self.state)?;
         self.journal = None;
         File::create(journal_path(&json_path))?;
         Ok(written)
@@ -375,5 +380,25 @@ mod tests {
         f.write_all(b"{\"node\":\"b\",\"da").unwrap();
         let loaded = CheckpointStore::load(&path).unwrap();
         assert_eq!(loaded.completed_nodes.len(), 1);
+    }
+
+    #[test]
+    fn a_torn_checkpoint_is_recovered_from_its_copy_and_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("checkpoint.json");
+        let mut store = CheckpointStore::create(checkpoint(), &path).unwrap();
+        store.record_node("a", node(Some(0.5))).unwrap();
+        store.fold().unwrap();
+        store.record_node("b", node(Some(0.25))).unwrap();
+        // kill -9 while a fold rewrote checkpoint.json: torn, garbage or emptied.
+        for torn in [&b"{\n  \"run_id\": \"r\",\n  \"proj"[..], b"\0\0\0", b""] {
+            std::fs::write(&path, torn).unwrap();
+            let loaded = CheckpointStore::load(&path).unwrap();
+            assert_eq!(
+                loaded.completed_nodes.keys().collect::<Vec<_>>(),
+                ["a", "b"]
+            );
+            assert_eq!(loaded.total_cost_usd, 0.75);
+        }
     }
 }

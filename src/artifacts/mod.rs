@@ -1,11 +1,12 @@
 //! The `.trident/` artifact store: its JSON records (field names are a public interface read
-//! by the monitoring dashboard), atomic writes, the locked run index, journaled checkpoints
-//! and the per-run store.
+//! by the monitoring dashboard), atomic writes, watched artifacts (rewritten in place with a
+//! recovery copy), the locked run index, journaled checkpoints and the per-run store.
 //!
 //! ```text
 //! .trident/runs/manifest.json            run index
 //! .trident/runs/<run_id>/metadata.json   checkpoint.json (+ checkpoint.journal)
 //! .trident/runs/<run_id>/trace.json      outputs.json   branches/<b>/iteration_<n>.json
+//! (manifest, metadata, checkpoint and trace each have a recovery copy `.<stem>.prev.json`)
 //! .trident/signals/<workflow>.<type>     .trident/outputs/<alias>.json
 //! ```
 
@@ -15,9 +16,11 @@ pub mod closest;
 pub mod records;
 pub mod run_index;
 pub mod store;
+pub mod watched;
 
 pub use checkpoint::CheckpointStore;
 pub use closest::{closest_ids, run_id_message};
 pub use records::*;
 pub use run_index::{RunIdError, RunIndexFile, resolve_among};
 pub use store::RunStore;
+pub use watched::{read_watched_json, watched_exists};

@@ -1,11 +1,13 @@
 //! `.trident/runs/manifest.json`, the index of every run of a project, updated under an
-//! exclusive file lock and replaced atomically, so concurrent runs never corrupt it.
+//! exclusive file lock and rewritten in place with a recovery copy (see
+//! [`super::watched`]), so concurrent runs never corrupt it, a crash never makes it
+//! unreadable, and file watchers see every update.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use super::atomic::write_json;
 use super::records::{RunEntry, RunIndex};
+use super::watched::{read_watched_json, write_watched_json};
 
 /// The run index of one artifact folder.
 #[derive(Debug, Clone)]
@@ -26,16 +28,14 @@ impl RunIndexFile {
         &self.path
     }
 
-    /// Read the index; a missing or unreadable index is empty (as in the original).
+    /// Read the index (from its recovery copy when a crash tore it); a missing or
+    /// unreadable index is empty (as in the original).
     pub fn load(&self) -> RunIndex {
-        std::fs::read(&self.path)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
+        read_watched_json(&self.path).unwrap_or_default()
     }
 
-    /// Apply `change` to the index under an exclusive lock, then replace the file
-    /// atomically. Returns the bytes written.
+    /// Apply `change` to the index under an exclusive lock, then rewrite the file in place
+    /// (after its recovery copy). Returns the bytes written.
     pub fn update(&self, change: impl FnOnce(&mut RunIndex)) -> std::io::Result<u64> {
         let dir = self.path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir)?;
@@ -47,7 +47,7 @@ impl RunIndexFile {
         lock.lock()?;
         let mut index = self.load();
         change(&mut index);
-        let written = write_json(&self.path, &index);
+        let written = write_watched_json(&self.path, &index);
         let _ = lock.unlock();
         written
     }
@@ -196,5 +196,22 @@ mod tests {
         assert_eq!(index.resolve("latest").unwrap(), "ab");
         assert!(matches!(index.resolve("a"), Err(RunIdError::Ambiguous(_, m)) if m.len() == 3));
         assert!(matches!(index.resolve("q"), Err(RunIdError::NotFound(_))));
+    }
+
+    #[test]
+    fn a_torn_index_is_recovered_and_the_next_update_repairs_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = RunIndexFile::new(dir.path());
+        index.upsert(entry("r1")).unwrap();
+        index.upsert(entry("r2")).unwrap();
+        let full = std::fs::read(index.path()).unwrap();
+        // kill -9 in the middle of the in-place rewrite.
+        std::fs::write(index.path(), &full[..full.len() / 3]).unwrap();
+        assert_eq!(index.known_ids(), ["r1", "r2"]);
+        index.upsert(entry("r3")).unwrap();
+        let on_disk: RunIndex =
+            serde_json::from_slice(&std::fs::read(index.path()).unwrap()).unwrap();
+        let ids: Vec<_> = on_disk.runs.iter().map(|r| r.run_id.as_str()).collect();
+        assert_eq!(ids, ["r1", "r2", "r3"]);
     }
 }

@@ -1,7 +1,8 @@
 //! The run store: where one run's artifacts live under the artifact folder (default
 //! `<project>/.trident`) and how each is written: metadata, trace, outputs (with publishing
-//! and export), branch iterations and orchestration signals. Every write is atomic and
-//! returns `(path, bytes)` so the engine can report it.
+//! and export), branch iterations and orchestration signals. Metadata and trace are watched
+//! artifacts (rewritten in place with a recovery copy, see [`super::watched`]); every other
+//! write is atomic. Each returns `(path, bytes)` so the engine can report it.
 
 use std::path::{Path, PathBuf};
 
@@ -10,6 +11,7 @@ use serde_json::{Map, Value};
 use super::atomic::{to_pretty_json, write_atomic, write_json};
 use super::records::{BranchIteration, RunMetadata, Signal, Trace, now_iso};
 use super::run_index::RunIndexFile;
+use super::watched::write_watched_json;
 use crate::project::Orchestration;
 
 /// A saved artifact: where and how many bytes.
@@ -96,12 +98,12 @@ impl RunStore {
 
     pub fn save_metadata(&self, metadata: &RunMetadata) -> std::io::Result<Saved> {
         let path = self.run_dir().join("metadata.json");
-        write_json(&path, metadata).map(|n| (path, n))
+        write_watched_json(&path, metadata).map(|n| (path, n))
     }
 
     pub fn save_trace(&self, trace: &Trace) -> std::io::Result<Saved> {
         let path = self.run_dir().join("trace.json");
-        write_json(&path, trace).map(|n| (path, n))
+        write_watched_json(&path, trace).map(|n| (path, n))
     }
 
     pub fn save_iteration(&self, state: &BranchIteration) -> std::io::Result<Saved> {

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use super::console::Console;
 use super::context::RunOptions;
 use super::fingerprint::{inputs_fingerprint, project_fingerprint};
-use crate::artifacts::{Checkpoint, CheckpointStore, NodeTrace, Trace, now_iso};
+use crate::artifacts::{
+    Checkpoint, CheckpointStore, NodeTrace, Trace, now_iso, read_watched_json, watched_exists,
+};
 use crate::dag::Dag;
 use crate::error::TridentError;
 use crate::project::Project;
@@ -36,7 +38,7 @@ fn resume_checkpoint_path(resume: &str, base_dir: &Path) -> Result<PathBuf, Trid
         return Ok(direct.to_path_buf());
     }
     let by_id = base_dir.join("runs").join(resume).join("checkpoint.json");
-    if by_id.is_file() {
+    if watched_exists(&by_id) {
         return Ok(by_id);
     }
     Err(TridentError::Validation(format!(
@@ -91,8 +93,7 @@ pub fn load_resume(
     let previous_trace = path
         .parent()
         .map(|dir| dir.join("trace.json"))
-        .and_then(|p| std::fs::read(p).ok())
-        .and_then(|bytes| serde_json::from_slice::<Trace>(&bytes).ok())
+        .and_then(|p| read_watched_json::<Trace>(&p).ok())
         .map(|t| t.nodes.into_iter().map(|n| (n.id.clone(), n)).collect())
         .unwrap_or_default();
     if already_completed {

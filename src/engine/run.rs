@@ -19,6 +19,7 @@ use super::resume::load_resume;
 use super::scheduler::run_nodes;
 use crate::artifacts::{
     Checkpoint, CheckpointNode, CheckpointStore, NodeTrace, RunMetadata, RunStore, Trace, now_iso,
+    read_watched_json,
 };
 use crate::dag::Dag;
 use crate::error::TridentError;
@@ -361,9 +362,8 @@ fn completed_outcome(
         .ok()
         .and_then(|b| serde_json::from_slice::<Map<String, Value>>(&b).ok())
         .unwrap_or_default();
-    let trace = std::fs::read(run_dir.join("trace.json"))
+    let trace = read_watched_json::<Trace>(&run_dir.join("trace.json"))
         .ok()
-        .and_then(|b| serde_json::from_slice::<Trace>(&b).ok())
         .unwrap_or_else(|| Trace {
             run_id: checkpoint.run_id.clone(),
             start_time: checkpoint.started_at.clone(),

@@ -26,4 +26,5 @@ mod scheduling;
 mod settings;
 mod signals;
 mod telemetry;
+mod watched_artifacts;
 mod watching;

@@ -5,6 +5,7 @@
 pub mod fake_claude_api;
 pub mod fake_llm;
 pub mod http_recorder;
+pub mod inotify;
 pub mod otlp_receiver;
 pub mod prompt_dag;
 
