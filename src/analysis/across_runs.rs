@@ -1,7 +1,7 @@
 //! Several runs at once (`trident telemetry stats` over files holding many runs): per-node
 //! duration percentiles and failure counts, tokens and cost by model and by run.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::Serialize;
 
@@ -111,10 +111,23 @@ pub fn across_runs(runs: &[RunReport]) -> AcrossRuns {
             cost_usd: r.cost_usd,
         })
         .collect();
+    // A sub-workflow's spend is already in the branch/trigger node of its parent: the
+    // totals add the outermost runs only (a sub-run whose parent is not here counts).
+    let ids: HashSet<&str> = runs.iter().map(|r| r.run_id.as_str()).collect();
+    let outermost: Vec<&RunLine> = runs
+        .iter()
+        .zip(&by_run)
+        .filter(|(r, _)| {
+            r.parent_run_id
+                .as_deref()
+                .is_none_or(|parent| !ids.contains(parent))
+        })
+        .map(|(_, line)| line)
+        .collect();
     AcrossRuns {
-        input_tokens: by_run.iter().map(|r| r.input_tokens).sum(),
-        output_tokens: by_run.iter().map(|r| r.output_tokens).sum(),
-        cost_usd: by_run.iter().map(|r| r.cost_usd).sum(),
+        input_tokens: outermost.iter().map(|r| r.input_tokens).sum(),
+        output_tokens: outermost.iter().map(|r| r.output_tokens).sum(),
+        cost_usd: outermost.iter().map(|r| r.cost_usd).sum(),
         nodes,
         models,
         by_run,

@@ -5,8 +5,8 @@
 //!
 //! An update is two steps:
 //! 1. the new content goes to a recovery copy beside the file, `.<stem>.prev.json`,
-//!    atomically (temp file, `fsync`, rename): that copy is always complete, the new
-//!    version or the one before;
+//!    atomically (temp file, rename; `fsync`ed first for the run index, metadata and
+//!    trace): that copy is always complete, the new version or the one before;
 //! 2. the file itself is truncated and rewritten under an exclusive `flock` on it.
 //!
 //! A `kill -9` during step 2 leaves a torn file whose recovery copy holds the new
@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::atomic::{to_pretty_json, write_atomic_synced};
+use super::atomic::{to_pretty_json, write_atomic, write_atomic_synced};
 
 /// The recovery copy of `path`: `dir/trace.json` -> `dir/.trace.prev.json`.
 pub fn recovery_path(path: &Path) -> PathBuf {
@@ -39,10 +39,25 @@ pub fn recovery_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
+/// How durable the recovery copy is made before the file is rewritten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopySync {
+    /// `fsync` the copy first: the file's old or new content survives a power loss too.
+    Synced,
+    /// No `fsync`: safe against the process dying (`kill -9`, OOM, panic), which is all the
+    /// checkpoint needs (its completed nodes live in the journal, which is not synced
+    /// either), and its folds run under the lock every node completion waits for.
+    ProcessCrashOnly,
+}
+
 /// Write `bytes` to `path` in place (same inode), after a complete copy of them went to its
 /// recovery copy. Creates parent folders. Returns the byte count.
-pub fn write_watched(path: &Path, bytes: &[u8]) -> std::io::Result<u64> {
-    write_atomic_synced(&recovery_path(path), bytes)?;
+pub fn write_watched(path: &Path, bytes: &[u8], sync: CopySync) -> std::io::Result<u64> {
+    let copy = recovery_path(path);
+    match sync {
+        CopySync::Synced => write_atomic_synced(&copy, bytes)?,
+        CopySync::ProcessCrashOnly => write_atomic(&copy, bytes)?,
+    };
     let mut file = File::options()
         .create(true)
         .write(true)
@@ -55,8 +70,12 @@ pub fn write_watched(path: &Path, bytes: &[u8]) -> std::io::Result<u64> {
 }
 
 /// Write `value` as indented JSON to `path` with [`write_watched`].
-pub fn write_watched_json<T: Serialize>(path: &Path, value: &T) -> std::io::Result<u64> {
-    write_watched(path, &to_pretty_json(value))
+pub fn write_watched_json<T: Serialize>(
+    path: &Path,
+    value: &T,
+    sync: CopySync,
+) -> std::io::Result<u64> {
+    write_watched(path, &to_pretty_json(value), sync)
 }
 
 /// Why neither a watched file nor its recovery copy could be read.
@@ -125,7 +144,7 @@ mod tests {
     use serde_json::{Value, json};
 
     fn write(path: &Path, value: Value) {
-        write_watched_json(path, &value).unwrap();
+        write_watched_json(path, &value, CopySync::Synced).unwrap();
     }
 
     fn read(path: &Path) -> Result<Value, WatchedReadError> {

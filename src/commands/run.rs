@@ -174,6 +174,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
         emit_signals: args.emit_signal,
         publish_to: args.publish_to.clone(),
         max_cost,
+        spend: None,
     };
     let dag = Dag::build(&project)?;
     // Boot a python worker now, while the run is checked and prepared (no tool code runs

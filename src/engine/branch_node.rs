@@ -8,11 +8,13 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
+use super::budget::{budget_stops, nested_budget_error};
 use super::context::{RunContext, RunOptions, TelemetryScope};
 use super::gather::flatten_outputs;
 use super::node_error::NodeError;
 use super::run::run_workflow;
-use crate::artifacts::{BranchIteration, now_iso};
+use super::spend::{Spend, roll_up};
+use crate::artifacts::{BranchIteration, NodeTrace, now_iso};
 use crate::expr::{evaluate, output_context};
 use crate::project::{Project, load_project};
 use crate::telemetry::{ConditionKind, Event};
@@ -48,10 +50,13 @@ pub fn check_condition(
 }
 
 /// Run branch `node_id` with its gathered inputs.
+/// Each iteration's spend and tokens are added to `trace` (see [`roll_up`]), also when
+/// the node fails.
 pub fn run_branch(
     ctx: &RunContext,
     node_id: &str,
     gathered: &Map<String, Value>,
+    trace: &mut NodeTrace,
 ) -> Result<BranchResult, NodeError> {
     let Some(branch) = ctx.project.branches.get(node_id) else {
         return Err(NodeError::runtime(format!(
@@ -136,7 +141,17 @@ pub fn run_branch(
                 branch.workflow_path
             ));
         }
+        if let Some(error) = budget_stops(
+            ctx,
+            &format!(
+                "iteration {} of branch '{node_id}' was not started",
+                iteration + 1
+            ),
+        ) {
+            return Err(error);
+        }
         let started_at = now_iso();
+        let account = Spend::nested_in(&ctx.spend);
         let sub_opts = RunOptions {
             inputs: current.clone(),
             dry_run: ctx.opts.dry_run,
@@ -144,6 +159,8 @@ pub fn run_branch(
                 .store
                 .as_ref()
                 .map(|s| s.branch_dir(node_id).join(format!("iter_{iteration}"))),
+            max_cost: ctx.opts.max_cost,
+            spend: Some(account.clone()),
             ..RunOptions::default()
         };
         let scope = TelemetryScope::Child {
@@ -156,6 +173,7 @@ pub fn run_branch(
                 iteration + 1
             ))
         })?;
+        roll_up(trace, &account, &sub.trace);
         let ended_at = now_iso();
         if let Some(store) = &ctx.store {
             let state = BranchIteration {
@@ -180,6 +198,9 @@ pub fn run_branch(
             }
         }
         if let Some(error) = &sub.error {
+            if let Some(budget) = nested_budget_error(ctx, node_id, error) {
+                return Err(budget);
+            }
             return Err(branch_error(format!(
                 "Sub-workflow failed at iteration {}: {error}",
                 iteration + 1

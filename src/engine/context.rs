@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use super::console::Console;
 use super::interrupt::InterruptHook;
 use super::schedule::Schedule;
+use super::spend::Spend;
 use crate::artifacts::{CheckpointStore, RunStore};
 use crate::dag::Dag;
 use crate::project::Project;
@@ -32,8 +33,12 @@ pub struct RunOptions {
     pub start_from: Option<String>,
     pub emit_signals: bool,
     pub publish_to: Option<String>,
-    /// `--max-cost`: no node starts once the run's spend reaches this many USD.
+    /// `--max-cost`: no node starts once the run's spend reaches this many USD (a
+    /// sub-workflow gets its parent's, checked against the outermost run's spend).
     pub max_cost: Option<f64>,
+    /// A sub-workflow's spend account, nested in its parent run's (set by branch and
+    /// trigger nodes, which read it back); `None` for a top-level run.
+    pub spend: Option<Arc<Spend>>,
 }
 
 /// Process-wide state shared by a run and its sub-workflows.
@@ -103,22 +108,9 @@ pub struct RunContext<'a> {
     pub checkpoint: Arc<Mutex<CheckpointStore>>,
     /// Session ids of agents completed in the run being resumed.
     pub resume_sessions: HashMap<String, String>,
-    /// The run's spend so far (prompt and agent nodes, earlier attempts included).
-    pub cost: Mutex<f64>,
+    /// The run's spend so far (prompt and agent nodes, earlier attempts and sub-workflows
+    /// included).
+    pub spend: Arc<Spend>,
     /// Models already reported as `price_unknown` in this run.
     pub unpriced_models: Mutex<HashSet<String>>,
-}
-
-impl RunContext<'_> {
-    /// Add a node's cost; returns the run's total so far.
-    pub fn add_cost(&self, cost: f64) -> f64 {
-        let mut total = self.cost.lock().unwrap_or_else(|e| e.into_inner());
-        *total += cost;
-        *total
-    }
-
-    /// The run's spend so far.
-    pub fn spent(&self) -> f64 {
-        *self.cost.lock().unwrap_or_else(|e| e.into_inner())
-    }
 }

@@ -134,14 +134,14 @@ pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &O
                 NodeKind::Agent => {
                     run_agent_node(ctx, node_id, &gathered, &mut trace).map(Finish::Done)
                 }
-                NodeKind::Branch => run_branch(ctx, node_id, &gathered).map(|r| {
+                NodeKind::Branch => run_branch(ctx, node_id, &gathered, &mut trace).map(|r| {
                     if r.skipped {
                         Finish::ConditionSkipped(r.output, SkipReason::BranchConditionFalse)
                     } else {
                         Finish::Done(r.output)
                     }
                 }),
-                NodeKind::Trigger => run_trigger(ctx, node_id, &gathered).map(|r| {
+                NodeKind::Trigger => run_trigger(ctx, node_id, &gathered, &mut trace).map(|r| {
                     if r.skipped {
                         Finish::ConditionSkipped(r.output, SkipReason::TriggerConditionFalse)
                     } else {
@@ -162,8 +162,10 @@ pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &O
         Err(error) => {
             trace.error = Some(error.message.clone());
             trace.error_type = Some(error.error_type.clone());
-            if trace.session_id.is_some() {
+            if trace.session_id.is_some() || trace.cost_usd.is_some_and(|c| c > 0.0) {
                 // A failed agent whose session started: `--resume` continues the session.
+                // A failed node that spent (a sub-workflow's spend, a call whose answer was
+                // refused): its cost stays in the run's spend after a resume.
                 let record = checkpoint_record(&trace, Map::new(), end_time.clone());
                 let mut checkpoint = ctx.checkpoint.lock().unwrap_or_else(|e| e.into_inner());
                 if let Err(e) = checkpoint.record_failed(node_id, record) {

@@ -17,6 +17,7 @@ pub use super::outcome::{RunError, RunOutcome};
 use super::recorder::RunRecorder;
 use super::resume::load_resume;
 use super::scheduler::run_nodes;
+use super::spend::Spend;
 use crate::artifacts::{
     Checkpoint, CheckpointNode, CheckpointStore, NodeTrace, RunMetadata, RunStore, Trace, now_iso,
     read_watched_json,
@@ -206,7 +207,11 @@ pub fn run_workflow(
         store: store.clone(),
         checkpoint: checkpoint.clone(),
         resume_sessions,
-        cost: Mutex::new(initial_cost),
+        // A sub-workflow charges the account its branch/trigger node nested in the parent's.
+        spend: opts
+            .spend
+            .clone()
+            .unwrap_or_else(|| Spend::top_level(initial_cost)),
         unpriced_models: Mutex::new(Default::default()),
     };
 
@@ -333,9 +338,9 @@ pub fn run_workflow(
                 failed: count(|n| n.error.is_some()),
                 input_tokens: trace.nodes.iter().map(NodeTrace::input_tokens).sum(),
                 output_tokens: trace.nodes.iter().map(NodeTrace::output_tokens).sum(),
-                // The run's spend, earlier attempts included: checkpoint.json's
-                // `total_cost_usd`, also after a resume.
-                cost_usd: *ctx.cost.lock().unwrap_or_else(|e| e.into_inner()),
+                // The run's spend, earlier attempts and sub-workflows included:
+                // checkpoint.json's `total_cost_usd`, also after a resume.
+                cost_usd: ctx.spend.total(),
             }
         }),
     }

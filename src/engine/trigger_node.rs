@@ -7,10 +7,13 @@ use std::process::{Command, Stdio};
 use serde_json::{Map, Value, json};
 
 use super::branch_node::check_condition;
+use super::budget::nested_budget_error;
 use super::context::{RunContext, RunOptions, TelemetryScope};
 use super::gather::flatten_outputs;
 use super::node_error::NodeError;
 use super::run::run_workflow;
+use super::spend::{Spend, roll_up};
+use crate::artifacts::NodeTrace;
 use crate::project::{TriggerMode, load_project};
 use crate::telemetry::ConditionKind;
 
@@ -32,10 +35,13 @@ fn trigger_error(message: String) -> NodeError {
 }
 
 /// Run trigger `node_id` with its gathered inputs.
+/// A `wait` trigger adds its run's spend and tokens to `trace` (see [`roll_up`]), also
+/// when it fails.
 pub fn run_trigger(
     ctx: &RunContext,
     node_id: &str,
     gathered: &Map<String, Value>,
+    trace: &mut NodeTrace,
 ) -> Result<TriggerResult, NodeError> {
     let Some(trigger) = ctx.project.triggers.get(node_id) else {
         return Err(NodeError::runtime(format!(
@@ -134,6 +140,7 @@ pub fn run_trigger(
             ));
             let sub_project = load_project(&path)
                 .map_err(|e| trigger_error(format!("Triggered workflow failed: {e}")))?;
+            let account = Spend::nested_in(&ctx.spend);
             let sub_opts = RunOptions {
                 inputs,
                 dry_run: ctx.opts.dry_run,
@@ -142,6 +149,8 @@ pub fn run_trigger(
                     .as_ref()
                     .map(|s| s.run_dir().join("triggers").join(node_id)),
                 emit_signals: trigger.emit_signal,
+                max_cost: ctx.opts.max_cost,
+                spend: Some(account.clone()),
                 ..RunOptions::default()
             };
             let scope = TelemetryScope::Child {
@@ -150,7 +159,11 @@ pub fn run_trigger(
             };
             let sub = run_workflow(&sub_project, &sub_opts, scope, ctx.runtime)
                 .map_err(|e| trigger_error(format!("Triggered workflow failed: {e}")))?;
+            roll_up(trace, &account, &sub.trace);
             if let Some(error) = sub.error {
+                if let Some(budget) = nested_budget_error(ctx, node_id, &error) {
+                    return Err(budget);
+                }
                 return Err(trigger_error(format!("Triggered workflow failed: {error}")));
             }
             ctx.runtime

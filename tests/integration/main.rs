@@ -25,6 +25,7 @@ mod schedule_kubernetes;
 mod scheduling;
 mod settings;
 mod signals;
+mod sub_workflow_spend;
 mod telemetry;
 mod watched_artifacts;
 mod watching;
