@@ -232,7 +232,9 @@ impl MetricsRegistry {
                             .observe(duration);
                     }
                 }
+                // A branch/trigger node's cost is its sub-workflows' nodes', counted there.
                 if name == "node_completed"
+                    && !matches!(text("type"), Some("branch" | "trigger"))
                     && let Some(cost) = data["cost_usd"].as_f64().filter(|c| *c >= 0.0)
                 {
                     let model = text("model").unwrap_or(UNKNOWN);
@@ -399,6 +401,27 @@ mod tests {
             None,
             json!({"name": "daily", "error": "boom", "failed_node": "t", "duration_ms": 2000}),
         ));
+    }
+
+    #[test]
+    fn a_branch_nodes_rolled_up_cost_is_not_counted_twice() {
+        let mut m = MetricsRegistry::new();
+        run_events(&mut m);
+        m.observe_line(&line(
+            "node_completed",
+            "r1",
+            Some("loop"),
+            json!({"type": "branch", "duration_ms": 10, "input_tokens": 12,
+                   "output_tokens": 40, "cost_usd": 0.25}),
+        ));
+        let text = m.render();
+        assert!(
+            text.contains("trident_cost_usd_total{model=\"claude-x\",workflow=\"daily\"} 0.25")
+        );
+        assert!(
+            !text.contains("trident_cost_usd_total{model=\"unknown\""),
+            "{text}"
+        );
     }
 
     #[test]
