@@ -141,17 +141,12 @@ fn main() {
         write_project(dir.path(), 1000, chain);
         let log = dir.path().join("t.jsonl");
         let log = log.to_str().unwrap();
-        let otlp = ["--telemetry-otlp", healthy.as_str()];
+        let otlp_flag = format!("--telemetry-otlp={healthy}");
+        let otlp = [otlp_flag.as_str()];
         let (a, b, o) = compare(dir.path(), runs, &[], &otlp);
         println!("| {shape} | telemetry off / OTLP only | {a:.1} ms | {b:.1} ms | {o:+.1} % |");
         let file = ["--telemetry", "--telemetry-file", log];
-        let both = [
-            "--telemetry",
-            "--telemetry-file",
-            log,
-            "--telemetry-otlp",
-            healthy.as_str(),
-        ];
+        let both = ["--telemetry", "--telemetry-file", log, otlp_flag.as_str()];
         let (a, b, o) = compare(dir.path(), runs, &file, &both);
         println!("| {shape} | file / file + OTLP | {a:.1} ms | {b:.1} ms | {o:+.1} % |");
     }
@@ -173,7 +168,9 @@ fn main() {
     let hanging = collector(Collector::Hangs, Arc::new(AtomicU64::new(0)));
     let base = median(
         (0..3)
-            .map(|_| run(dir.path(), &["--telemetry-otlp", &healthy]).as_secs_f64() * 1000.0)
+            .map(|_| {
+                run(dir.path(), &[&format!("--telemetry-otlp={healthy}")]).as_secs_f64() * 1000.0
+            })
             .collect(),
     );
     println!("| healthy | {base:.0} ms | - |");
@@ -184,7 +181,9 @@ fn main() {
     ] {
         let t = median(
             (0..3)
-                .map(|_| run(dir.path(), &["--telemetry-otlp", &url]).as_secs_f64() * 1000.0)
+                .map(|_| {
+                    run(dir.path(), &[&format!("--telemetry-otlp={url}")]).as_secs_f64() * 1000.0
+                })
                 .collect(),
         );
         println!("| {name} | {t:.0} ms | {:+.0} ms |", t - base);

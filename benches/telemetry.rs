@@ -62,6 +62,9 @@ fn node_completed() -> Event {
         output_tokens: 400,
         model: None,
         cost_usd: Some(0.0123),
+        response_model: None,
+        finish_reason: None,
+        session_id: None,
     }
 }
 
@@ -258,9 +261,7 @@ fn end_to_end(c: &mut Criterion) {
     fn run_nodes(run: &RunTelemetry) {
         for i in 0..NODES {
             let id = format!("node_{i}");
-            run.emit(Some(&id), || Event::NodeStarted {
-                node_type: NodeKind::Prompt,
-            });
+            run.emit(Some(&id), || Event::node_started(NodeKind::Prompt));
             if run.wants(trident::telemetry::EventKind::InputReceived) {
                 run.emit(Some(&id), || Event::InputReceived {
                     inputs: serde_json::json!({"topic": "cats", "n": i}),

@@ -7,7 +7,7 @@
   python3 docs/tools/otlp_waterfall.py draw DIR OUT.svg
 
 Standard library only. Run trident with OTEL_EXPORTER_OTLP_PROTOCOL=http/json and
---telemetry-otlp <the printed URL>.
+--telemetry-otlp=<the printed URL>.
 """
 import html
 import json

@@ -211,6 +211,13 @@ pub struct NodeTrace {
     /// `reason`). Absent when there were none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub permission_denials: Vec<Value>,
+    /// Prompt nodes: the model that answered and why it stopped, as the provider said
+    /// (reported in `node_completed`; not written to trace.json).
+    #[serde(skip)]
+    pub response_model: Option<String>,
+    /// See [`response_model`](NodeTrace::response_model).
+    #[serde(skip)]
+    pub finish_reason: Option<String>,
 }
 
 impl NodeTrace {
@@ -233,6 +240,8 @@ impl NodeTrace {
             cached: false,
             prompt: None,
             permission_denials: Vec::new(),
+            response_model: None,
+            finish_reason: None,
         }
     }
 

@@ -108,7 +108,7 @@ pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &O
     let mut trace = NodeTrace::start(node_id);
     trace.start_time = iso(started);
     console.progress(format!("Executing node: {node_id}"));
-    tel.emit(Some(node_id), || Event::NodeStarted { node_type: kind });
+    tel.emit(Some(node_id), || node_started(ctx, node_id, kind));
 
     let result: Result<Finish, NodeError> = match kind {
         NodeKind::Input => Ok(Finish::Done(
@@ -205,6 +205,9 @@ pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &O
                 output_tokens: trace.output_tokens(),
                 model: trace.model.clone(),
                 cost_usd: trace.cost_usd,
+                response_model: trace.response_model.clone(),
+                finish_reason: trace.finish_reason.clone(),
+                session_id: trace.session_id.clone(),
             });
             output
         }
@@ -241,6 +244,42 @@ pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &O
         output: Some(output),
         error: None,
     }
+}
+
+/// `node_started` of `node_id`: a prompt's request settings (its frontmatter, else the
+/// manifest's `defaults:`), a tool's description.
+fn node_started(ctx: &RunContext, node_id: &str, kind: NodeKind) -> Event {
+    let project = ctx.project;
+    let mut event = Event::node_started(kind);
+    if let Event::NodeStarted {
+        temperature,
+        max_tokens,
+        description,
+        ..
+    } = &mut event
+    {
+        match kind {
+            NodeKind::Prompt => {
+                let prompt = project.prompts.get(node_id);
+                *temperature = prompt
+                    .and_then(|p| p.temperature)
+                    .or(project.defaults.temperature);
+                *max_tokens = prompt
+                    .and_then(|p| p.max_tokens)
+                    .or(project.defaults.max_tokens);
+            }
+            NodeKind::Tool => {
+                *description = project
+                    .tools
+                    .get(node_id)
+                    .map(|t| t.description.trim())
+                    .filter(|d| !d.is_empty())
+                    .map(str::to_string);
+            }
+            _ => {}
+        }
+    }
+    event
 }
 
 /// The checkpoint's record of a node that ended at `end_time` with `outputs` (empty for a

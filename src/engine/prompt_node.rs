@@ -217,6 +217,8 @@ pub fn run_prompt(
     trace.prompt = Some(rendered);
     let completion = completion.map_err(|e| NodeError::provider(e.to_string()))?;
     record_usage(ctx, node_id, &model, &completion, trace);
+    trace.response_model = completion.response_model;
+    trace.finish_reason = completion.finish_reason;
     parse_reply(prompt, &completion.content)
 }
 

@@ -187,6 +187,8 @@ fn parse_reply(body: &str) -> Result<Completion, &'static str> {
             cache_write: count("cache_creation_input_tokens"),
         },
         latency_ms: 0,
+        response_model: reply["model"].as_str().map(str::to_string),
+        finish_reason: reply["stop_reason"].as_str().map(str::to_string),
     })
 }
 

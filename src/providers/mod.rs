@@ -109,6 +109,10 @@ pub struct Completion {
     pub usage: TokenUsage,
     /// Wall time of the successful attempt, in milliseconds (retries and sleeps excluded).
     pub latency_ms: u64,
+    /// The model that answered, as the API names it (Anthropic `model`, OpenAI `model`).
+    pub response_model: Option<String>,
+    /// Why the model stopped (Anthropic `stop_reason`, OpenAI `choices[0].finish_reason`).
+    pub finish_reason: Option<String>,
 }
 
 /// Reported before each retry sleep, so the engine can emit a `provider_retry` event.

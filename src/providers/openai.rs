@@ -175,6 +175,10 @@ fn parse_reply(body: &str) -> Result<Completion, &'static str> {
             cache_write: 0,
         },
         latency_ms: 0,
+        response_model: reply["model"].as_str().map(str::to_string),
+        finish_reason: reply["choices"][0]["finish_reason"]
+            .as_str()
+            .map(str::to_string),
     })
 }
 

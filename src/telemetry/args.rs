@@ -62,16 +62,17 @@ pub struct TelemetryArgs {
     pub telemetry_redact: Option<String>,
 
     /// Export the run as an OpenTelemetry trace (spans) and log records over OTLP/HTTP, to
-    /// this base URL (`/v1/traces`, `/v1/logs` appended) or, without one, where the
-    /// OTEL_EXPORTER_OTLP_* variables say (default http://localhost:4318); `off` turns it
-    /// off. Turns telemetry on by itself [env: TRIDENT_TELEMETRY_OTLP; manifest:
-    /// telemetry.otlp]
+    /// this base URL (`--telemetry-otlp=URL`, with `=`; `/v1/traces`, `/v1/logs` appended)
+    /// or, without one, where the OTEL_EXPORTER_OTLP_* variables say (default
+    /// http://localhost:4318); `--telemetry-otlp=off` turns it off. Turns telemetry on by
+    /// itself [env: TRIDENT_TELEMETRY_OTLP; manifest: telemetry.otlp]
+    // The value only attaches with `=`: `--telemetry-otlp .` keeps `.` as the project path.
     #[arg(
         long = "telemetry-otlp",
         value_name = "URL",
         num_args = 0..=1,
         default_missing_value = "on",
-        require_equals = false
+        require_equals = true
     )]
     pub telemetry_otlp: Option<String>,
 }
@@ -197,5 +198,36 @@ mod tests {
             assert_eq!(parse(&off).enabled(), Some(false), "{off:?}");
         }
         assert_eq!(parse(&["--no-telemetry-stdout"]).enabled(), None);
+    }
+
+    #[derive(Parser, Debug)]
+    struct RunCli {
+        path: Option<String>,
+        #[command(flatten)]
+        telemetry: TelemetryArgs,
+    }
+
+    #[test]
+    fn otlp_value_attaches_only_with_equals() {
+        let run = |args: &[&str]| {
+            let mut all = vec!["trident"];
+            all.extend_from_slice(args);
+            let cli = RunCli::try_parse_from(all).unwrap();
+            (cli.path, cli.telemetry.telemetry_otlp)
+        };
+        assert_eq!(
+            run(&["--telemetry-otlp", "."]),
+            (Some(".".to_string()), Some("on".to_string()))
+        );
+        assert_eq!(run(&["--telemetry-otlp"]), (None, Some("on".to_string())));
+        assert_eq!(
+            run(&["--telemetry-otlp=http://collector:4318", "."]),
+            (
+                Some(".".to_string()),
+                Some("http://collector:4318".to_string())
+            )
+        );
+        assert_eq!(run(&["--telemetry-otlp=off"]).1.as_deref(), Some("off"));
+        assert_eq!(run(&["."]), (Some(".".to_string()), None));
     }
 }

@@ -127,6 +127,8 @@ pub(crate) struct Destination {
     pub filter: EventFilter,
     pub formatter: LineFormatter,
     pub policy: PayloadPolicy,
+    /// The sink takes typed events instead of lines ([`Sink::takes_events`]).
+    pub typed: bool,
     /// The `seq` of the last line handed to (or lost by) this destination.
     pub seq: u64,
     pub active: bool,
@@ -143,11 +145,13 @@ impl Destination {
     /// A destination for `sink`; redaction comes from the stream, the rest from `options`.
     pub fn new(sink: Box<dyn Sink>, options: DestinationOptions, redactors: &Redactors) -> Self {
         let formatter = LineFormatter::new(options.format, sink.colors());
+        let typed = sink.takes_events();
         Destination {
             sink,
             filter: options.filter,
             formatter,
             policy: options.policy(redactors),
+            typed,
             seq: 0,
             active: true,
             lost: 0,

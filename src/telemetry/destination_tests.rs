@@ -14,9 +14,7 @@ use super::*;
 use crate::project::NodeKind;
 
 fn started() -> Event {
-    Event::NodeStarted {
-        node_type: NodeKind::Prompt,
-    }
+    Event::node_started(NodeKind::Prompt)
 }
 
 fn failed() -> Event {

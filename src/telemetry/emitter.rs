@@ -311,9 +311,7 @@ mod tests {
         let called = Cell::new(false);
         run.emit(None, || {
             called.set(true);
-            Event::NodeStarted {
-                node_type: NodeKind::Input,
-            }
+            Event::node_started(NodeKind::Input)
         });
         assert!(called.get());
     }

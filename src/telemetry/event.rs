@@ -94,9 +94,18 @@ pub enum Event {
         signal: String,
         duration_ms: u64,
     },
-    /// `node_started` {type}.
-    NodeStarted { node_type: NodeKind },
-    /// `node_completed` {type, duration_ms, input_tokens, output_tokens, model?, cost_usd?}.
+    /// `node_started` {type, temperature?, max_tokens?, description?}: a prompt node's
+    /// request settings (its frontmatter or the manifest's `defaults:`), a tool node's
+    /// description.
+    NodeStarted {
+        node_type: NodeKind,
+        temperature: Option<f64>,
+        max_tokens: Option<u64>,
+        description: Option<String>,
+    },
+    /// `node_completed` {type, duration_ms, input_tokens, output_tokens, model?, cost_usd?,
+    /// response_model?, finish_reason?, session_id?}: what the provider answered (the model
+    /// that replied, why it stopped) and an agent's Claude session.
     NodeCompleted {
         node_type: NodeKind,
         duration_ms: u64,
@@ -104,6 +113,9 @@ pub enum Event {
         output_tokens: u64,
         model: Option<String>,
         cost_usd: Option<f64>,
+        response_model: Option<String>,
+        finish_reason: Option<String>,
+        session_id: Option<String>,
     },
     /// `node_failed` {type, error, error_type, duration_ms}.
     NodeFailed {
@@ -251,6 +263,16 @@ pub enum Event {
 }
 
 impl Event {
+    /// `node_started` of a node of kind `node_type` with no request settings or description.
+    pub fn node_started(node_type: NodeKind) -> Event {
+        Event::NodeStarted {
+            node_type,
+            temperature: None,
+            max_tokens: None,
+            description: None,
+        }
+    }
+
     /// The kind of this event (what filters look at).
     pub fn kind(&self) -> EventKind {
         match self {
@@ -382,8 +404,16 @@ impl Event {
                 v.label("signal", signal);
                 v.uint("duration_ms", *duration_ms);
             }
-            Event::NodeStarted { node_type } => {
+            Event::NodeStarted {
+                node_type,
+                temperature,
+                max_tokens,
+                description,
+            } => {
                 v.label("type", node_type.as_str());
+                v.opt_float("temperature", *temperature);
+                v.opt_uint("max_tokens", *max_tokens);
+                v.opt_text("description", description.as_deref());
             }
             Event::NodeCompleted {
                 node_type,
@@ -392,6 +422,9 @@ impl Event {
                 output_tokens,
                 model,
                 cost_usd,
+                response_model,
+                finish_reason,
+                session_id,
             } => {
                 v.label("type", node_type.as_str());
                 v.uint("duration_ms", *duration_ms);
@@ -403,6 +436,9 @@ impl Event {
                     (NodeKind::Prompt, None) => v.null("cost_usd"),
                     _ => v.opt_float("cost_usd", *cost_usd),
                 }
+                v.opt_text("response_model", response_model.as_deref());
+                v.opt_text("finish_reason", finish_reason.as_deref());
+                v.opt_text("session_id", session_id.as_deref());
             }
             Event::NodeFailed {
                 node_type,

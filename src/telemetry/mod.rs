@@ -57,7 +57,7 @@ pub use destination::DestinationOptions;
 pub use emitter::{RunTelemetry, Telemetry};
 pub use event::{ConditionKind, Event, SkipReason};
 pub use filter::{EventFilter, LevelSetting, Selector};
-pub use format::{Format, human_line};
+pub use format::{Envelope, Format, human_line};
 pub use guard::{SHUTDOWN_TIMEOUT, TelemetryGuard};
 pub use notice::Notices;
 pub use record::RunScope;

@@ -375,9 +375,7 @@ mod tests {
     use crate::project::NodeKind;
 
     fn started() -> Event {
-        Event::NodeStarted {
-            node_type: NodeKind::Prompt,
-        }
+        Event::node_started(NodeKind::Prompt)
     }
 
     #[test]

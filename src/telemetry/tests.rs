@@ -17,9 +17,7 @@ use crate::project::NodeKind;
 const WAIT: Duration = Duration::from_secs(10);
 
 fn started() -> Event {
-    Event::NodeStarted {
-        node_type: NodeKind::Prompt,
-    }
+    Event::node_started(NodeKind::Prompt)
 }
 
 fn seqs(events: &[Value]) -> Vec<u64> {
@@ -208,6 +206,9 @@ fn secrets_from_start_are_redacted_but_token_counts_are_not() {
         output_tokens: 40,
         model: None,
         cost_usd: None,
+        response_model: None,
+        finish_reason: None,
+        session_id: None,
     });
     drop(guard);
     let text = memory.text();
@@ -289,6 +290,9 @@ fn human_format_end_to_end() {
             output_tokens: 40,
             model: None,
             cost_usd: None,
+            response_model: None,
+            finish_reason: None,
+            session_id: None,
         });
     drop(guard);
     let lines = memory.lines();

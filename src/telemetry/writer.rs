@@ -1,7 +1,8 @@
 //! The writer thread: drains the queue in batches and, for each destination, keeps the
 //! events its filter wants, numbers them (its own `seq`), formats them in its format with
-//! its redaction and truncation, writes whole lines to its sink and flushes, then reports
-//! what could not be written. At the end every sink is flushed and closed once.
+//! its redaction and truncation, writes whole lines to its sink (or hands the events typed
+//! to a sink that takes events) and flushes, then reports what could not be written. At the
+//! end every sink is flushed and closed once.
 //!
 //! Batches come every [`FLUSH_INTERVAL`] while events flow, at once for urgent events
 //! (ERROR, lifecycle), flush requests and shutdown. A sink that fails is disabled with one
@@ -169,8 +170,7 @@ impl EventWriter {
                 continue;
             }
             let seq = self.destinations[index].seq;
-            self.format(index, record, seq);
-            lines += 1;
+            lines += self.format(index, record, seq);
             if self.buf.len() >= CHUNK_BYTES {
                 self.deliver(index, lines);
                 lines = 0;
@@ -193,8 +193,7 @@ impl EventWriter {
                         },
                     };
                     let seq = destination.seq;
-                    self.format(index, &record, seq);
-                    lines += 1;
+                    lines += self.format(index, &record, seq);
                 } else {
                     destination.count_lost(1);
                 }
@@ -205,7 +204,9 @@ impl EventWriter {
         }
     }
 
-    fn format(&mut self, index: usize, record: &Record, seq: u64) {
+    /// Formats `record` into the batch buffer, or hands it typed to a sink that takes
+    /// events (which is then disabled if it fails). Returns the lines added to the buffer.
+    fn format(&mut self, index: usize, record: &Record, seq: u64) -> u64 {
         let scope = self.scopes.get(record.scope, self.core.queue.scopes());
         let envelope = Envelope {
             unix_millis: self.core.queue.clock().unix_millis(record.stamp),
@@ -215,9 +216,16 @@ impl EventWriter {
             event: &record.event,
         };
         let destination = &mut self.destinations[index];
-        destination
-            .formatter
-            .write(&envelope, &destination.policy, &mut self.buf);
+        if !destination.typed {
+            destination
+                .formatter
+                .write(&envelope, &destination.policy, &mut self.buf);
+            return 1;
+        }
+        if let Err(e) = destination.sink.write_event(&envelope, &destination.policy) {
+            self.disable(index, &e, 1);
+        }
+        0
     }
 
     /// Hands the buffer (`lines` complete lines) to destination `index` and empties it.

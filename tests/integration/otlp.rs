@@ -42,7 +42,7 @@ fn a_prompt_run_is_a_genai_trace_with_correlated_logs() {
     let llm = FakeLlm::start();
     let rx = OtlpReceiver::start(Behaviour::Healthy);
     let f = Fixture::new("hello").llm(&llm);
-    let out = run_hello(&f, &["--telemetry-otlp", &rx.url()]);
+    let out = run_hello(&f, &[&format!("--telemetry-otlp={}", rx.url())]);
     out.code(0);
     // OTLP alone turns telemetry on, and leaves stdout to the result.
     assert!(!out.stdout.contains("workflow_started"), "{}", out.stdout);
@@ -191,8 +191,7 @@ fn tools_failures_and_skips() {
         "run",
         "-i",
         r#"{"n": 1}"#,
-        "--telemetry-otlp",
-        &rx.url(),
+        &format!("--telemetry-otlp={}", rx.url()),
     ]);
     out.code(1);
     let root = rx.span("invoke_workflow failing");
@@ -235,8 +234,7 @@ fn dry_run_to(url: &str) -> (crate::support::Out, Duration) {
         "--dry-run",
         "-i",
         r#"{"name": "Ada"}"#,
-        "--telemetry-otlp",
-        url,
+        &format!("--telemetry-otlp={url}"),
         "--telemetry-file",
         "t.jsonl",
     ]);
@@ -333,8 +331,7 @@ edges:
         r#"{"x": "1"}"#,
         "-o",
         "json",
-        "--telemetry-otlp",
-        &rx.url(),
+        &format!("--telemetry-otlp={}", rx.url()),
     ]);
     out.code(0);
     let root = rx.span("invoke_workflow traced");
@@ -386,8 +383,7 @@ fn sub_workflows_nest_under_their_branch_and_trigger_nodes() {
         "run",
         "-i",
         r#"{"count": 0}"#,
-        "--telemetry-otlp",
-        &rx.url(),
+        &format!("--telemetry-otlp={}", rx.url()),
     ])
     .code(0);
     let root = rx.span("invoke_workflow looping");
@@ -426,8 +422,7 @@ fn sub_workflows_nest_under_their_branch_and_trigger_nodes() {
         "run",
         "-i",
         r#"{"word": "hi"}"#,
-        "--telemetry-otlp",
-        &rx.url(),
+        &format!("--telemetry-otlp={}", rx.url()),
     ])
     .code(0);
     let root = rx.span("invoke_workflow parent");
@@ -451,7 +446,7 @@ fn retries_are_span_events_and_a_resume_links_to_the_previous_attempt() {
     llm.push_status(500);
     let rx = OtlpReceiver::start(Behaviour::Healthy);
     let f = Fixture::new("hello").llm(&llm);
-    run_hello(&f, &["--telemetry-otlp", &rx.url()]).code(0);
+    run_hello(&f, &[&format!("--telemetry-otlp={}", rx.url())]).code(0);
     let chat = rx.span("chat claude-test");
     let retry = chat
         .events
@@ -472,8 +467,7 @@ fn retries_are_span_events_and_a_resume_links_to_the_previous_attempt() {
         r#"{"n": 1}"#,
         "--run-id",
         "again",
-        "--telemetry-otlp",
-        &rx.url(),
+        &format!("--telemetry-otlp={}", rx.url()),
     ])
     .code(1);
     let attempt1 = rx.span("invoke_workflow failing");
@@ -491,8 +485,7 @@ fn retries_are_span_events_and_a_resume_links_to_the_previous_attempt() {
         "run",
         "--resume",
         "again",
-        "--telemetry-otlp",
-        &rx.url(),
+        &format!("--telemetry-otlp={}", rx.url()),
     ])
     .code(0);
     let attempt2 = rx.span("invoke_workflow failing");
@@ -577,8 +570,7 @@ edges:
         "run",
         "-i",
         r#"{"task": "count"}"#,
-        "--telemetry-otlp",
-        &rx.url(),
+        &format!("--telemetry-otlp={}", rx.url()),
     ])
     .code(0);
 
@@ -631,8 +623,7 @@ fn a_fire_and_forget_run_joins_its_parents_trace() {
         "run",
         "-i",
         r#"{"word": "hi"}"#,
-        "--telemetry-otlp",
-        &rx.url(),
+        &format!("--telemetry-otlp={}", rx.url()),
     ])
     .code(0);
     let root = rx.span("invoke_workflow parent");

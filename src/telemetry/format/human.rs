@@ -370,12 +370,7 @@ mod tests {
                     attempt: 1,
                 },
             ),
-            (
-                Some("greet"),
-                Event::NodeStarted {
-                    node_type: NodeKind::Prompt,
-                },
-            ),
+            (Some("greet"), Event::node_started(NodeKind::Prompt)),
             (
                 Some("greet"),
                 Event::NodeCompleted {
@@ -385,6 +380,9 @@ mod tests {
                     output_tokens: 40,
                     model: None,
                     cost_usd: None,
+                    response_model: None,
+                    finish_reason: None,
+                    session_id: None,
                 },
             ),
             (

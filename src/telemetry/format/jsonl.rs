@@ -235,6 +235,9 @@ mod tests {
             output_tokens: 40,
             model: None,
             cost_usd: None,
+            response_model: None,
+            finish_reason: None,
+            session_id: None,
         };
         let mut out = Vec::new();
         let scope = scope();
@@ -405,12 +408,7 @@ mod tests {
                 },
                 json!({"name":"demo","signal":"SIGTERM","duration_ms":9}),
             ),
-            (
-                Event::NodeStarted {
-                    node_type: NodeKind::Tool,
-                },
-                json!({"type":"tool"}),
-            ),
+            (Event::node_started(NodeKind::Tool), json!({"type":"tool"})),
             (
                 Event::NodeCompleted {
                     node_type: NodeKind::Prompt,
@@ -419,6 +417,9 @@ mod tests {
                     output_tokens: 40,
                     model: Some("claude-x".into()),
                     cost_usd: Some(0.25),
+                    response_model: None,
+                    finish_reason: None,
+                    session_id: None,
                 },
                 json!({"type":"prompt","duration_ms":333,"input_tokens":12,"output_tokens":40,"model":"claude-x","cost_usd":0.25}),
             ),

@@ -46,13 +46,19 @@ impl Format {
     }
 }
 
-/// One event with its envelope, ready to format.
+/// One event with its envelope, as the writer hands it to a destination: formatted into a
+/// line, or typed to a sink that [takes events](super::Sink::takes_events).
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Envelope<'a> {
+pub struct Envelope<'a> {
+    /// Milliseconds since the Unix epoch (the line's `timestamp`).
     pub unix_millis: u64,
+    /// The destination's own `seq` for this event.
     pub seq: u64,
+    /// The run (and parent run) the event belongs to.
     pub scope: &'a RunScope,
+    /// The node, for node events.
     pub node_id: Option<&'a str>,
+    /// The event and its data.
     pub event: &'a Event,
 }
 

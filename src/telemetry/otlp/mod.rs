@@ -3,12 +3,15 @@
 //! "OpenTelemetry export").
 //!
 //! Module map: [`settings`] (the switch and the `OTEL_*` variables; always built), and,
-//! with the `otlp` cargo feature: `stream_event` (a jsonl line read back), `semconv`
-//! (attribute names), `span_tree` (events to spans and log records), `exporter` (the
-//! export thread), `http_client` (OTLP/HTTP over `ureq`) and [`OtlpSink`].
+//! with the `otlp` cargo feature: `semconv` (attribute names), `attributes` (an event's data
+//! as attributes), `span_tree` (events to spans and log records), `exporter` (the export
+//! thread), `http_client` (OTLP/HTTP over `ureq`) and [`OtlpSink`], which takes the writer's
+//! events typed.
 
 pub mod settings;
 
+#[cfg(feature = "otlp")]
+mod attributes;
 #[cfg(feature = "otlp")]
 mod exporter;
 #[cfg(feature = "otlp")]
@@ -19,8 +22,6 @@ mod semconv;
 mod sink;
 #[cfg(feature = "otlp")]
 mod span_tree;
-#[cfg(feature = "otlp")]
-mod stream_event;
 
 #[cfg(feature = "otlp")]
 pub use sink::OtlpSink;

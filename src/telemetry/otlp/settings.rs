@@ -1,4 +1,4 @@
-//! OpenTelemetry export settings: the switch (`--telemetry-otlp [URL]`,
+//! OpenTelemetry export settings: the switch (`--telemetry-otlp[=URL]`,
 //! `TRIDENT_TELEMETRY_OTLP`, manifest `telemetry.otlp`: a URL, `on` or `off`) combined with
 //! the standard `OTEL_*` variables, resolved once before a run.
 //!

@@ -1,23 +1,26 @@
-//! The OTLP sink: one more sink of the telemetry writer. It reads the JSON Lines the writer
-//! hands it, builds the run's spans and log records from them (`span_tree`) and queues them
-//! for the export thread (`exporter`). Log records are made only for the events passing the
-//! stream's own filter; spans use every event the sink receives.
+//! The OTLP sink: one more sink of the telemetry writer, taking its events typed (no line
+//! formatted and parsed back). It builds the run's spans and log records from them
+//! (`span_tree`) and, after every writer batch, queues them for the export thread
+//! (`exporter`). Log records are made only for the events passing the stream's own filter;
+//! spans use every event the sink receives.
 
 use std::io;
 
 use super::exporter::Exporter;
 use super::settings::OtlpSettings;
-use super::span_tree::SpanTree;
-use super::stream_event::StreamEvent;
-use crate::telemetry::catalogue::EventKind;
+use super::span_tree::{LogItem, SpanTree};
 use crate::telemetry::event::Event;
 use crate::telemetry::filter::EventFilter;
+use crate::telemetry::format::Envelope;
 use crate::telemetry::notice::Notices;
+use crate::telemetry::policy::PayloadPolicy;
 use crate::telemetry::sink::Sink;
 
 /// Exports the stream as OpenTelemetry spans and log records over OTLP/HTTP.
 pub struct OtlpSink {
     tree: SpanTree,
+    /// Log records made since the last batch was queued.
+    logs: Vec<LogItem>,
     exporter: Exporter,
     log_filter: EventFilter,
     endpoint: String,
@@ -37,6 +40,7 @@ impl OtlpSink {
         let exporter = Exporter::start(settings, tree.scope().clone())?;
         Ok(OtlpSink {
             tree,
+            logs: Vec::new(),
             exporter,
             log_filter,
             endpoint: without_credentials(&settings.traces_endpoint),
@@ -68,23 +72,31 @@ impl Sink for OtlpSink {
         "otlp".to_string()
     }
 
-    fn write_lines(&mut self, lines: &[u8]) -> io::Result<()> {
+    fn write_lines(&mut self, _lines: &[u8]) -> io::Result<()> {
+        Err(io::Error::other("the OTLP sink takes typed events"))
+    }
+
+    fn takes_events(&self) -> bool {
+        true
+    }
+
+    fn write_event(&mut self, event: &Envelope<'_>, policy: &PayloadPolicy) -> io::Result<()> {
         if self.finished {
             return Ok(());
         }
-        let mut logs = Vec::new();
-        for line in lines.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-            let Some(event) = StreamEvent::parse(line) else {
-                continue;
-            };
-            let logged =
-                EventKind::from_name(&event.event).is_none_or(|kind| self.log_filter.allows(kind));
-            if logged {
-                logs.push(self.tree.log_record(&event));
-            }
-            self.tree.record(&event);
+        if self.log_filter.allows_event(event.event) {
+            let log = self.tree.log_record(event, policy);
+            self.logs.push(log);
         }
-        self.exporter.send(self.tree.take(), logs);
+        self.tree.record(event, policy);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if !self.finished {
+            let logs = std::mem::take(&mut self.logs);
+            self.exporter.send(self.tree.take(), logs);
+        }
         Ok(())
     }
 
@@ -94,7 +106,8 @@ impl Sink for OtlpSink {
         }
         self.finished = true;
         self.tree.close_all();
-        self.exporter.send(self.tree.take(), Vec::new());
+        let logs = std::mem::take(&mut self.logs);
+        self.exporter.send(self.tree.take(), logs);
         let Some(failure) = self.exporter.close() else {
             return Vec::new();
         };

@@ -1,4 +1,5 @@
-//! Builds a run's OpenTelemetry spans and log records from its stream events.
+//! Builds a run's OpenTelemetry spans and log records from its stream events, read typed as
+//! the writer hands them (the same events, seq and time stamps the lines carry).
 //!
 //! Spans are opened and closed by the lifecycle events (`workflow_*`, `node_*`,
 //! `agent_turn_*`, `agent_tool_called`), filled with attributes by the resource events
@@ -10,18 +11,23 @@
 
 use std::collections::HashMap;
 use std::str::FromStr;
-use std::time::SystemTime;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use opentelemetry::trace::{
     Event as SpanEvent, Link, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId,
     TraceState,
 };
-use opentelemetry::{InstrumentationScope, KeyValue, Value as OtelValue};
+use opentelemetry::{InstrumentationScope, KeyValue, StringValue, Value as OtelValue};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
-use serde_json::{Map, Value};
 
+use super::attributes::data_attributes;
 use super::semconv as sc;
-use super::stream_event::StreamEvent;
+use crate::project::NodeKind;
+use crate::telemetry::catalogue::Level;
+use crate::telemetry::event::Event;
+use crate::telemetry::format::Envelope;
+use crate::telemetry::policy::PayloadPolicy;
 use crate::telemetry::trace_context::{
     SpanPart, TraceParent, attempt_of, derived_trace_id, span_id,
 };
@@ -34,10 +40,20 @@ pub struct LogItem {
     pub severity_number: i32,
     pub severity_text: &'static str,
     /// The event name.
-    pub body: String,
+    pub body: &'static str,
     pub attributes: Vec<KeyValue>,
     pub trace_id: [u8; 16],
     pub span_id: [u8; 8],
+}
+
+/// The trace a run's spans belong to, decided at its first event.
+#[derive(Debug, Clone)]
+struct RunTrace {
+    trace_id: [u8; 16],
+    flags: u8,
+    state: Option<Arc<str>>,
+    /// The run id, shared by every attribute that repeats it.
+    run_id: Arc<str>,
 }
 
 struct OpenSpan {
@@ -45,7 +61,7 @@ struct OpenSpan {
     span_id: [u8; 8],
     parent: Option<[u8; 8]>,
     parent_remote: bool,
-    trace_state: Option<String>,
+    trace_state: Option<Arc<str>>,
     flags: u8,
     name: String,
     kind: SpanKind,
@@ -65,8 +81,8 @@ impl OpenSpan {
         }
     }
 
-    fn fail(&mut self, message: &str, error_type: &str) {
-        self.status = Status::error(message.to_string());
+    fn fail(&mut self, message: String, error_type: &str) {
+        self.status = Status::error(message);
         self.set(sc::ERROR_TYPE, error_type.to_string());
     }
 
@@ -108,9 +124,9 @@ impl OpenSpan {
 /// What a node span knows besides its [`OpenSpan`].
 struct NodeSpan {
     span: OpenSpan,
-    node_type: String,
+    node_id: String,
+    node_type: NodeKind,
     model: Option<String>,
-    turns: u64,
     tool_calls: u64,
     open_tool: Option<OpenSpan>,
     open_turn: Option<OpenSpan>,
@@ -128,12 +144,28 @@ struct RunSpan {
 pub struct SpanTree {
     parent: Option<TraceParent>,
     scope: InstrumentationScope,
-    traces: HashMap<String, ([u8; 16], u8, Option<String>)>,
+    traces: HashMap<String, RunTrace>,
     runs: HashMap<String, RunSpan>,
-    nodes: HashMap<(String, String), NodeSpan>,
+    /// Open node spans by run id, then node id.
+    nodes: HashMap<String, HashMap<String, NodeSpan>>,
     last_time: SystemTime,
     /// Spans finished since the last [`SpanTree::take`].
     finished: Vec<SpanData>,
+}
+
+/// The time of an event.
+fn time_of(event: &Envelope<'_>) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(event.unix_millis)
+}
+
+/// OTLP severity number and text of a level.
+fn severity(level: Level) -> (i32, &'static str) {
+    match level {
+        Level::Debug => (5, "DEBUG"),
+        Level::Info => (9, "INFO"),
+        Level::Warning => (13, "WARNING"),
+        Level::Error => (17, "ERROR"),
+    }
 }
 
 impl SpanTree {
@@ -147,7 +179,7 @@ impl SpanTree {
             traces: HashMap::new(),
             runs: HashMap::new(),
             nodes: HashMap::new(),
-            last_time: SystemTime::UNIX_EPOCH,
+            last_time: UNIX_EPOCH,
             finished: Vec::new(),
         }
     }
@@ -162,81 +194,93 @@ impl SpanTree {
         std::mem::take(&mut self.finished)
     }
 
-    /// The log record of `event` (correlated to its node's span, else its run's).
-    pub fn log_record(&mut self, event: &StreamEvent) -> LogItem {
-        let (trace_id, _, _) = self.trace_of(event);
-        let part = match &event.node_id {
+    /// The log record of `event` (correlated to its node's span, else its run's), its data
+    /// redacted and truncated by `policy`.
+    pub fn log_record(&mut self, event: &Envelope<'_>, policy: &PayloadPolicy) -> LogItem {
+        let run = self.trace_of(event);
+        let part = match event.node_id {
             Some(node) => SpanPart::Node(node),
             None => SpanPart::Run,
         };
-        let (severity_number, severity_text) = match event.level.as_str() {
-            "DEBUG" => (5, "DEBUG"),
-            "WARNING" => (13, "WARNING"),
-            "ERROR" => (17, "ERROR"),
-            _ => (9, "INFO"),
-        };
-        let mut attributes = vec![
-            KeyValue::new("trident.event", event.event.clone()),
-            KeyValue::new("trident.seq", event.seq as i64),
-            KeyValue::new(sc::RUN_ID, event.run_id.clone()),
-        ];
-        if let Some(v) = &event.parent_run_id {
+        let (severity_number, severity_text) = severity(event.event.level());
+        let mut attributes = Vec::with_capacity(12);
+        attributes.push(KeyValue::new("trident.event", event.event.name()));
+        attributes.push(KeyValue::new("trident.seq", event.seq as i64));
+        attributes.push(KeyValue::new(
+            sc::RUN_ID,
+            StringValue::from(Arc::clone(&run.run_id)),
+        ));
+        if let Some(v) = &event.scope.parent_run_id {
             attributes.push(KeyValue::new(sc::PARENT_RUN_ID, v.clone()));
         }
-        if let Some(v) = &event.parent_node_id {
+        if let Some(v) = &event.scope.parent_node_id {
             attributes.push(KeyValue::new("trident.parent_node_id", v.clone()));
         }
-        if let Some(v) = &event.node_id {
-            attributes.push(KeyValue::new(sc::NODE_ID, v.clone()));
+        if let Some(v) = event.node_id {
+            attributes.push(KeyValue::new(sc::NODE_ID, v.to_string()));
         }
-        flatten(&event.data, "", &mut attributes);
+        data_attributes(event.event, policy, &mut attributes);
         LogItem {
-            time: event.time(),
+            time: time_of(event),
             severity_number,
             severity_text,
-            body: event.event.clone(),
+            body: event.event.name(),
             attributes,
-            trace_id,
-            span_id: span_id(&trace_id, &event.run_id, part),
+            trace_id: run.trace_id,
+            span_id: span_id(&run.trace_id, &event.scope.run_id, part),
         }
     }
 
-    /// The trace id, flags and trace state of `event`'s run (decided at its
-    /// `workflow_started`; a sub-workflow shares its parent run's).
-    fn trace_of(&mut self, event: &StreamEvent) -> ([u8; 16], u8, Option<String>) {
-        if let Some(t) = self.traces.get(&event.run_id) {
+    /// The trace of `event`'s run (decided at its `workflow_started`; a sub-workflow shares
+    /// its parent run's).
+    fn trace_of(&mut self, event: &Envelope<'_>) -> RunTrace {
+        let run_id = &event.scope.run_id;
+        if let Some(t) = self.traces.get(run_id) {
             return t.clone();
         }
         let inherited = event
+            .scope
             .parent_run_id
             .as_ref()
-            .and_then(|p| self.traces.get(p))
-            .cloned();
-        let t = inherited.unwrap_or_else(|| match &self.parent {
-            Some(p) => (p.trace_id, p.flags, p.state.clone()),
-            None => {
-                let resumed = event.text("resumed_from").is_some();
-                let attempt = attempt_of(resumed, event.uint("attempt"));
-                (derived_trace_id(&event.run_id, attempt), 1, None)
+            .and_then(|p| self.traces.get(p));
+        let (trace_id, flags, state) = match (inherited, &self.parent) {
+            (Some(t), _) => (t.trace_id, t.flags, t.state.clone()),
+            (None, Some(p)) => (p.trace_id, p.flags, p.state.as_deref().map(Arc::from)),
+            (None, None) => {
+                let attempt = match event.event {
+                    Event::WorkflowStarted {
+                        resumed_from,
+                        attempt,
+                        ..
+                    } => attempt_of(resumed_from.is_some(), Some(*attempt)),
+                    _ => attempt_of(false, None),
+                };
+                (derived_trace_id(run_id, attempt), 1, None)
             }
-        });
-        self.traces.insert(event.run_id.clone(), t.clone());
+        };
+        let t = RunTrace {
+            trace_id,
+            flags,
+            state,
+            run_id: Arc::from(run_id.as_str()),
+        };
+        self.traces.insert(run_id.clone(), t.clone());
         t
     }
 
-    fn open(&mut self, event: &StreamEvent, part: SpanPart<'_>, parent: [u8; 8]) -> OpenSpan {
-        let (trace_id, flags, trace_state) = self.trace_of(event);
+    fn open(&mut self, event: &Envelope<'_>, part: SpanPart<'_>, parent: [u8; 8]) -> OpenSpan {
+        let run = self.trace_of(event);
         OpenSpan {
-            trace_id,
-            span_id: span_id(&trace_id, &event.run_id, part),
+            trace_id: run.trace_id,
+            span_id: span_id(&run.trace_id, &event.scope.run_id, part),
             parent: Some(parent),
             parent_remote: false,
-            trace_state,
-            flags,
+            trace_state: run.state,
+            flags: run.flags,
             name: String::new(),
             kind: SpanKind::Internal,
-            start: event.time(),
-            attributes: Vec::new(),
+            start: time_of(event),
+            attributes: Vec::with_capacity(12),
             events: Vec::new(),
             links: Vec::new(),
             status: Status::Unset,
@@ -247,74 +291,120 @@ impl SpanTree {
         self.finished.push(span.finish(end, &self.scope));
     }
 
-    /// Takes in one event.
-    pub fn record(&mut self, event: &StreamEvent) {
-        let time = event.time();
+    /// Takes in one event; free text copied from it gets `policy` (redaction, truncation).
+    pub fn record(&mut self, event: &Envelope<'_>, policy: &PayloadPolicy) {
+        let time = time_of(event);
         self.last_time = self.last_time.max(time);
-        match event.event.as_str() {
-            "workflow_started" => self.workflow_started(event),
-            "workflow_completed" | "workflow_failed" | "workflow_interrupted" => {
-                self.workflow_ended(event)
+        match event.event {
+            Event::WorkflowStarted { .. } => self.workflow_started(event, policy),
+            Event::WorkflowCompleted { .. }
+            | Event::WorkflowFailed { .. }
+            | Event::WorkflowInterrupted { .. } => self.workflow_ended(event, policy),
+            Event::NodeStarted { .. } => self.node_started(event, policy),
+            Event::NodeCompleted { .. } | Event::NodeFailed { .. } => {
+                self.node_ended(event, policy)
             }
-            "node_started" => self.node_started(event),
-            "node_completed" | "node_failed" => self.node_ended(event),
-            "node_skipped" => self.node_skipped(event),
-            "token_usage" => self.token_usage(event),
-            "cost_incurred" => {
-                if let Some(node) = self.node_mut(event)
-                    && let Some(cost) = event.float("cost_usd")
-                {
-                    node.span.set(sc::COST_USD, cost);
+            Event::NodeSkipped { reason, .. } => self.node_skipped(event, reason.as_str()),
+            Event::TokenUsage {
+                model,
+                input_tokens,
+                output_tokens,
+                cache_read_input_tokens,
+                ..
+            } => {
+                let Some(node) = self.node_mut(event) else {
+                    return;
+                };
+                if node.model.is_none() {
+                    node.model = Some(policy.text(model).into_owned());
+                }
+                node.span.set(sc::USAGE_INPUT_TOKENS, *input_tokens as i64);
+                node.span
+                    .set(sc::USAGE_OUTPUT_TOKENS, *output_tokens as i64);
+                if let Some(n) = cache_read_input_tokens {
+                    node.span.set(sc::USAGE_CACHE_READ_INPUT_TOKENS, *n as i64);
                 }
             }
-            "agent_turn_started" => self.agent_turn_started(event),
-            "agent_turn_completed" => self.agent_turn_completed(event),
-            "agent_tool_called" => self.agent_tool_called(event),
-            "provider_retry" | "checkpoint_saved" | "branch_iteration" | "signal_emitted"
-            | "signal_received" | "otlp_export_failed" => self.span_event(event),
+            Event::CostIncurred { cost_usd, .. } => {
+                if let Some(node) = self.node_mut(event) {
+                    node.span.set(sc::COST_USD, *cost_usd);
+                }
+            }
+            Event::AgentTurnStarted { turn_number, .. } => {
+                self.agent_turn_started(event, *turn_number)
+            }
+            Event::AgentTurnCompleted {
+                tool_calls,
+                input_tokens,
+                output_tokens,
+                ..
+            } => self.agent_turn_completed(event, *tool_calls, *input_tokens, *output_tokens),
+            Event::AgentToolCalled { tool_name, .. } => {
+                let tool = policy.text(tool_name).into_owned();
+                self.agent_tool_called(event, tool)
+            }
+            Event::ProviderRetry { .. }
+            | Event::CheckpointSaved { .. }
+            | Event::BranchIteration { .. }
+            | Event::SignalEmitted { .. }
+            | Event::SignalReceived { .. }
+            | Event::OtlpExportFailed { .. } => self.span_event(event, policy),
             _ => {}
         }
     }
 
-    fn workflow_started(&mut self, event: &StreamEvent) {
-        let (trace_id, flags, trace_state) = self.trace_of(event);
-        let (parent, remote) = match (&event.parent_run_id, &event.parent_node_id) {
-            (Some(run), Some(node)) => (Some(span_id(&trace_id, run, SpanPart::Node(node))), false),
+    fn workflow_started(&mut self, event: &Envelope<'_>, policy: &PayloadPolicy) {
+        let Event::WorkflowStarted {
+            name,
+            dry_run,
+            resumed_from,
+            attempt,
+            ..
+        } = event.event
+        else {
+            return;
+        };
+        let run = self.trace_of(event);
+        let scope = event.scope;
+        let (parent, remote) = match (&scope.parent_run_id, &scope.parent_node_id) {
+            (Some(parent_run), Some(node)) => (
+                Some(span_id(&run.trace_id, parent_run, SpanPart::Node(node))),
+                false,
+            ),
             _ => match &self.parent {
                 Some(p) => (Some(p.span_id), true),
                 None => (None, false),
             },
         };
-        let name = event.text("name").unwrap_or("workflow").to_string();
-        let resumed = event.text("resumed_from");
-        let attempt = attempt_of(resumed.is_some(), event.uint("attempt"));
+        let name = policy.text(name).into_owned();
+        let attempt = attempt_of(resumed_from.is_some(), Some(*attempt));
         let mut span = OpenSpan {
-            trace_id,
-            span_id: span_id(&trace_id, &event.run_id, SpanPart::Run),
+            trace_id: run.trace_id,
+            span_id: span_id(&run.trace_id, &scope.run_id, SpanPart::Run),
             parent,
             parent_remote: remote,
-            trace_state,
-            flags,
+            trace_state: run.state.clone(),
+            flags: run.flags,
             name: format!("{} {name}", sc::OP_INVOKE_WORKFLOW),
             kind: SpanKind::Internal,
-            start: event.time(),
-            attributes: Vec::new(),
+            start: time_of(event),
+            attributes: Vec::with_capacity(12),
             events: Vec::new(),
             links: Vec::new(),
             status: Status::Unset,
         };
         span.set(sc::OPERATION_NAME, sc::OP_INVOKE_WORKFLOW);
         span.set(sc::WORKFLOW_NAME, name);
-        span.set(sc::RUN_ID, event.run_id.clone());
-        span.set(
-            sc::DRY_RUN,
-            event.data.get("dry_run") == Some(&Value::Bool(true)),
-        );
+        span.set(sc::RUN_ID, StringValue::from(Arc::clone(&run.run_id)));
+        span.set(sc::DRY_RUN, *dry_run);
         span.set(sc::ATTEMPT, attempt as i64);
-        if let Some(parent_run) = &event.parent_run_id {
+        if let Some(parent_run) = &scope.parent_run_id {
             span.set(sc::PARENT_RUN_ID, parent_run.clone());
         }
-        if let Some(previous) = resumed.filter(|_| attempt > 1 && event.parent_run_id.is_none()) {
+        if let Some(previous) = resumed_from
+            .as_deref()
+            .filter(|_| attempt > 1 && scope.parent_run_id.is_none())
+        {
             // Each attempt is its own trace, linked to the previous attempt's root.
             let previous_trace = derived_trace_id(previous, attempt - 1);
             let context = SpanContext::new(
@@ -331,7 +421,7 @@ impl SpanTree {
             ));
         }
         self.runs.insert(
-            event.run_id.clone(),
+            scope.run_id.clone(),
             RunSpan {
                 span,
                 failed_error_type: None,
@@ -339,175 +429,185 @@ impl SpanTree {
         );
     }
 
-    fn workflow_ended(&mut self, event: &StreamEvent) {
-        let end = event.time();
+    fn workflow_ended(&mut self, event: &Envelope<'_>, policy: &PayloadPolicy) {
+        let end = time_of(event);
+        let run_id = &event.scope.run_id;
         // Nodes of this run still open (an interruption) end with it.
-        let open: Vec<(String, String)> = self
-            .nodes
-            .keys()
-            .filter(|(run, _)| *run == event.run_id)
-            .cloned()
-            .collect();
-        for key in open {
-            if let Some(node) = self.nodes.remove(&key) {
+        if let Some(open) = self.nodes.remove(run_id) {
+            for node in open.into_values() {
                 self.close_node(node, end, true);
             }
         }
-        let Some(mut run) = self.runs.remove(&event.run_id) else {
+        let Some(mut run) = self.runs.remove(run_id) else {
             return;
         };
-        match event.event.as_str() {
-            "workflow_completed" => {
-                if let Some(n) = event.uint("input_tokens") {
-                    run.span.set(sc::USAGE_INPUT_TOKENS, n as i64);
-                }
-                if let Some(n) = event.uint("output_tokens") {
-                    run.span.set(sc::USAGE_OUTPUT_TOKENS, n as i64);
-                }
-                if let Some(n) = event.uint("cache_read_input_tokens") {
-                    run.span.set(sc::USAGE_CACHE_READ_INPUT_TOKENS, n as i64);
-                }
-                if let Some(cost) = event.float("cost_usd") {
-                    run.span.set(sc::COST_USD, cost);
+        match event.event {
+            Event::WorkflowCompleted {
+                input_tokens,
+                output_tokens,
+                cost_usd,
+                ..
+            } => {
+                run.span.set(sc::USAGE_INPUT_TOKENS, *input_tokens as i64);
+                run.span.set(sc::USAGE_OUTPUT_TOKENS, *output_tokens as i64);
+                if cost_usd.is_finite() {
+                    run.span.set(sc::COST_USD, *cost_usd);
                 }
                 run.span.status = Status::Ok;
             }
-            "workflow_failed" => {
+            Event::WorkflowFailed { error, .. } => {
                 let error_type = run
                     .failed_error_type
                     .clone()
                     .unwrap_or_else(|| "TridentError".to_string());
-                run.span
-                    .fail(event.text("error").unwrap_or("failed"), &error_type);
+                run.span.fail(policy.text(error).into_owned(), &error_type);
             }
-            _ => {
-                let signal = event.text("signal").unwrap_or("signal");
+            Event::WorkflowInterrupted { signal, .. } => {
                 run.span
-                    .fail(&format!("interrupted by {signal}"), "Interrupted");
+                    .fail(format!("interrupted by {signal}"), "Interrupted");
             }
+            _ => {}
         }
         self.finish(run.span, end);
     }
 
-    fn node_started(&mut self, event: &StreamEvent) {
-        let Some(node_id) = event.node_id.as_deref() else {
+    fn node_started(&mut self, event: &Envelope<'_>, policy: &PayloadPolicy) {
+        let Event::NodeStarted {
+            node_type,
+            temperature,
+            max_tokens,
+            description,
+        } = event.event
+        else {
+            return;
+        };
+        let Some(node_id) = event.node_id else {
             return;
         };
         let parent = {
-            let (trace_id, _, _) = self.trace_of(event);
-            span_id(&trace_id, &event.run_id, SpanPart::Run)
+            let run = self.trace_of(event);
+            span_id(&run.trace_id, &event.scope.run_id, SpanPart::Run)
         };
         let mut span = self.open(event, SpanPart::Node(node_id), parent);
-        let node_type = event.text("type").unwrap_or("node").to_string();
         span.set(sc::NODE_ID, node_id.to_string());
-        span.set(sc::NODE_TYPE, node_type.clone());
-        match node_type.as_str() {
-            "prompt" => {
+        span.set(sc::NODE_TYPE, node_type.as_str());
+        match node_type {
+            NodeKind::Prompt => {
                 span.kind = SpanKind::Client;
                 span.set(sc::OPERATION_NAME, sc::OP_CHAT);
-                if let Some(t) = event.float("temperature") {
-                    span.set(sc::REQUEST_TEMPERATURE, t);
+                if let Some(t) = temperature {
+                    span.set(sc::REQUEST_TEMPERATURE, *t);
                 }
-                if let Some(n) = event.uint("max_tokens") {
-                    span.set(sc::REQUEST_MAX_TOKENS, n as i64);
+                if let Some(n) = max_tokens {
+                    span.set(sc::REQUEST_MAX_TOKENS, *n as i64);
                 }
             }
-            "tool" => {
+            NodeKind::Tool => {
                 span.set(sc::OPERATION_NAME, sc::OP_EXECUTE_TOOL);
                 span.set(sc::TOOL_NAME, node_id.to_string());
                 span.set(sc::TOOL_TYPE, "function");
-                if let Some(d) = event.text("description").filter(|d| !d.is_empty()) {
-                    span.set(sc::TOOL_DESCRIPTION, d.to_string());
+                if let Some(d) = description.as_deref().filter(|d| !d.is_empty()) {
+                    span.set(sc::TOOL_DESCRIPTION, policy.text(d).into_owned());
                 }
             }
-            "agent" => {
+            NodeKind::Agent => {
                 span.set(sc::OPERATION_NAME, sc::OP_INVOKE_AGENT);
                 span.set(sc::PROVIDER_NAME, "anthropic");
                 span.set(sc::AGENT_NAME, node_id.to_string());
             }
             _ => {}
         }
-        let model = event.text("model").map(str::to_string);
-        self.nodes.insert(
-            (event.run_id.clone(), node_id.to_string()),
-            NodeSpan {
-                span,
-                node_type,
+        self.nodes
+            .entry(event.scope.run_id.clone())
+            .or_default()
+            .insert(
+                node_id.to_string(),
+                NodeSpan {
+                    span,
+                    node_id: node_id.to_string(),
+                    node_type: *node_type,
+                    model: None,
+                    tool_calls: 0,
+                    open_tool: None,
+                    open_turn: None,
+                    ended_turns: Vec::new(),
+                },
+            );
+    }
+
+    fn node_mut(&mut self, event: &Envelope<'_>) -> Option<&mut NodeSpan> {
+        self.nodes
+            .get_mut(&event.scope.run_id)?
+            .get_mut(event.node_id?)
+    }
+
+    fn take_node(&mut self, event: &Envelope<'_>) -> Option<NodeSpan> {
+        self.nodes
+            .get_mut(&event.scope.run_id)?
+            .remove(event.node_id?)
+    }
+
+    fn node_ended(&mut self, event: &Envelope<'_>, policy: &PayloadPolicy) {
+        let Some(mut node) = self.take_node(event) else {
+            return;
+        };
+        match event.event {
+            Event::NodeCompleted {
+                input_tokens,
+                output_tokens,
                 model,
-                turns: 0,
-                tool_calls: 0,
-                open_tool: None,
-                open_turn: None,
-                ended_turns: Vec::new(),
-            },
-        );
-    }
-
-    fn node_mut(&mut self, event: &StreamEvent) -> Option<&mut NodeSpan> {
-        let node = event.node_id.as_ref()?;
-        self.nodes.get_mut(&(event.run_id.clone(), node.clone()))
-    }
-
-    fn node_ended(&mut self, event: &StreamEvent) {
-        let Some(node_id) = event.node_id.clone() else {
-            return;
-        };
-        let Some(mut node) = self.nodes.remove(&(event.run_id.clone(), node_id)) else {
-            return;
-        };
-        if let Some(model) = event.text("model") {
-            node.model = Some(model.to_string());
-        }
-        if node.node_type == "prompt" || node.node_type == "agent" {
-            for (key, field) in [
-                (sc::USAGE_INPUT_TOKENS, "input_tokens"),
-                (sc::USAGE_OUTPUT_TOKENS, "output_tokens"),
-                (sc::USAGE_CACHE_READ_INPUT_TOKENS, "cache_read_input_tokens"),
-            ] {
-                if let Some(n) = event.uint(field) {
-                    node.span.set(key, n as i64);
+                cost_usd,
+                response_model,
+                finish_reason,
+                session_id,
+                ..
+            } => {
+                if let Some(model) = model {
+                    node.model = Some(policy.text(model).into_owned());
+                }
+                if matches!(node.node_type, NodeKind::Prompt | NodeKind::Agent) {
+                    node.span.set(sc::USAGE_INPUT_TOKENS, *input_tokens as i64);
+                    node.span
+                        .set(sc::USAGE_OUTPUT_TOKENS, *output_tokens as i64);
+                }
+                if let Some(cost) = cost_usd.filter(|c| c.is_finite()) {
+                    node.span.set(sc::COST_USD, cost);
+                }
+                if let Some(session) = session_id {
+                    node.span
+                        .set(sc::CONVERSATION_ID, policy.text(session).into_owned());
+                }
+                if let Some(reason) = finish_reason {
+                    let reason = StringValue::from(policy.text(reason).into_owned());
+                    node.span.set(
+                        sc::RESPONSE_FINISH_REASONS,
+                        OtelValue::Array(vec![reason].into()),
+                    );
+                }
+                if let Some(model) = response_model {
+                    node.span
+                        .set(sc::RESPONSE_MODEL, policy.text(model).into_owned());
+                }
+                node.span.status = Status::Ok;
+            }
+            Event::NodeFailed {
+                error, error_type, ..
+            } => {
+                node.span.fail(policy.text(error).into_owned(), error_type);
+                if let Some(run) = self.runs.get_mut(&event.scope.run_id) {
+                    run.failed_error_type.get_or_insert(error_type.clone());
                 }
             }
+            _ => {}
         }
-        if let Some(cost) = event.float("cost_usd") {
-            node.span.set(sc::COST_USD, cost);
-        }
-        if let Some(session) = event.text("session_id") {
-            node.span.set(sc::CONVERSATION_ID, session.to_string());
-        }
-        if let Some(reason) = event.text("finish_reason") {
-            node.span.set(
-                sc::RESPONSE_FINISH_REASONS,
-                OtelValue::Array(vec![opentelemetry::StringValue::from(reason.to_string())].into()),
-            );
-        }
-        if let Some(model) = event.text("response_model") {
-            node.span.set(sc::RESPONSE_MODEL, model.to_string());
-        }
-        if event.event == "node_failed" {
-            let error_type = event.text("error_type").unwrap_or("Error").to_string();
-            node.span
-                .fail(event.text("error").unwrap_or("failed"), &error_type);
-            if let Some(run) = self.runs.get_mut(&event.run_id) {
-                run.failed_error_type.get_or_insert(error_type);
-            }
-        } else {
-            node.span.status = Status::Ok;
-        }
-        self.close_node(node, event.time(), false);
+        self.close_node(node, time_of(event), false);
     }
 
     /// Names the node's span from what it learnt, closes its open children and emits it.
     fn close_node(&mut self, mut node: NodeSpan, end: SystemTime, unfinished: bool) {
-        let node_id = node
-            .span
-            .attributes
-            .iter()
-            .find(|kv| kv.key.as_str() == sc::NODE_ID)
-            .map(|kv| kv.value.as_str().into_owned())
-            .unwrap_or_default();
-        node.span.name = match node.node_type.as_str() {
-            "prompt" => {
+        let node_id = &node.node_id;
+        node.span.name = match node.node_type {
+            NodeKind::Prompt => {
                 let (provider, model) = match node.model.as_deref() {
                     Some(m) => match m.split_once('/') {
                         Some((p, rest)) => (Some(p), rest),
@@ -525,8 +625,8 @@ impl SpanTree {
                     sc::OP_CHAT.to_string()
                 }
             }
-            "tool" => format!("{} {node_id}", sc::OP_EXECUTE_TOOL),
-            "agent" => {
+            NodeKind::Tool => format!("{} {node_id}", sc::OP_EXECUTE_TOOL),
+            NodeKind::Agent => {
                 if let Some(m) = &node.model {
                     node.span.set(sc::REQUEST_MODEL, m.clone());
                 }
@@ -553,17 +653,16 @@ impl SpanTree {
         self.finish(node.span, end);
     }
 
-    fn node_skipped(&mut self, event: &StreamEvent) {
-        let Some(node_id) = event.node_id.as_deref() else {
+    fn node_skipped(&mut self, event: &Envelope<'_>, reason: &'static str) {
+        let Some(node_id) = event.node_id else {
             return;
         };
-        let key = (event.run_id.clone(), node_id.to_string());
         // A node that started and was then skipped (a false trigger condition) ends here.
-        let mut span = match self.nodes.remove(&key) {
+        let mut span = match self.take_node(event) {
             Some(node) => node.span,
             None => {
-                let (trace_id, _, _) = self.trace_of(event);
-                let parent = span_id(&trace_id, &event.run_id, SpanPart::Run);
+                let run = self.trace_of(event);
+                let parent = span_id(&run.trace_id, &event.scope.run_id, SpanPart::Run);
                 let mut span = self.open(event, SpanPart::Node(node_id), parent);
                 span.set(sc::NODE_ID, node_id.to_string());
                 span
@@ -571,51 +670,27 @@ impl SpanTree {
         };
         span.name = format!("trident.node {node_id}");
         span.set(sc::NODE_SKIPPED, true);
-        if let Some(reason) = event.text("reason") {
-            span.set(sc::NODE_SKIP_REASON, reason.to_string());
-        }
-        self.finish(span, event.time());
+        span.set(sc::NODE_SKIP_REASON, reason);
+        self.finish(span, time_of(event));
     }
 
-    fn token_usage(&mut self, event: &StreamEvent) {
-        let Some(node) = self.node_mut(event) else {
+    fn agent_turn_started(&mut self, event: &Envelope<'_>, turn: u64) {
+        let Some(node_id) = event.node_id else {
             return;
         };
-        if node.model.is_none()
-            && let Some(m) = event.text("model")
-        {
-            node.model = Some(m.to_string());
-        }
-        for (key, field) in [
-            (sc::USAGE_INPUT_TOKENS, "input_tokens"),
-            (sc::USAGE_OUTPUT_TOKENS, "output_tokens"),
-            (sc::USAGE_CACHE_READ_INPUT_TOKENS, "cache_read_input_tokens"),
-        ] {
-            if let Some(n) = event.uint(field) {
-                node.span.set(key, n as i64);
-            }
-        }
-    }
-
-    fn agent_turn_started(&mut self, event: &StreamEvent) {
-        let Some(node_id) = event.node_id.clone() else {
-            return;
-        };
-        let turn = event.uint("turn_number").unwrap_or(1);
         let Some(agent_span) = self.node_mut(event).map(|n| n.span.span_id) else {
             return;
         };
-        let mut span = self.open(event, SpanPart::AgentTurn(&node_id, turn), agent_span);
+        let mut span = self.open(event, SpanPart::AgentTurn(node_id, turn), agent_span);
         span.name = sc::OP_CHAT.to_string();
         span.kind = SpanKind::Client;
         span.set(sc::OPERATION_NAME, sc::OP_CHAT);
         span.set(sc::PROVIDER_NAME, "anthropic");
-        span.set(sc::NODE_ID, node_id.clone());
+        span.set(sc::NODE_ID, node_id.to_string());
         span.set("trident.agent.turn", turn as i64);
-        let time = event.time();
+        let time = time_of(event);
         let mut ended = Vec::new();
         if let Some(node) = self.node_mut(event) {
-            node.turns = turn;
             ended.extend(node.open_tool.take());
             ended.extend(node.open_turn.replace(span));
         }
@@ -624,23 +699,25 @@ impl SpanTree {
         }
     }
 
-    fn agent_turn_completed(&mut self, event: &StreamEvent) {
-        let time = event.time();
+    fn agent_turn_completed(
+        &mut self,
+        event: &Envelope<'_>,
+        tool_calls: u64,
+        input_tokens: Option<u64>,
+        output_tokens: Option<u64>,
+    ) {
+        let time = time_of(event);
         let mut ended = Vec::new();
         if let Some(node) = self.node_mut(event) {
             ended.extend(node.open_tool.take());
             if let Some(mut turn) = node.open_turn.take() {
-                for (key, field) in [
-                    (sc::USAGE_INPUT_TOKENS, "input_tokens"),
-                    (sc::USAGE_OUTPUT_TOKENS, "output_tokens"),
-                ] {
-                    if let Some(n) = event.uint(field) {
-                        turn.set(key, n as i64);
-                    }
+                if let Some(n) = input_tokens {
+                    turn.set(sc::USAGE_INPUT_TOKENS, n as i64);
                 }
-                if let Some(n) = event.uint("tool_calls") {
-                    turn.set("trident.agent.tool_calls", n as i64);
+                if let Some(n) = output_tokens {
+                    turn.set(sc::USAGE_OUTPUT_TOKENS, n as i64);
                 }
+                turn.set("trident.agent.tool_calls", tool_calls as i64);
                 turn.status = Status::Ok;
                 node.ended_turns.push((turn, time));
             }
@@ -650,8 +727,8 @@ impl SpanTree {
         }
     }
 
-    fn agent_tool_called(&mut self, event: &StreamEvent) {
-        let Some(node_id) = event.node_id.clone() else {
+    fn agent_tool_called(&mut self, event: &Envelope<'_>, tool: String) {
+        let Some(node_id) = event.node_id else {
             return;
         };
         let Some((agent_span, n)) = self.node_mut(event).map(|n| {
@@ -660,14 +737,13 @@ impl SpanTree {
         }) else {
             return;
         };
-        let tool = event.text("tool_name").unwrap_or("tool").to_string();
-        let mut span = self.open(event, SpanPart::AgentTool(&node_id, n), agent_span);
+        let mut span = self.open(event, SpanPart::AgentTool(node_id, n), agent_span);
         span.name = format!("{} {tool}", sc::OP_EXECUTE_TOOL);
         span.set(sc::OPERATION_NAME, sc::OP_EXECUTE_TOOL);
         span.set(sc::TOOL_NAME, tool);
         span.set(sc::TOOL_TYPE, "function");
-        span.set(sc::NODE_ID, node_id.clone());
-        let time = event.time();
+        span.set(sc::NODE_ID, node_id.to_string());
+        let time = time_of(event);
         let previous = self.node_mut(event).and_then(|n| n.open_tool.replace(span));
         if let Some(previous) = previous {
             self.finish(previous, time);
@@ -676,13 +752,13 @@ impl SpanTree {
 
     /// Retries, checkpoints, iterations and signals: a span event on the node's span (or
     /// the run's, when the node's span is not open).
-    fn span_event(&mut self, event: &StreamEvent) {
+    fn span_event(&mut self, event: &Envelope<'_>, policy: &PayloadPolicy) {
         let mut attributes = Vec::new();
-        flatten(&event.data, "", &mut attributes);
-        let span_event = SpanEvent::new(event.event.clone(), event.time(), attributes, 0);
+        data_attributes(event.event, policy, &mut attributes);
+        let span_event = SpanEvent::new(event.event.name(), time_of(event), attributes, 0);
         if let Some(node) = self.node_mut(event) {
             node.span.events.push(span_event);
-        } else if let Some(run) = self.runs.get_mut(&event.run_id) {
+        } else if let Some(run) = self.runs.get_mut(&event.scope.run_id) {
             run.span.events.push(span_event);
         }
     }
@@ -690,7 +766,11 @@ impl SpanTree {
     /// Ends every span still open (the stream ended early), at the last event's time.
     pub fn close_all(&mut self) {
         let end = self.last_time;
-        let nodes: Vec<NodeSpan> = self.nodes.drain().map(|(_, n)| n).collect();
+        let nodes: Vec<NodeSpan> = self
+            .nodes
+            .drain()
+            .flat_map(|(_, n)| n.into_values())
+            .collect();
         for node in nodes {
             self.close_node(node, end, true);
         }
@@ -698,29 +778,6 @@ impl SpanTree {
         for mut run in runs {
             run.span.set(sc::UNFINISHED, true);
             self.finish(run.span, end);
-        }
-    }
-}
-
-/// Appends `data` as attributes: nested objects with dotted keys, arrays as JSON text.
-pub fn flatten(data: &Map<String, Value>, prefix: &str, out: &mut Vec<KeyValue>) {
-    for (key, value) in data {
-        let key = if prefix.is_empty() {
-            key.clone()
-        } else {
-            format!("{prefix}.{key}")
-        };
-        match value {
-            Value::Null => {}
-            Value::Bool(b) => out.push(KeyValue::new(key, *b)),
-            Value::Number(n) => match (n.as_i64(), n.as_f64()) {
-                (Some(i), _) => out.push(KeyValue::new(key, i)),
-                (None, Some(f)) => out.push(KeyValue::new(key, f)),
-                _ => out.push(KeyValue::new(key, n.to_string())),
-            },
-            Value::String(s) => out.push(KeyValue::new(key, s.clone())),
-            Value::Object(map) => flatten(map, &key, out),
-            Value::Array(_) => out.push(KeyValue::new(key, value.to_string())),
         }
     }
 }

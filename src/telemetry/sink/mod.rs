@@ -2,9 +2,11 @@
 //! rotating file, memory for tests). A network or OpenTelemetry sink is one more impl.
 //!
 //! The writer thread owns every sink and hands it whole lines only, so a sink never sees
-//! half an event. Each sink is a destination with its own filter, format and `seq`
-//! numbering (`DestinationOptions`). A sink that returns an error is disabled by the writer with one warning;
-//! the run goes on.
+//! half an event; a sink that builds something else from events (the OTLP exporter) takes
+//! them typed instead ([`Sink::takes_events`]), so nothing is formatted only to be parsed
+//! back. Each sink is a destination with its own filter, format and `seq` numbering
+//! (`DestinationOptions`). A sink that returns an error is disabled by the writer with one
+//! warning; the run goes on.
 
 mod file;
 mod memory;
@@ -17,6 +19,9 @@ pub use run_history::{RUN_EVENTS_FILE, RunHistorySink, last_seq};
 pub use stdout::StdoutSink;
 
 use std::io;
+
+use super::format::Envelope;
+use super::policy::PayloadPolicy;
 
 /// A destination for telemetry lines.
 pub trait Sink: Send {
@@ -36,6 +41,20 @@ pub trait Sink: Send {
 
     /// Writes complete lines, each ending in `\n`.
     fn write_lines(&mut self, lines: &[u8]) -> io::Result<()>;
+
+    /// Whether the writer hands this sink each event typed ([`write_event`](Sink::write_event))
+    /// instead of formatted lines. Asked once, when the stream starts.
+    fn takes_events(&self) -> bool {
+        false
+    }
+
+    /// Takes one event with its envelope, for a sink that
+    /// [takes events](Sink::takes_events); `policy` is the destination's redaction and
+    /// truncation, for the free text and payloads the sink copies. [`flush`](Sink::flush)
+    /// follows every batch.
+    fn write_event(&mut self, _event: &Envelope<'_>, _policy: &PayloadPolicy) -> io::Result<()> {
+        Err(io::Error::other("this sink takes formatted lines"))
+    }
 
     /// The `seq` of the last line this destination already holds, called once after
     /// [`open`](Sink::open): the writer numbers the next line one more. A run's

@@ -1,0 +1,182 @@
+//! An event's `data` as OpenTelemetry attributes, read straight from the typed event through
+//! the formats' field visitor (no JSON line written and parsed back): nested objects and
+//! payload objects as dotted keys, arrays as JSON text, absent and null values left out.
+//! Free text and payloads get the destination's redaction and truncation, exactly as in its
+//! lines.
+
+use opentelemetry::{Key, KeyValue, Value as OtelValue};
+use serde_json::Value;
+
+use crate::telemetry::event::Event;
+use crate::telemetry::fields::DataVisitor;
+use crate::telemetry::format::jsonl::write_value;
+use crate::telemetry::policy::PayloadPolicy;
+use crate::telemetry::redact::REDACTED;
+
+/// Appends the attributes of `event`'s data to `out`.
+pub fn data_attributes(event: &Event, policy: &PayloadPolicy, out: &mut Vec<KeyValue>) {
+    let mut visitor = Attributes {
+        out,
+        policy,
+        prefix: Vec::new(),
+    };
+    event.visit_data(&mut visitor);
+}
+
+struct Attributes<'a> {
+    out: &'a mut Vec<KeyValue>,
+    policy: &'a PayloadPolicy,
+    /// The keys of the nested objects being visited.
+    prefix: Vec<&'static str>,
+}
+
+impl Attributes<'_> {
+    /// The attribute key of field `key` (a static string outside nested objects).
+    fn key(&self, key: &'static str) -> Key {
+        if self.prefix.is_empty() {
+            Key::from_static_str(key)
+        } else {
+            Key::from(format!("{}.{key}", self.prefix.join(".")))
+        }
+    }
+
+    fn push(&mut self, key: &'static str, value: impl Into<OtelValue>) {
+        let key = self.key(key);
+        self.out.push(KeyValue::new(key, value));
+    }
+
+    /// A payload value under the dotted key `key`.
+    fn payload_value(&mut self, key: String, value: &Value) {
+        match value {
+            Value::Null => {}
+            Value::Bool(b) => self.out.push(KeyValue::new(key, *b)),
+            Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+                (Some(i), _) => self.out.push(KeyValue::new(key, i)),
+                (None, Some(f)) => self.out.push(KeyValue::new(key, f)),
+                _ => self.out.push(KeyValue::new(key, n.to_string())),
+            },
+            Value::String(s) => self
+                .out
+                .push(KeyValue::new(key, self.policy.text(s).into_owned())),
+            Value::Object(map) => {
+                for (name, item) in map {
+                    let nested = format!("{key}.{name}");
+                    if !item.is_null() && self.policy.redactor().is_secret_key(name) {
+                        self.out.push(KeyValue::new(nested, REDACTED));
+                    } else {
+                        self.payload_value(nested, item);
+                    }
+                }
+            }
+            Value::Array(_) => {
+                let mut text = Vec::new();
+                write_value(&mut text, value, self.policy);
+                let text = String::from_utf8(text).unwrap_or_default();
+                self.out.push(KeyValue::new(key, text));
+            }
+        }
+    }
+}
+
+impl DataVisitor for Attributes<'_> {
+    fn text(&mut self, key: &'static str, value: &str) {
+        let value = self.policy.text(value).into_owned();
+        self.push(key, value);
+    }
+
+    fn label(&mut self, key: &'static str, value: &str) {
+        self.push(key, value.to_string());
+    }
+
+    fn uint(&mut self, key: &'static str, value: u64) {
+        match i64::try_from(value) {
+            Ok(v) => self.push(key, v),
+            Err(_) => self.push(key, value.to_string()),
+        }
+    }
+
+    fn float(&mut self, key: &'static str, value: f64) {
+        if value.is_finite() {
+            self.push(key, if value == 0.0 { 0.0 } else { value });
+        }
+    }
+
+    fn boolean(&mut self, key: &'static str, value: bool) {
+        self.push(key, value);
+    }
+
+    fn null(&mut self, _key: &'static str) {}
+
+    fn payload(&mut self, key: &'static str, value: &Value) {
+        let key = self.key(key).as_str().to_string();
+        self.payload_value(key, value);
+    }
+
+    fn begin_object(&mut self, key: &'static str) {
+        self.prefix.push(key);
+    }
+
+    fn end_object(&mut self) {
+        self.prefix.pop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::telemetry::policy::MAX_PAYLOAD_CHARS;
+    use crate::telemetry::redact::Redactor;
+
+    fn attributes(event: &Event) -> Vec<(String, String)> {
+        let policy = PayloadPolicy::new(Redactor::new(true, vec![], &[]), Some(MAX_PAYLOAD_CHARS));
+        let mut out = Vec::new();
+        data_attributes(event, &policy, &mut out);
+        out.into_iter()
+            .map(|kv| (kv.key.as_str().to_string(), kv.value.as_str().into_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn nested_objects_and_payloads_become_dotted_keys_redacted() {
+        let event = Event::WorkflowCompleted {
+            name: "wf".into(),
+            duration_ms: 5,
+            succeeded: 2,
+            skipped: 1,
+            failed: 0,
+            cached: 0,
+            input_tokens: 3,
+            output_tokens: 4,
+            cost_usd: f64::NAN,
+        };
+        let got = attributes(&event);
+        assert!(
+            got.contains(&("nodes.succeeded".into(), "2".into())),
+            "{got:?}"
+        );
+        assert!(got.contains(&("nodes.skipped".into(), "1".into())));
+        assert!(got.contains(&("input_tokens".into(), "3".into())));
+        assert!(!got.iter().any(|(k, _)| k == "cost_usd"), "NaN left out");
+
+        let event = Event::InputReceived {
+            inputs: json!({
+                "q": "key sk-abcdefghijkl here",
+                "api_key": "hunter2",
+                "deep": {"n": 1, "none": null},
+                "list": [1, "sk-abcdefghijkl"],
+            }),
+        };
+        let got = attributes(&event);
+        assert_eq!(
+            got,
+            vec![
+                ("inputs.q".to_string(), "key [REDACTED] here".to_string()),
+                ("inputs.api_key".into(), "[REDACTED]".into()),
+                ("inputs.deep.n".into(), "1".into()),
+                ("inputs.list".into(), r#"[1,"[REDACTED]"]"#.into()),
+            ]
+        );
+    }
+}
