@@ -259,6 +259,10 @@ pub struct RunArgs {
     /// Artifact folder (default: `<project>/.trident`).
     #[arg(long = "artifact-dir", value_name = "DIR")]
     pub artifact_dir: Option<PathBuf>,
+    /// Benchmarks only: keep the other artifacts but do not write the run's events.jsonl
+    /// (measures what the history costs; `project show`/`watch` then have no events).
+    #[arg(long = "no-run-events", hide = true)]
+    pub no_run_events: bool,
     /// Run id (default: a new UUID).
     #[arg(long = "run-id", value_name = "ID")]
     pub run_id: Option<String>,

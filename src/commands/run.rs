@@ -212,7 +212,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
             ProgressSink::options(),
         );
     }
-    if let Some(dir) = &opts.artifact_dir {
+    if let Some(dir) = opts.artifact_dir.as_ref().filter(|_| !args.no_run_events) {
         // The run's own history, whatever the stream settings say.
         telemetry = telemetry.destination(
             Box::new(RunHistorySink::new(dir)),

@@ -172,19 +172,24 @@ impl Redactor {
         if !self.enabled {
             return false;
         }
-        let normal = normalise_key(key);
-        if self.extra_keys.contains(&normal) {
+        // Most keys are already in normal form (`input_tokens`): no copy then.
+        let normal = if is_normal_key(key) {
+            Cow::Borrowed(key)
+        } else {
+            Cow::Owned(normalise_key(key))
+        };
+        if self.extra_keys.iter().any(|k| *k == *normal) {
             return true;
         }
-        let words: Vec<&str> = normal.split('_').filter(|w| !w.is_empty()).collect();
-        if words.iter().any(|w| SECRET_WORDS.contains(w)) {
-            return true;
+        let (mut before_last, mut last) = ("", "");
+        for word in normal.split('_').filter(|w| !w.is_empty()) {
+            if SECRET_WORDS.contains(&word) {
+                return true;
+            }
+            (before_last, last) = (last, word);
         }
-        match words.as_slice() {
-            [.., last] if SECRET_LAST_WORDS.contains(last) => true,
-            [.., qualifier, "key"] if KEY_QUALIFIERS.contains(qualifier) => true,
-            _ => false,
-        }
+        SECRET_LAST_WORDS.contains(&last)
+            || (last == "key" && KEY_QUALIFIERS.contains(&before_last))
     }
 
     /// `text` with every credential-looking substring and every secret value replaced by
@@ -236,6 +241,18 @@ impl Redactor {
     }
 }
 
+/// Whether `key` is its own [`normalise_key`]: lower-case ASCII words joined by single `_`.
+fn is_normal_key(key: &str) -> bool {
+    let bytes = key.as_bytes();
+    !bytes.is_empty()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_')
+        && bytes.first() != Some(&b'_')
+        && bytes.last() != Some(&b'_')
+        && !key.contains("__")
+}
+
 /// Lower case, camelCase split, every run of non-alphanumerics turned into one `_`.
 fn normalise_key(key: &str) -> String {
     let mut out = String::with_capacity(key.len() + 4);
@@ -268,7 +285,8 @@ fn is_token_byte(b: u8) -> bool {
 fn credential_at(bytes: &[u8], at: usize) -> Option<usize> {
     let rest = &bytes[at..];
     CREDENTIAL_PREFIXES.iter().find_map(|(prefix, min_tail)| {
-        if !rest.starts_with(prefix.as_bytes()) {
+        // The first byte alone rules out most prefixes, without a comparison call.
+        if rest.first() != prefix.as_bytes().first() || !rest.starts_with(prefix.as_bytes()) {
             return None;
         }
         let tail = rest[prefix.len()..]
@@ -378,6 +396,22 @@ mod tests {
             assert!(!r.is_secret_key(key), "{key}");
         }
         assert!(!Redactor::off().is_secret_key("api_key"));
+        assert!(
+            r.is_secret_key("customer_email"),
+            "extra key already normal"
+        );
+    }
+
+    #[test]
+    fn keys_taken_as_normal_are_their_own_normal_form() {
+        for key in [
+            "api_key", "a1_b2", "x", "_x", "x_", "a__b", "apiKey", "A", "é", "x-y", "",
+        ] {
+            if is_normal_key(key) {
+                assert_eq!(normalise_key(key), key);
+            }
+        }
+        assert!(is_normal_key("input_tokens") && !is_normal_key("a__b") && !is_normal_key(""));
     }
 
     #[test]

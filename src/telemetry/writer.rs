@@ -142,6 +142,11 @@ impl EventWriter {
             {
                 self.disable(i, &e, 0);
             }
+            if self.destinations[i].active {
+                for event in self.destinations[i].sink.reports() {
+                    self.core.queue.push_internal(self.last_scope, event);
+                }
+            }
         }
         self.report_disabled_sinks();
         if let Some(d) = dropped {

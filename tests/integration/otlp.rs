@@ -75,6 +75,15 @@ fn a_prompt_run_is_a_genai_trace_with_correlated_logs() {
     assert_eq!(chat.attr("gen_ai.provider.name"), "anthropic");
     assert_eq!(chat.attr("gen_ai.request.model"), "claude-test");
     assert_eq!(chat.attr("trident.node.id"), "greet");
+    // Request settings from node_started (the manifest's defaults), the answer from
+    // node_completed (the fake Anthropic API's `model` and `stop_reason`).
+    assert_eq!(chat.attr("gen_ai.request.max_tokens"), 64);
+    assert_eq!(chat.attr("gen_ai.request.temperature"), Value::Null);
+    assert_eq!(chat.attr("gen_ai.response.model"), "claude-test");
+    assert_eq!(
+        chat.attr("gen_ai.response.finish_reasons"),
+        json!(["end_turn"])
+    );
     assert_eq!(
         chat.attr("gen_ai.usage.input_tokens"),
         root.attr("gen_ai.usage.input_tokens")
@@ -156,6 +165,10 @@ fn openai_json_encoding_headers_and_resource_from_the_environment() {
     let chat = rx.span("chat gpt-test");
     assert_eq!(chat.attr("gen_ai.provider.name"), "openai");
     assert_eq!(chat.attr("gen_ai.request.model"), "gpt-test");
+    assert_eq!(chat.attr("gen_ai.request.temperature"), 0.2);
+    assert_eq!(chat.attr("gen_ai.request.max_tokens"), 64);
+    assert_eq!(chat.attr("gen_ai.response.model"), "gpt-test");
+    assert_eq!(chat.attr("gen_ai.response.finish_reasons"), json!(["stop"]));
     assert_eq!(chat.kind, CLIENT);
     assert_eq!(chat.resource["service.name"], "nightly");
     assert_eq!(chat.resource["deployment.environment"], "test");
@@ -186,6 +199,13 @@ fn openai_json_encoding_headers_and_resource_from_the_environment() {
 fn tools_failures_and_skips() {
     let rx = OtlpReceiver::start(Behaviour::Healthy);
     let f = Fixture::new("failing");
+    let manifest = std::fs::read_to_string(f.join("agent.tml"))
+        .unwrap()
+        .replace(
+            "    function: ok\n  boom:",
+            "    function: ok\n    description: Checks the number\n  boom:",
+        );
+    let f = f.file("agent.tml", &manifest);
     let out = f.run(&[
         "project",
         "run",
@@ -209,7 +229,9 @@ fn tools_failures_and_skips() {
     assert_eq!(first.attr("gen_ai.operation.name"), "execute_tool");
     assert_eq!(first.attr("gen_ai.tool.name"), "first");
     assert_eq!(first.attr("gen_ai.tool.type"), "function");
+    assert_eq!(first.attr("gen_ai.tool.description"), "Checks the number");
     let boom = rx.span("execute_tool boom");
+    assert_eq!(boom.attr("gen_ai.tool.description"), Value::Null);
     assert_eq!(boom.status_code, ERROR);
     assert_eq!(boom.attr("error.type"), "ToolError");
     assert!(!boom.status_message.is_empty());
@@ -293,7 +315,14 @@ fn a_dead_failing_or_hanging_collector_never_breaks_a_run() {
                 .ends_with("/v1/traces")
         );
         assert!(failed[0]["data"]["dropped"].as_u64().unwrap() > 0, "{what}");
-        assert!(!failed[0]["data"]["error"].as_str().unwrap().is_empty());
+        // The error says why: the HTTP status, or why no answer came.
+        let error = failed[0]["data"]["error"].as_str().unwrap().to_lowercase();
+        let why = match what {
+            "refused" => "refused",
+            "500" => "500",
+            _ => "time",
+        };
+        assert!(error.contains(why), "{what}: {error}");
         // The run's own result is unchanged.
         assert!(out.stdout.contains("\"workflow_completed\""));
     }
@@ -581,6 +610,7 @@ edges:
     assert_eq!(agent.attr("gen_ai.operation.name"), "invoke_agent");
     assert_eq!(agent.attr("gen_ai.provider.name"), "anthropic");
     assert_eq!(agent.attr("gen_ai.agent.name"), "worker");
+    assert_eq!(agent.attr("gen_ai.conversation.id"), "sess-42");
     assert_eq!(agent.attr("gen_ai.usage.input_tokens"), 100);
     assert_eq!(agent.attr("gen_ai.usage.output_tokens"), 20);
     assert_eq!(agent.attr("trident.cost.usd"), 0.0123);

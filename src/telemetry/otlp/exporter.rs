@@ -19,7 +19,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::logs::{LogBatch, LogExporter as _, SdkLoggerProvider};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter as _};
 
-use super::http_client::UreqClient;
+use super::http_client::{NetworkError, UreqClient};
 use super::settings::{OtlpProtocol, OtlpSettings};
 use super::span_tree::LogItem;
 use crate::telemetry::queue::lock;
@@ -86,9 +86,10 @@ impl Exporter {
         let headers: std::collections::HashMap<String, String> =
             settings.headers.iter().cloned().collect();
         let retry = opentelemetry_otlp::RetryPolicy::disabled();
+        let network_error = NetworkError::default();
         let mut spans = SpanExporter::builder()
             .with_http()
-            .with_http_client(UreqClient::new(settings.timeout))
+            .with_http_client(UreqClient::new(settings.timeout, network_error.clone()))
             .with_endpoint(settings.traces_endpoint.clone())
             .with_protocol(protocol)
             .with_timeout(settings.timeout)
@@ -98,7 +99,7 @@ impl Exporter {
             .map_err(|e| e.to_string())?;
         let mut logs = LogExporter::builder()
             .with_http()
-            .with_http_client(UreqClient::new(settings.timeout))
+            .with_http_client(UreqClient::new(settings.timeout, network_error.clone()))
             .with_endpoint(settings.logs_endpoint.clone())
             .with_protocol(protocol)
             .with_timeout(settings.timeout)
@@ -109,6 +110,7 @@ impl Exporter {
         let resource = resource(settings);
         spans.set_resource(&resource);
         logs.set_resource(&resource);
+        let secrets = secrets_of(settings);
         let (tx, rx) = mpsc::sync_channel::<Item>(QUEUE_BATCHES);
         let (done_tx, done) = mpsc::channel();
         let status = Arc::new(Mutex::new(Status::default()));
@@ -121,6 +123,8 @@ impl Exporter {
                     logs,
                     scope,
                     status: shared,
+                    network_error,
+                    secrets,
                     provider: SdkLoggerProvider::builder().build(),
                 };
                 worker.run(rx);
@@ -186,6 +190,35 @@ impl Exporter {
     pub fn exported(&self) -> u64 {
         lock(&self.status).exported
     }
+
+    /// The first error and the loss so far, once an export has failed.
+    pub fn failure(&self) -> Option<ExportFailure> {
+        let st = lock(&self.status);
+        st.error.clone().map(|error| ExportFailure {
+            error,
+            dropped: st.dropped,
+        })
+    }
+}
+
+/// What must never appear in an error message: header values and the endpoints'
+/// `user:password`.
+fn secrets_of(settings: &OtlpSettings) -> Vec<String> {
+    let mut secrets: Vec<String> = settings
+        .headers
+        .iter()
+        .map(|(_, v)| v.clone())
+        .filter(|v| !v.is_empty())
+        .collect();
+    for url in [&settings.traces_endpoint, &settings.logs_endpoint] {
+        if let Some((_, rest)) = url.split_once("://") {
+            let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+            if let Some((userinfo, _)) = authority.rsplit_once('@') {
+                secrets.push(userinfo.to_string());
+            }
+        }
+    }
+    secrets
 }
 
 struct Worker {
@@ -193,6 +226,10 @@ struct Worker {
     logs: opentelemetry_otlp::LogExporter,
     scope: InstrumentationScope,
     status: Arc<Mutex<Status>>,
+    /// Why the last request got no answer (the crate only says "network error").
+    network_error: NetworkError,
+    /// Hidden from error messages.
+    secrets: Vec<String>,
     provider: SdkLoggerProvider,
 }
 
@@ -229,7 +266,7 @@ impl Worker {
             let batch = std::mem::replace(spans, rest);
             let n = batch.len() as u64;
             let result = block_on(self.spans.export(batch));
-            self.account(n, result.map_err(|e| e.to_string()));
+            self.account(n, result.map_err(|e| self.describe(e.to_string())));
         }
         while !logs.is_empty() {
             let rest = logs.split_off(logs.len().min(MAX_BATCH));
@@ -261,7 +298,21 @@ impl Worker {
             })
             .collect();
         let pairs: Vec<_> = records.iter().map(|r| (r, &self.scope)).collect();
-        block_on(self.logs.export(LogBatch::new(&pairs))).map_err(|e| e.to_string())
+        block_on(self.logs.export(LogBatch::new(&pairs))).map_err(|e| self.describe(e.to_string()))
+    }
+
+    /// The crate's error message, with the reason of a request that got no answer (which
+    /// it reduces to "network error"), secrets hidden.
+    fn describe(&self, error: String) -> String {
+        let reason = lock(&self.network_error).take();
+        let mut text = match reason {
+            Some(reason) if error.contains("network error") => format!("{error} ({reason})"),
+            _ => error,
+        };
+        for secret in &self.secrets {
+            text = text.replace(secret.as_str(), "[REDACTED]");
+        }
+        text
     }
 
     fn account(&self, n: u64, result: Result<(), String>) {

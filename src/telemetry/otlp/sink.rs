@@ -26,6 +26,8 @@ pub struct OtlpSink {
     endpoint: String,
     notices: Notices,
     finished: bool,
+    /// Whether `otlp_export_failed` was already reported (at the first failure).
+    reported: bool,
 }
 
 impl OtlpSink {
@@ -46,6 +48,7 @@ impl OtlpSink {
             endpoint: without_credentials(&settings.traces_endpoint),
             notices,
             finished: false,
+            reported: false,
         })
     }
 
@@ -100,6 +103,21 @@ impl Sink for OtlpSink {
         Ok(())
     }
 
+    fn reports(&mut self) -> Vec<Event> {
+        if self.reported || self.finished {
+            return Vec::new();
+        }
+        let Some(failure) = self.exporter.failure() else {
+            return Vec::new();
+        };
+        self.reported = true;
+        vec![Event::OtlpExportFailed {
+            endpoint: self.endpoint.clone(),
+            error: failure.error,
+            dropped: failure.dropped,
+        }]
+    }
+
     fn finish(&mut self) -> Vec<Event> {
         if self.finished {
             return Vec::new();
@@ -115,11 +133,16 @@ impl Sink for OtlpSink {
             "OpenTelemetry export to {} failed: {}; {} spans and log records were not exported",
             self.endpoint, failure.error, failure.dropped
         ));
-        let mut events = vec![Event::OtlpExportFailed {
-            endpoint: self.endpoint.clone(),
-            error: failure.error.clone(),
-            dropped: failure.dropped,
-        }];
+        // Reported once: at the first failure if the writer saw it during the run, else
+        // now; the total lost is in `telemetry_dropped`.
+        let mut events = Vec::new();
+        if !std::mem::replace(&mut self.reported, true) {
+            events.push(Event::OtlpExportFailed {
+                endpoint: self.endpoint.clone(),
+                error: failure.error.clone(),
+                dropped: failure.dropped,
+            });
+        }
         if failure.dropped > 0 {
             events.push(Event::TelemetryDropped {
                 sink: "otlp".to_string(),
@@ -133,7 +156,94 @@ impl Sink for OtlpSink {
 
 #[cfg(test)]
 mod tests {
+    use std::time::{Duration, Instant};
+
     use super::*;
+    use crate::telemetry::filter::{EventFilter, LevelSetting};
+    use crate::telemetry::otlp::settings::OtlpProtocol;
+    use crate::telemetry::record::RunScope;
+    use crate::telemetry::{Redactor, Verbosity};
+
+    #[test]
+    fn the_first_failure_is_reported_at_once_and_only_once() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("http://user:pw@127.0.0.1:{port}");
+        let settings = OtlpSettings {
+            traces_endpoint: format!("{url}/v1/traces"),
+            logs_endpoint: format!("{url}/v1/logs"),
+            headers: Vec::new(),
+            protocol: OtlpProtocol::HttpProtobuf,
+            timeout: Duration::from_secs(1),
+            service_name: "trident".into(),
+            resource_attributes: Vec::new(),
+            parent: None,
+        };
+        let (notices, warnings) = Notices::capture();
+        let filter = EventFilter::new(Some(LevelSetting::Verbosity(Verbosity::Normal)), &[]);
+        let mut sink = OtlpSink::start(&settings, filter, notices).unwrap();
+        assert!(sink.takes_events());
+        let scope = RunScope {
+            run_id: "r1".into(),
+            root_run_id: "r1".into(),
+            ..RunScope::default()
+        };
+        let event = Event::WorkflowStarted {
+            name: "wf".into(),
+            entrypoint: "input".into(),
+            dry_run: true,
+            resumed_from: None,
+            attempt: 1,
+        };
+        let envelope = Envelope {
+            unix_millis: 1_700_000_000_000,
+            seq: 1,
+            scope: &scope,
+            node_id: None,
+            event: &event,
+        };
+        let policy = PayloadPolicy::new(Redactor::new(true, vec![], &[]), None);
+        sink.write_event(&envelope, &policy).unwrap();
+        sink.flush().unwrap();
+        // The export thread sends within its interval; the refusal shows after a batch.
+        let started = Instant::now();
+        let reports = loop {
+            let reports = sink.reports();
+            if !reports.is_empty() || started.elapsed() > Duration::from_secs(5) {
+                break reports;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let [
+            Event::OtlpExportFailed {
+                endpoint,
+                error,
+                dropped,
+            },
+        ] = reports.as_slice()
+        else {
+            panic!("one otlp_export_failed expected: {reports:?}");
+        };
+        assert_eq!(endpoint, &format!("http://127.0.0.1:{port}/v1/traces"));
+        assert!(error.to_lowercase().contains("refused"), "{error}");
+        assert!(!error.contains("user:pw"), "{error}");
+        assert_eq!(*dropped, 1);
+        assert!(sink.reports().is_empty(), "reported once");
+        // At the end (the unfinished run span is lost too): the total lost and one
+        // warning, no second otlp_export_failed.
+        let at_end = sink.finish();
+        assert!(
+            matches!(
+                at_end.as_slice(),
+                [Event::TelemetryDropped { sink, count: 2, .. }] if sink == "otlp"
+            ),
+            "{at_end:?}"
+        );
+        assert_eq!(warnings.lock().unwrap().len(), 1);
+    }
 
     #[test]
     fn credentials_are_not_shown() {

@@ -69,6 +69,13 @@ pub trait Sink: Send {
         Ok(())
     }
 
+    /// Events to report now, asked after every batch of a sink still active (an export
+    /// that just failed): the writer writes them to every destination that wants them with
+    /// the next batch.
+    fn reports(&mut self) -> Vec<crate::telemetry::event::Event> {
+        Vec::new()
+    }
+
     /// Called once when the stream ends, after the last batch and before any sink is
     /// closed, for a sink still active: finish pending work (bounded in time, like an
     /// export) and return events to report (an export failure), which the writer then
