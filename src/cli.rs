@@ -35,6 +35,31 @@ pub enum Command {
     /// Read telemetry files and runs' event histories (stats, tail).
     #[command(subcommand)]
     Telemetry(TelemetryCommand),
+    /// Serve a live web page (and JSON/SSE API) of the projects' runs, their DAG and events.
+    Monitor(MonitorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    /// Project folders or manifest files whose runs are served (default: `.`).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Address to listen on. Anything but a loopback address needs --token.
+    #[arg(long, default_value = "127.0.0.1", value_name = "HOST")]
+    pub host: String,
+    /// Port to listen on (0: any free port; the URL printed says which).
+    #[arg(long, default_value_t = 7777, value_name = "PORT")]
+    pub port: u16,
+    /// Require this token on every route but /healthz (`Authorization: Bearer T` or
+    /// `?token=T`). Env: TRIDENT_MONITOR_TOKEN.
+    #[arg(long, value_name = "T")]
+    pub token: Option<String>,
+    /// Allow starting runs of the served projects (`POST /api/runs`, the page's form).
+    #[arg(long = "allow-runs")]
+    pub allow_runs: bool,
+    /// Seconds between keep-alive comments on idle event streams.
+    #[arg(long = "keep-alive", default_value_t = 15.0, value_name = "SECONDS")]
+    pub keep_alive: f64,
 }
 
 #[derive(Debug, Subcommand)]

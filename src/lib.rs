@@ -26,6 +26,8 @@
 //! - [`eventlog`]: reading event files (numbered lines, follow by name, a run's file).
 //! - [`board`]: one run's node states folded from its events, drawn as live progress
 //!   (`project run --progress`) and by `project watch`.
+//! - [`monitor`]: `trident monitor`, the live web page and API of runs (axum + tokio, used
+//!   only there).
 
 pub mod agent;
 pub mod analysis;
@@ -44,6 +46,7 @@ pub mod expr;
 pub mod fnv;
 pub mod hooks;
 pub mod metrics;
+pub mod monitor;
 pub mod pipe_reader;
 pub mod pricing;
 pub mod process_group;
@@ -74,9 +77,10 @@ where
             return e.exit_code();
         }
     };
+    // The monitor writes to sockets: a client gone must not kill it either.
     let is_run = matches!(
         cli.command,
-        Some(cli::Command::Project(cli::ProjectCommand::Run(_)))
+        Some(cli::Command::Project(cli::ProjectCommand::Run(_))) | Some(cli::Command::Monitor(_))
     );
     if !is_run {
         // Reporting commands behave like Unix tools when their reader goes away

@@ -78,6 +78,27 @@ impl Environment {
         self.process.iter().chain(self.dotenv.iter())
     }
 
+    /// Values to keep out of telemetry and served data: the `.env` values and any
+    /// variable whose name says key, token, secret, password or credential.
+    pub fn secret_values(&self) -> Vec<String> {
+        let mut values: Vec<String> = self
+            .dotenv
+            .values()
+            .filter(|v| !v.is_empty())
+            .cloned()
+            .collect();
+        for (key, value) in self.vars() {
+            let key = key.to_ascii_uppercase();
+            let secret = ["API_KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL"]
+                .iter()
+                .any(|s| key.contains(s));
+            if secret && value.len() >= 4 {
+                values.push(value.clone());
+            }
+        }
+        values
+    }
+
     /// A lookup function over this environment (for providers and settings parsers).
     pub fn lookup(self: &Arc<Self>) -> EnvLookup {
         let env = Arc::clone(self);

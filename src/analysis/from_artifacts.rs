@@ -13,6 +13,8 @@ use super::report::{NodeReport, NodeStatus, RunReport, RunStatus};
 use crate::artifacts::{CheckpointStore, RunIndexFile, RunMetadata, Trace, read_watched_json};
 use crate::eventlog::timestamp::parse_millis;
 use crate::eventlog::{SkippedLine, read_lines};
+use crate::dag::Dag;
+use crate::project::Project;
 
 /// What the project says about its nodes (absent when the manifest cannot be loaded).
 #[derive(Debug, Clone, Default)]
@@ -22,6 +24,26 @@ pub struct ProjectShape {
     pub kinds: HashMap<String, String>,
     /// Upstream node ids of each node (the DAG's edges).
     pub predecessors: HashMap<String, Vec<String>>,
+}
+
+impl ProjectShape {
+    /// The node order (level by level), kinds and edges of a project's DAG.
+    pub fn of(project: &Project, dag: &Dag) -> ProjectShape {
+        let mut shape = ProjectShape::default();
+        for (id, node) in &dag.nodes {
+            shape
+                .kinds
+                .insert(id.clone(), node.kind.as_str().to_string());
+            let upstream = node
+                .incoming
+                .iter()
+                .filter_map(|e| project.edges.get(e).map(|edge| edge.from.clone()))
+                .collect();
+            shape.predecessors.insert(id.clone(), upstream);
+        }
+        shape.order = dag.levels.concat();
+        shape
+    }
 }
 
 /// A run's report, plus what reading its events.jsonl found.

@@ -5,6 +5,7 @@ pub mod graph;
 pub mod init;
 pub mod inputs;
 pub mod interrupted;
+pub mod monitor;
 pub mod preflight;
 pub mod run;
 pub mod run_observers;
@@ -39,6 +40,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, TridentError> {
             println!("trident {}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::Success)
         }
+        Some(Command::Monitor(a)) => monitor::monitor(&a),
         Some(Command::Telemetry(t)) => match t {
             TelemetryCommand::Stats(a) => stats::stats(&a),
             TelemetryCommand::Tail(a) => tail::tail(&a),

@@ -32,27 +32,6 @@ use crate::settings::{Environment, RunSettings};
 use crate::telemetry::settings::TelemetrySettings;
 use crate::telemetry::{DestinationOptions, RunHistorySink, Telemetry};
 
-/// Values to keep out of telemetry: the project's `.env` values and any variable that
-/// names a key, token, secret or password.
-fn secrets(project: &crate::project::Project, env: &Environment) -> Vec<String> {
-    let mut values: Vec<String> = project
-        .dotenv
-        .values()
-        .filter(|v| !v.is_empty())
-        .cloned()
-        .collect();
-    for (key, value) in env.vars() {
-        let key = key.to_ascii_uppercase();
-        let secret = ["API_KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL"]
-            .iter()
-            .any(|s| key.contains(s));
-        if secret && value.len() >= 4 {
-            values.push(value.clone());
-        }
-    }
-    values
-}
-
 /// The run's budget in USD: `--max-cost`, else `TRIDENT_MAX_COST`; a positive number.
 fn max_cost(flag: Option<&str>, env: Option<String>) -> Result<Option<f64>, TridentError> {
     let (value, source) = match (flag, env.filter(|v| !v.trim().is_empty())) {
@@ -200,7 +179,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
         }
     }
 
-    let mut telemetry = Telemetry::builder(&settings).secrets(secrets(&project, &environment));
+    let mut telemetry = Telemetry::builder(&settings).secrets(environment.secret_values());
     if progress.shows(
         std::io::stderr().is_terminal(),
         args.verbose || (settings.writes_stdout() && std::io::stdout().is_terminal()),

@@ -16,21 +16,9 @@ use crate::project::{Project, find_manifest, load_project};
 
 /// The node order, kinds and edges of a project, for the report.
 fn shape(project: &Project) -> Option<ProjectShape> {
-    let dag = Dag::build(project).ok()?;
-    let mut shape = ProjectShape::default();
-    for (id, node) in &dag.nodes {
-        shape
-            .kinds
-            .insert(id.clone(), node.kind.as_str().to_string());
-        let upstream = node
-            .incoming
-            .iter()
-            .filter_map(|e| project.edges.get(e).map(|edge| edge.from.clone()))
-            .collect();
-        shape.predecessors.insert(id.clone(), upstream);
-    }
-    shape.order = dag.levels.concat();
-    Some(shape)
+    Dag::build(project)
+        .ok()
+        .map(|dag| ProjectShape::of(project, &dag))
 }
 
 pub fn show(args: &ShowArgs) -> Result<ExitCode, TridentError> {
