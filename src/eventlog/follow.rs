@@ -77,7 +77,18 @@ impl Follower {
 
     /// Reads everything new, calling `on_line` for each complete line, and returns what
     /// happened to the file.
-    pub fn poll(&mut self, mut on_line: impl FnMut(Line<'_>)) -> io::Result<Vec<FileChange>> {
+    pub fn poll(&mut self, on_line: impl FnMut(Line<'_>)) -> io::Result<Vec<FileChange>> {
+        self.poll_limited(u64::MAX, on_line)
+    }
+
+    /// Like [`Follower::poll`], but stops once about `max_bytes` were read (a reader that
+    /// hands lines on at its own pace keeps only that much in memory); the rest is read by
+    /// the next polls.
+    pub fn poll_limited(
+        &mut self,
+        max_bytes: u64,
+        mut on_line: impl FnMut(Line<'_>),
+    ) -> io::Result<Vec<FileChange>> {
         let mut changes = Vec::new();
         if self.file.is_none() {
             if !self.open()? {
@@ -85,20 +96,25 @@ impl Follower {
             }
             changes.push(FileChange::Opened);
         }
-        self.read_available(&mut on_line, &mut changes)?;
+        let mut budget = max_bytes;
+        self.read_available(&mut on_line, &mut changes, &mut budget)?;
+        if budget == 0 {
+            return Ok(changes);
+        }
+        let mut budget = u64::MAX;
         match fs::metadata(&self.path) {
             Ok(meta) if (meta.dev(), meta.ino()) != self.identity => {
                 // Lines written to the old file just before the switch are read first.
-                self.read_available(&mut on_line, &mut changes)?;
+                self.read_available(&mut on_line, &mut changes, &mut budget)?;
                 let unfinished_line = self.lines.pending().map(|l| l.number);
                 changes.push(FileChange::Replaced { unfinished_line });
                 if self.open()? {
-                    self.read_available(&mut on_line, &mut changes)?;
+                    self.read_available(&mut on_line, &mut changes, &mut budget)?;
                 }
             }
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                self.read_available(&mut on_line, &mut changes)?;
+                self.read_available(&mut on_line, &mut changes, &mut budget)?;
                 self.file = None;
                 self.lines.reset();
                 changes.push(FileChange::Removed);
@@ -150,14 +166,20 @@ impl Follower {
         }
     }
 
-    /// Reads to the end of the file; before each read, a file truncated or rewritten in
-    /// place (even while it is being read) is noticed and read again from its start.
+    /// Reads to the end of the file, or until `budget` bytes were read (it is lowered by
+    /// what was read, to 0 when it stopped the reading); before each read, a file truncated
+    /// or rewritten in place (even while it is being read) is noticed and read again from
+    /// its start.
     fn read_available(
         &mut self,
         on_line: &mut impl FnMut(Line<'_>),
         changes: &mut Vec<FileChange>,
+        budget: &mut u64,
     ) -> io::Result<()> {
         loop {
+            if *budget == 0 {
+                return Ok(());
+            }
             if self.truncated()? {
                 changes.push(FileChange::Truncated);
                 if let Some(file) = &mut self.file {
@@ -177,6 +199,7 @@ impl Follower {
                 Err(e) => return Err(e),
             };
             self.offset += n as u64;
+            *budget = budget.saturating_sub(n as u64);
             let read = &self.chunk[..n];
             let keep = FINGERPRINT.min(read.len());
             if keep == FINGERPRINT {
@@ -308,6 +331,26 @@ mod tests {
         );
         append(&path, "next\n");
         assert_eq!(poll(&mut f), (vec!["2:next".into()], vec![]));
+    }
+
+    #[test]
+    fn a_limited_poll_reads_about_that_much_and_the_next_polls_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.jsonl");
+        let line = "y".repeat(999);
+        append(&path, &format!("{line}\n").repeat(300));
+        let mut f = Follower::new(&path);
+        let mut counts = Vec::new();
+        loop {
+            let mut n = 0;
+            f.poll_limited(100_000, |_| n += 1).unwrap();
+            if n == 0 {
+                break;
+            }
+            counts.push(n);
+        }
+        assert_eq!(counts.iter().sum::<usize>(), 300);
+        assert!(counts.len() >= 3 && counts[0] <= 140, "{counts:?}");
     }
 
     #[test]

@@ -56,7 +56,11 @@ pub fn percent_decode(text: &str) -> String {
 }
 
 /// The middleware: 401 unless the request carries the token.
-pub async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn require_token(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let Some(expected) = &state.token else {
         return next.run(request).await;
     };
@@ -80,7 +84,10 @@ mod tests {
     #[test]
     fn the_token_comes_from_the_header_or_the_query() {
         let mut headers = HeaderMap::new();
-        assert_eq!(presented(&headers, Some("after=3&token=a%2Bb+c")), Some("a+b c".into()));
+        assert_eq!(
+            presented(&headers, Some("after=3&token=a%2Bb+c")),
+            Some("a+b c".into())
+        );
         assert_eq!(presented(&headers, Some("after=3")), None);
         headers.insert(header::AUTHORIZATION, "Bearer s3cret".parse().unwrap());
         assert_eq!(presented(&headers, None), Some("s3cret".into()));

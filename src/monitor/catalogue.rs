@@ -283,7 +283,17 @@ mod tests {
         for good in ["0194ab12-3c4d", "run_1", "a.b"] {
             assert!(valid_run_id(good), "{good}");
         }
-        for bad in ["", "..", ".hidden", "../etc", "a/b", "a\\b", "a b", "é", &"x".repeat(129)] {
+        for bad in [
+            "",
+            "..",
+            ".hidden",
+            "../etc",
+            "a/b",
+            "a\\b",
+            "a b",
+            "é",
+            &"x".repeat(129),
+        ] {
             assert!(!valid_run_id(bad), "{bad}");
         }
     }

@@ -9,10 +9,13 @@ use std::time::UNIX_EPOCH;
 use super::catalogue::Catalogue;
 use crate::metrics::MetricsRegistry;
 
+/// Path, size and modification time of each events file read.
+type FileStates = Vec<(String, u64, u128)>;
+
 /// The rendered text and the file states it was built from.
 #[derive(Debug, Default)]
 pub struct MetricsPage {
-    kept: Mutex<Option<(Vec<(String, u64, u128)>, String)>>,
+    kept: Mutex<Option<(FileStates, String)>>,
 }
 
 impl MetricsPage {

@@ -12,7 +12,8 @@
 //!   and node states.
 //! - `sse.rs`: a run's event stream; `metrics_page.rs`: `/metrics`.
 //! - `start_run.rs`: `POST /api/runs` (`--allow-runs`) and the projects' input forms.
-//! - `page.rs`: the embedded page (`page/index.html`, `page/app.js`, `page/style.css`).
+//! - `page.rs`: the embedded page (`page/head.html`, `page/style.css`, `page/body.html`,
+//!   `page/app.js`).
 //!
 //! axum and tokio are used here only: the rest of Trident runs on plain threads.
 

@@ -1,34 +1,32 @@
 //! The page of `trident monitor`: plain HTML, CSS and JavaScript embedded in the binary
-//! (no CDN, no build step, works offline). `GET /` and `GET /runs/{run_id}` answer the
-//! same HTML; the script reads the URL to open the runs list or one run, and passes
-//! `?token=` on to every API call and event stream.
+//! and put together at compile time into one document (no CDN, no build step, works
+//! offline, and nothing but the page itself to fetch, so the token in its URL is enough).
+//! `GET /` and `GET /runs/{run_id}` answer it; the script reads the URL to open the runs
+//! list or one run, and passes `?token=` on to every API call and event stream.
 
-use axum::extract::Path;
-use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 
-const INDEX_HTML: &str = include_str!("page/index.html");
-const APP_JS: &str = include_str!("page/app.js");
-const STYLE_CSS: &str = include_str!("page/style.css");
+/// The whole page.
+pub const PAGE: &str = concat!(
+    include_str!("page/head.html"),
+    "<style>\n",
+    include_str!("page/style.css"),
+    "</style>\n</head>\n",
+    include_str!("page/body.html"),
+    "<script>\n",
+    include_str!("page/app.js"),
+    "</script>\n</body>\n</html>\n"
+);
 
-/// The page.
-pub async fn index() -> Html<&'static str> {
-    Html(INDEX_HTML)
-}
-
-/// `GET /assets/{name}`: the script and the style sheet.
-pub async fn asset(Path(name): Path<String>) -> Response {
-    let (body, kind) = match name.as_str() {
-        "app.js" => (APP_JS, "text/javascript; charset=utf-8"),
-        "style.css" => (STYLE_CSS, "text/css; charset=utf-8"),
-        _ => return (StatusCode::NOT_FOUND, "no such asset\n").into_response(),
-    };
+/// The page, never cached (a new binary may bring a new page).
+pub async fn index() -> Response {
     (
         [
-            (header::CONTENT_TYPE, kind),
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        body,
+        PAGE,
     )
         .into_response()
 }

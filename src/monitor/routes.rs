@@ -2,7 +2,7 @@
 //!
 //! | route | answer |
 //! |---|---|
-//! | `GET /`, `GET /runs/{run_id}` | the page (embedded assets under `/assets/`) |
+//! | `GET /`, `GET /runs/{run_id}` | the page (one embedded document) |
 //! | `GET /healthz` | `ok`, never behind the token |
 //! | `GET /api/runs` | the runs, newest first |
 //! | `GET /api/runs/{run_id}` | one run with its graph and node states |
@@ -77,7 +77,6 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(page::index))
         .route("/runs/{run_id}", get(run_page))
-        .route("/assets/{name}", get(page::asset))
         .route("/api/runs", get(list_runs).post(post_run))
         .route("/api/runs/{run_id}", get(get_run))
         .route("/api/runs/{run_id}/events", get(run_events))
@@ -93,7 +92,7 @@ async fn run_page(State(state): State<AppState>, Path(run_id): Path<String>) -> 
     let catalogue = Arc::clone(&state.catalogue);
     let id = run_id.clone();
     match blocking(move || catalogue.find(&id)).await.flatten() {
-        Some(_) => page::index().await.into_response(),
+        Some(_) => page::index().await,
         None => not_found(&run_id),
     }
 }
@@ -122,7 +121,10 @@ async fn get_run(State(state): State<AppState>, Path(run_id): Path<String>) -> R
 }
 
 /// The `seq` to resume after: `Last-Event-ID`, else `?after=`.
-fn resume_after(headers: &HeaderMap, query: &std::collections::HashMap<String, String>) -> Result<u64, Response> {
+fn resume_after(
+    headers: &HeaderMap,
+    query: &std::collections::HashMap<String, String>,
+) -> Result<u64, Box<Response>> {
     let (raw, name) = match headers.get("last-event-id") {
         Some(v) => (v.to_str().unwrap_or("?").to_string(), "Last-Event-ID"),
         None => match query.get("after") {
@@ -134,10 +136,10 @@ fn resume_after(headers: &HeaderMap, query: &std::collections::HashMap<String, S
         return Ok(0);
     }
     raw.trim().parse::<u64>().map_err(|_| {
-        error(
+        Box::new(error(
             StatusCode::BAD_REQUEST,
             format!("{name} '{raw}': give the seq of the last event received (a whole number)"),
-        )
+        ))
     })
 }
 
@@ -149,7 +151,7 @@ async fn run_events(
 ) -> Response {
     let after = match resume_after(&headers, &query) {
         Ok(after) => after,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let catalogue = Arc::clone(&state.catalogue);
     let id = run_id.clone();
@@ -163,7 +165,11 @@ async fn run_events(
         poll: state.poll,
     };
     Sse::new(event_stream(spec, state.shutdown.clone()))
-        .keep_alive(KeepAlive::new().interval(state.keep_alive).text("keep-alive"))
+        .keep_alive(
+            KeepAlive::new()
+                .interval(state.keep_alive)
+                .text("keep-alive"),
+        )
         .into_response()
 }
 
@@ -172,7 +178,10 @@ async fn projects(State(state): State<AppState>) -> Response {
     let allow_runs = state.allow_runs;
     match blocking(move || project_forms(&catalogue, allow_runs)).await {
         Some(forms) => Json(forms).into_response(),
-        None => error(StatusCode::INTERNAL_SERVER_ERROR, "reading the projects failed"),
+        None => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "reading the projects failed",
+        ),
     }
 }
 
@@ -185,7 +194,10 @@ async fn metrics(State(state): State<AppState>) -> Response {
             text,
         )
             .into_response(),
-        None => error(StatusCode::INTERNAL_SERVER_ERROR, "rendering metrics failed"),
+        None => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "rendering metrics failed",
+        ),
     }
 }
 
@@ -211,7 +223,9 @@ async fn post_run(State(state): State<AppState>, body: Bytes) -> Response {
     let catalogue = Arc::clone(&state.catalogue);
     let exe = state.exe.clone();
     match blocking(move || start_run(&catalogue, &exe, &request)).await {
-        Some(Ok(run_id)) => (StatusCode::CREATED, Json(json!({ "run_id": run_id }))).into_response(),
+        Some(Ok(run_id)) => {
+            (StatusCode::CREATED, Json(json!({ "run_id": run_id }))).into_response()
+        }
         Some(Err((status, message))) => error(status, message),
         None => error(StatusCode::INTERNAL_SERVER_ERROR, "starting the run failed"),
     }

@@ -36,10 +36,9 @@ fn bind_error(settings: &MonitorSettings, e: std::io::Error) -> TridentError {
             "cannot listen on {addr}: permission denied (ports below 1024 need privileges): \
              choose another --port"
         ),
-        std::io::ErrorKind::AddrNotAvailable => format!(
-            "--host {}: not an address of this machine ({e})",
-            addr.ip()
-        ),
+        std::io::ErrorKind::AddrNotAvailable => {
+            format!("--host {}: not an address of this machine ({e})", addr.ip())
+        }
         _ => format!("cannot listen on {addr} (--host, --port): {e}"),
     })
 }
@@ -69,9 +68,8 @@ pub fn serve(settings: MonitorSettings, keep_alive: Duration) -> Result<ExitCode
         .local_addr()
         .and_then(|a| listener.set_nonblocking(true).map(|()| a))
         .map_err(|e| bind_error(&settings, e))?;
-    let exe = std::env::current_exe().map_err(|e| {
-        TridentError::Runtime(format!("cannot find trident's own executable: {e}"))
-    })?;
+    let exe = std::env::current_exe()
+        .map_err(|e| TridentError::Runtime(format!("cannot find trident's own executable: {e}")))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("trident-monitor")

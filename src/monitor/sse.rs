@@ -33,6 +33,9 @@ use crate::eventlog::{FileChange, Follower, Line};
 /// stream of a run that wrote no final event closes.
 const INDEX_GRACE: Duration = Duration::from_secs(3);
 
+/// At most about this much of the file is read (and held) per client at a time.
+const READ_LIMIT: u64 = 256 * 1024;
+
 /// The events that end a run.
 const FINAL_EVENTS: [&str; 3] = [
     "workflow_completed",
@@ -120,9 +123,9 @@ impl State {
     /// Read what is new; decide whether the stream is over.
     fn read(&mut self) {
         let mut lines: Vec<(u64, Vec<u8>)> = Vec::new();
-        let polled = self
-            .follower
-            .poll(|line| lines.push((line.number, line.bytes.to_vec())));
+        let polled = self.follower.poll_limited(READ_LIMIT, |line| {
+            lines.push((line.number, line.bytes.to_vec()))
+        });
         let got_lines = !lines.is_empty();
         for (number, bytes) in &lines {
             self.take_line(Line {
@@ -195,7 +198,11 @@ pub fn event_stream(
     spec: StreamSpec,
     shutdown: watch::Receiver<bool>,
 ) -> impl Stream<Item = Result<Event, Infallible>> + Send + 'static {
-    let path = spec.base_dir.join("runs").join(&spec.run_id).join("events.jsonl");
+    let path = spec
+        .base_dir
+        .join("runs")
+        .join(&spec.run_id)
+        .join("events.jsonl");
     let state = State {
         follower: Follower::new(path),
         index: RunIndexFile::new(&spec.base_dir),

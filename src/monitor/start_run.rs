@@ -24,6 +24,9 @@ const START_WAIT: Duration = Duration::from_secs(10);
 /// At most this much of a refused run's stderr is kept for the answer.
 const STDERR_KEPT: usize = 16 * 1024;
 
+/// How a started run's process ended: its exit code and the start of its stderr.
+type RunEnd = (Option<i32>, String);
+
 /// A validated `POST /api/runs` body.
 #[derive(Debug, Clone)]
 pub struct StartRequest {
@@ -114,7 +117,7 @@ pub fn start_run(
             )
         })?;
     // The run's stderr is read (so it never blocks on a full pipe) and its end recorded.
-    let ended: Arc<Mutex<Option<(Option<i32>, String)>>> = Arc::new(Mutex::new(None));
+    let ended: Arc<Mutex<Option<RunEnd>>> = Arc::new(Mutex::new(None));
     let slot = Arc::clone(&ended);
     let stderr = child.stderr.take();
     std::thread::spawn(move || {

@@ -12,6 +12,8 @@ mod cost;
 mod errors;
 mod hooks;
 mod metrics;
+mod monitor;
+mod monitor_browser;
 mod nodes;
 mod otlp;
 mod preflight;

@@ -6,6 +6,7 @@ pub mod fake_claude_api;
 pub mod fake_llm;
 pub mod http_recorder;
 pub mod inotify;
+pub mod monitor;
 pub mod otlp_receiver;
 pub mod prompt_dag;
 
