@@ -11,9 +11,9 @@ use serde_json::{Map, Value};
 use super::fold::{EventFold, Loss};
 use super::report::{NodeReport, NodeStatus, RunReport, RunStatus};
 use crate::artifacts::{CheckpointStore, RunIndexFile, RunMetadata, Trace, read_watched_json};
+use crate::dag::Dag;
 use crate::eventlog::timestamp::parse_millis;
 use crate::eventlog::{SkippedLine, read_lines};
-use crate::dag::Dag;
 use crate::project::Project;
 
 /// What the project says about its nodes (absent when the manifest cannot be loaded).

@@ -11,10 +11,10 @@
 // SCREENSHOT (where to save the PNG). Exits non-zero with a message on any failure, and
 // within 120 s whatever happens.
 import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync, existsSync } from "node:fs";
+import { cpSync, mkdtempSync, mkdirSync, writeFileSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const children = [];
 let browser = null;
@@ -46,37 +46,10 @@ const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
 const screenshot = need("SCREENSHOT");
 const { chromium } = await import(pathToFileURL(join(playwrightDir, "node_modules/playwright-core/index.mjs")).href);
 
-// The project: input -> fetch -> (slow, quick) -> output; `slow` waits for the file `go`.
+// The project: tests/integration/fixtures/gated (input -> fetch -> (slow, quick) ->
+// output; `slow` waits for the file `go`), copied to a temp folder.
 project = mkdtempSync(join(tmpdir(), "trident-monitor-browser-"));
-mkdirSync(join(project, "tools"));
-writeFileSync(join(project, "agent.tml"), `trident: "0.1"
-name: browser-demo
-nodes:
-  input: {type: input, schema: {n: {type: number, description: a number}}}
-  output: {type: output}
-tools:
-  fetch: {type: python, module: steps, function: fetch}
-  slow: {type: python, module: steps, function: slow}
-  quick: {type: python, module: steps, function: quick}
-edges:
-  a: {from: input, to: fetch, mapping: {n: n}}
-  b: {from: fetch, to: slow, mapping: {n: n}}
-  c: {from: fetch, to: quick, mapping: {n: n}, condition: "n > 0"}
-  d: {from: slow, to: output, mapping: {n: n}}
-  e: {from: quick, to: output, mapping: {m: n}}
-`);
-writeFileSync(join(project, "tools/steps.py"), `import os, time
-def fetch(n):
-    time.sleep(0.2)
-    return {"n": n}
-def slow(n):
-    deadline = time.time() + 60
-    while not os.path.exists("go") and time.time() < deadline:
-        time.sleep(0.05)
-    return {"n": n + 1}
-def quick(n):
-    return {"n": n * 2}
-`);
+cpSync(join(dirname(fileURLToPath(import.meta.url)), "../integration/fixtures/gated"), project, { recursive: true });
 
 function start(args, options) {
   const child = spawn(trident, args, Object.assign({ cwd: project, stdio: ["ignore", "pipe", "pipe"] }, options || {}));

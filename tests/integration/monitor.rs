@@ -13,49 +13,11 @@ use serde_json::Value;
 use crate::support::monitor::{Monitor, SseMessage};
 use crate::support::{Fixture, read_text, wait_until};
 
-/// input -> fetch -> (slow, quick if n > 0) -> output; `slow` waits for the file `go`
-/// (then fails if `fail` exists, with the .env secret in its error).
+/// The `gated` fixture: input -> fetch -> (slow, quick if n > 0) -> output; `slow` waits
+/// for the file `go` (then fails if `fail` exists, with the .env secret in its error).
+/// The browser test (tests/browser/monitor.mjs) runs the same project.
 fn gated() -> Fixture {
-    Fixture::empty()
-        .file(
-            "agent.tml",
-            r#"trident: "0.1"
-name: gated
-nodes:
-  input: {type: input, schema: {n: {type: number, description: a number, required: true}}}
-  output: {type: output}
-tools:
-  fetch: {type: python, module: steps, function: fetch}
-  slow: {type: python, module: steps, function: slow}
-  quick: {type: python, module: steps, function: quick}
-edges:
-  a: {from: input, to: fetch, mapping: {n: n}}
-  b: {from: fetch, to: slow, mapping: {n: n}}
-  c: {from: fetch, to: quick, mapping: {n: n}, condition: "n > 0"}
-  d: {from: slow, to: output, mapping: {n: n}}
-  e: {from: quick, to: output, mapping: {m: n}}
-"#,
-        )
-        .file(
-            "tools/steps.py",
-            r#"import os, time
-
-def fetch(n):
-    return {"n": n}
-
-def slow(n):
-    deadline = time.time() + 60
-    while not os.path.exists("go") and time.time() < deadline:
-        time.sleep(0.02)
-    if os.path.exists("fail"):
-        raise RuntimeError("failed with " + os.environ.get("GATED_API_KEY", "?"))
-    return {"n": n + 1}
-
-def quick(n):
-    return {"n": n * 2}
-"#,
-        )
-        .file(".env", "GATED_API_KEY=gated-secret-value-123\n")
+    Fixture::new("gated").file(".env", "GATED_API_KEY=gated-secret-value-123\n")
 }
 
 /// Runs `gated` to its end as `run_id` (the gate open).
