@@ -16,7 +16,8 @@ use serde::Serialize;
 
 use super::settings::ServedProject;
 use crate::analysis::{ProjectShape, RunReport, ShownRun, show_run};
-use crate::artifacts::RunIndexFile;
+use crate::artifacts::watched::WatchedReadError;
+use crate::artifacts::{RunIndex, RunIndexFile, read_watched_json};
 
 /// Node counts of a run, as the API names them.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -175,16 +176,14 @@ impl Catalogue {
     pub fn run_ids(&self, project: usize) -> (Vec<String>, Option<String>) {
         let served = &self.projects[project];
         let index = RunIndexFile::new(&served.base_dir);
-        let warning = match std::fs::read(index.path()) {
-            Ok(bytes) => serde_json::from_slice::<crate::artifacts::RunIndex>(&bytes)
-                .err()
-                .map(|e| {
-                    format!(
-                        "{}: not a valid run index ({e}); runs are listed from their folders",
-                        index.path().display()
-                    )
-                }),
-            Err(_) => None,
+        // A torn index is read from its recovery copy; only one that cannot be read at all
+        // is reported.
+        let warning = match read_watched_json::<RunIndex>(index.path()) {
+            Err(WatchedReadError::Invalid(e)) => Some(format!(
+                "{}: not a valid run index ({e}); runs are listed from their folders",
+                index.path().display()
+            )),
+            _ => None,
         };
         let ids = index
             .known_ids()

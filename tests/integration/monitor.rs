@@ -529,8 +529,9 @@ fn corrupt_artifacts_are_skipped_and_reported_and_secrets_stay_hidden() {
         .collect();
     assert!(!sse_text.contains("gated-secret-value-123"));
 
-    // A corrupt run index: listed from the folders, with a warning.
+    // A corrupt run index (and recovery copy): listed from the folders, with a warning.
     std::fs::write(f.join(".trident/runs/manifest.json"), "{broken").unwrap();
+    let _ = std::fs::remove_file(f.join(".trident/runs/.manifest.prev.json"));
     let list = m.json("api/runs");
     assert_eq!(list["runs"].as_array().unwrap().len(), 2);
     assert!(
