@@ -103,19 +103,25 @@ pub fn install_signal_handler(
         .ok();
 }
 
-/// On Ctrl-C / SIGTERM: checkpoint `interrupted` (folded, resumable), run index updated,
-/// `workflow_interrupted` emitted. Telemetry is flushed by the caller of the hook.
+/// On Ctrl-C / SIGTERM: checkpoint `interrupted` (folded, resumable, with the run's whole
+/// spend so far in `total_cost_usd`), run index updated, `workflow_interrupted` emitted. Telemetry is flushed by the caller of the hook.
 pub fn install_run_hook(ctx: &RunContext, clock: Instant) {
     let checkpoint = ctx.checkpoint.clone();
     let tel = ctx.tel.clone();
     let index = ctx.store.as_ref().map(|s| RunIndexFile::new(s.base_dir()));
     let run_id = ctx.run_id.clone();
     let name = ctx.project.name.clone();
+    let spend = ctx.spend.clone();
     ctx.runtime.interrupt_hook.install(move |signal| {
         {
             let mut cp = checkpoint.lock().unwrap_or_else(|e| e.into_inner());
             cp.state_mut().status = "interrupted".into();
             cp.state_mut().updated_at = now_iso();
+            // Everything spent so far, also by nodes that will not complete (a branch loop's
+            // finished iterations, a call answered before the signal): the process exits
+            // now, so nothing is journaled after this fold and nothing counts twice.
+            let spent = spend.total().max(cp.state().total_cost_usd);
+            cp.state_mut().total_cost_usd = spent;
             let _ = cp.fold();
         }
         if let Some(index) = &index {

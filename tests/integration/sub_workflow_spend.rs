@@ -7,11 +7,16 @@
 use serde_json::{Value, json};
 
 use crate::support::fake_llm::{FakeLlm, FakeReply};
-use crate::support::{Fixture, trace_node};
+use crate::support::{Fixture, trace_node, wait_until};
 
 /// A branch `loop` running `sub/step.tml` while `n < 3`: each iteration calls `think`
 /// (text) then `count` (json `{n}`), on a model that costs exactly $1 per call.
 fn priced_loop() -> Fixture {
+    priced_loop_with("")
+}
+
+/// [`priced_loop`] with `extra` appended to the sub-workflow's manifest.
+fn priced_loop_with(extra: &str) -> Fixture {
     let pricing = "defaults:\n  model: openai/metered\npricing:\n  openai/metered: {input: 1000000, output: 0}\n";
     Fixture::empty()
         .file(
@@ -30,7 +35,7 @@ fn priced_loop() -> Fixture {
                  a: {{from: input, to: think, mapping: {{n: n}}}}\n  \
                  b: {{from: input, to: count, mapping: {{n: n}}}}\n  \
                  c: {{from: think, to: count, mapping: {{thought: text}}}}\n  \
-                 d: {{from: count, to: output, mapping: {{n: n}}}}\n"
+                 d: {{from: count, to: output, mapping: {{n: n}}}}\n{extra}"
             ),
         )
         .file(
@@ -195,5 +200,59 @@ fn max_cost_crossed_inside_a_loop_fails_the_parent_and_resumes() {
     close(
         &top_level(&events, "workflow_completed")["data"]["cost_usd"],
         7.0,
+    );
+}
+
+#[test]
+fn an_interrupted_loop_keeps_its_spend_for_the_resume() {
+    let fake = FakeLlm::start();
+    iterations(&fake, 1, 2);
+    // Each iteration also naps 2 s after `count`: the signal lands in iteration 2's nap.
+    let f = priced_loop_with(
+        "  e: {from: count, to: nap, mapping: {n: n}}\n  f: {from: nap, to: output, mapping: {z: output}}\n\
+         tools:\n  nap: {type: shell, command: \"sleep 2 && echo rested\"}\n",
+    )
+    .llm(&fake);
+    let mut child = f
+        .command(&["project", "run", "-i", r#"{"n": 0}"#, "--run-id", "i1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("iteration 1 done and iteration 2 called the model", || {
+        f.join(".trident/runs/i1/branches/loop/iteration_0.json")
+            .is_file()
+            && fake.requests().len() >= 4
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // SAFETY: signalling our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    let checkpoint = f.read_json(".trident/runs/i1/checkpoint.json");
+    assert_eq!(checkpoint["status"], "interrupted");
+    // Two iterations of two $1 calls, none of them a completed node of the parent.
+    close(&checkpoint["total_cost_usd"], 4.0);
+    assert_eq!(checkpoint["branch_states"]["loop"], 0);
+
+    // The resume redoes iteration 2 and runs iteration 3: $4 more.
+    iterations(&fake, 2, 3);
+    let out = f.run(&[
+        "project",
+        "run",
+        "--resume",
+        "i1",
+        "-o",
+        "json",
+        "--telemetry",
+        "--telemetry-file",
+        "t.jsonl",
+    ]);
+    out.code(0);
+    let checkpoint = f.read_json(".trident/runs/i1/checkpoint.json");
+    close(&checkpoint["total_cost_usd"], 8.0);
+    let events = events(&f, "t.jsonl");
+    close(
+        &top_level(&events, "workflow_completed")["data"]["cost_usd"],
+        8.0,
     );
 }
