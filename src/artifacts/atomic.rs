@@ -7,17 +7,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Write `bytes` to `path` atomically, creating parent folders. Returns the byte count.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<u64> {
-    replace(path, bytes, false)
-}
-
-/// [`write_atomic`], with the new content flushed to the disk (`fsync`) before it replaces
-/// the old: after the call returns, `path` holds `bytes` even through a power loss of the
-/// data blocks (the crash-recovery copy of a watched artifact).
-pub fn write_atomic_synced(path: &Path, bytes: &[u8]) -> std::io::Result<u64> {
-    replace(path, bytes, true)
-}
-
-fn replace(path: &Path, bytes: &[u8], sync: bool) -> std::io::Result<u64> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let name = path
@@ -30,9 +19,6 @@ fn replace(path: &Path, bytes: &[u8], sync: bool) -> std::io::Result<u64> {
     let result = (|| {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(bytes)?;
-        if sync {
-            file.sync_data()?;
-        }
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {

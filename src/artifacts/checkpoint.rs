@@ -19,7 +19,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::records::{Checkpoint, CheckpointNode, now_iso};
-use super::watched::{CopySync, read_watched_json, write_watched_json};
+use super::watched::{read_watched_json, write_watched_json};
 
 #[derive(Serialize, Deserialize)]
 #[serde(untagged)]
@@ -233,7 +233,7 @@ impl CheckpointStore {
         let Some(json_path) = self.json_path.clone() else {
             return Ok(0);
         };
-        let written = write_watched_json(&json_path, &self.state, CopySync::ProcessCrashOnly)?;
+        let written = write_watched_json(&json_path, &self.state)?;
         self.journal = None;
         File::create(journal_path(&json_path))?;
         Ok(written)

@@ -7,7 +7,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use super::records::{RunEntry, RunIndex};
-use super::watched::{CopySync, read_watched_json, write_watched_json};
+use super::watched::{read_watched_json, write_watched_json};
 
 /// The run index of one artifact folder.
 #[derive(Debug, Clone)]
@@ -47,7 +47,7 @@ impl RunIndexFile {
         lock.lock()?;
         let mut index = self.load();
         change(&mut index);
-        let written = write_watched_json(&self.path, &index, CopySync::Synced);
+        let written = write_watched_json(&self.path, &index);
         let _ = lock.unlock();
         written
     }

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use super::atomic::{to_pretty_json, write_atomic, write_json};
 use super::records::{BranchIteration, RunMetadata, Signal, Trace, now_iso};
 use super::run_index::RunIndexFile;
-use super::watched::{CopySync, write_watched_json};
+use super::watched::write_watched_json;
 use crate::project::Orchestration;
 
 /// A saved artifact: where and how many bytes.
@@ -98,12 +98,12 @@ impl RunStore {
 
     pub fn save_metadata(&self, metadata: &RunMetadata) -> std::io::Result<Saved> {
         let path = self.run_dir().join("metadata.json");
-        write_watched_json(&path, metadata, CopySync::Synced).map(|n| (path, n))
+        write_watched_json(&path, metadata).map(|n| (path, n))
     }
 
     pub fn save_trace(&self, trace: &Trace) -> std::io::Result<Saved> {
         let path = self.run_dir().join("trace.json");
-        write_watched_json(&path, trace, CopySync::Synced).map(|n| (path, n))
+        write_watched_json(&path, trace).map(|n| (path, n))
     }
 
     pub fn save_iteration(&self, state: &BranchIteration) -> std::io::Result<Saved> {
