@@ -4,8 +4,10 @@
 //! Free text and payloads get the destination's redaction and truncation, exactly as in its
 //! lines.
 
-use opentelemetry::{Key, KeyValue, Value as OtelValue};
+use opentelemetry_proto::tonic::common::v1::KeyValue;
 use serde_json::Value;
+
+use super::proto::{AttrValue, kv};
 
 use crate::telemetry::event::Event;
 use crate::telemetry::fields::DataVisitor;
@@ -31,38 +33,36 @@ struct Attributes<'a> {
 }
 
 impl Attributes<'_> {
-    /// The attribute key of field `key` (a static string outside nested objects).
-    fn key(&self, key: &'static str) -> Key {
+    /// The attribute key of field `key` (dotted inside nested objects).
+    fn key(&self, key: &'static str) -> String {
         if self.prefix.is_empty() {
-            Key::from_static_str(key)
+            key.to_string()
         } else {
-            Key::from(format!("{}.{key}", self.prefix.join(".")))
+            format!("{}.{key}", self.prefix.join("."))
         }
     }
 
-    fn push(&mut self, key: &'static str, value: impl Into<OtelValue>) {
+    fn push(&mut self, key: &'static str, value: impl Into<AttrValue>) {
         let key = self.key(key);
-        self.out.push(KeyValue::new(key, value));
+        self.out.push(kv(key, value));
     }
 
     /// A payload value under the dotted key `key`.
     fn payload_value(&mut self, key: String, value: &Value) {
         match value {
             Value::Null => {}
-            Value::Bool(b) => self.out.push(KeyValue::new(key, *b)),
+            Value::Bool(b) => self.out.push(kv(key, *b)),
             Value::Number(n) => match (n.as_i64(), n.as_f64()) {
-                (Some(i), _) => self.out.push(KeyValue::new(key, i)),
-                (None, Some(f)) => self.out.push(KeyValue::new(key, f)),
-                _ => self.out.push(KeyValue::new(key, n.to_string())),
+                (Some(i), _) => self.out.push(kv(key, i)),
+                (None, Some(f)) => self.out.push(kv(key, f)),
+                _ => self.out.push(kv(key, n.to_string())),
             },
-            Value::String(s) => self
-                .out
-                .push(KeyValue::new(key, self.policy.text(s).into_owned())),
+            Value::String(s) => self.out.push(kv(key, self.policy.text(s).into_owned())),
             Value::Object(map) => {
                 for (name, item) in map {
                     let nested = format!("{key}.{name}");
                     if !item.is_null() && self.policy.redactor().is_secret_key(name) {
-                        self.out.push(KeyValue::new(nested, REDACTED));
+                        self.out.push(kv(nested, REDACTED));
                     } else {
                         self.payload_value(nested, item);
                     }
@@ -72,7 +72,7 @@ impl Attributes<'_> {
                 let mut text = Vec::new();
                 write_value(&mut text, value, self.policy);
                 let text = String::from_utf8(text).unwrap_or_default();
-                self.out.push(KeyValue::new(key, text));
+                self.out.push(kv(key, text));
             }
         }
     }
@@ -85,7 +85,7 @@ impl DataVisitor for Attributes<'_> {
     }
 
     fn label(&mut self, key: &'static str, value: &str) {
-        self.push(key, value.to_string());
+        self.push(key, value);
     }
 
     fn uint(&mut self, key: &'static str, value: u64) {
@@ -108,7 +108,7 @@ impl DataVisitor for Attributes<'_> {
     fn null(&mut self, _key: &'static str) {}
 
     fn payload(&mut self, key: &'static str, value: &Value) {
-        let key = self.key(key).as_str().to_string();
+        let key = self.key(key);
         self.payload_value(key, value);
     }
 
@@ -123,6 +123,7 @@ impl DataVisitor for Attributes<'_> {
 
 #[cfg(test)]
 mod tests {
+    use opentelemetry_proto::tonic::common::v1::any_value::Value;
     use serde_json::json;
 
     use super::*;
@@ -134,7 +135,16 @@ mod tests {
         let mut out = Vec::new();
         data_attributes(event, &policy, &mut out);
         out.into_iter()
-            .map(|kv| (kv.key.as_str().to_string(), kv.value.as_str().into_owned()))
+            .map(|kv| {
+                let text = match kv.value.and_then(|v| v.value) {
+                    Some(Value::StringValue(s)) => s,
+                    Some(Value::IntValue(i)) => i.to_string(),
+                    Some(Value::DoubleValue(f)) => f.to_string(),
+                    Some(Value::BoolValue(b)) => b.to_string(),
+                    other => format!("{other:?}"),
+                };
+                (kv.key, text)
+            })
             .collect()
     }
 

@@ -1,27 +1,22 @@
 //! The export thread: spans and log records go through a bounded channel to one thread
-//! that batches them and POSTs them with the official OTLP exporters, so a slow or dead
-//! collector never slows the run. What cannot be queued or exported is counted; at the end
-//! the stream waits for the thread at most the export timeout and reports the loss.
+//! that batches them into OTLP export requests, encodes them (protobuf or JSON) and POSTs
+//! them, so a slow or dead collector never slows the run. What cannot be queued or
+//! exported is counted; at the end the stream waits for the thread at most the export
+//! timeout and reports the loss.
 
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
-use opentelemetry::trace::{SpanId, TraceFlags, TraceId};
-use opentelemetry::{InstrumentationScope, KeyValue, Value as OtelValue};
-use opentelemetry_otlp::{
-    LogExporter, Protocol, SpanExporter, WithExportConfig as _, WithHttpConfig as _,
-};
-use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::logs::{LogBatch, LogExporter as _, SdkLoggerProvider};
-use opentelemetry_sdk::trace::{SpanData, SpanExporter as _};
+use opentelemetry_proto::tonic::logs::v1::LogRecord;
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message as _;
 
-use super::http_client::{NetworkError, UreqClient};
+use super::http_client::OtlpHttp;
+use super::proto::{logs_request, resource, traces_request};
 use super::settings::{OtlpProtocol, OtlpSettings};
-use super::span_tree::LogItem;
 use crate::telemetry::queue::lock;
 
 /// Batches waiting for the export thread; more are dropped (and counted).
@@ -33,8 +28,8 @@ const MAX_BATCH: usize = 2048;
 
 /// One writer batch's worth of telemetry.
 struct Item {
-    spans: Vec<SpanData>,
-    logs: Vec<LogItem>,
+    spans: Vec<Span>,
+    logs: Vec<LogRecord>,
 }
 
 /// Loss and the first error, shared with the thread.
@@ -64,69 +59,24 @@ pub struct Exporter {
     timeout: Duration,
 }
 
-/// Polls a future that completes without waiting (the HTTP client is blocking).
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-        thread::sleep(Duration::from_millis(1));
-    }
-}
-
 impl Exporter {
-    /// Builds both exporters and starts the thread.
-    pub fn start(settings: &OtlpSettings, scope: InstrumentationScope) -> Result<Exporter, String> {
-        let protocol = match settings.protocol {
-            OtlpProtocol::HttpProtobuf => Protocol::HttpBinary,
-            OtlpProtocol::HttpJson => Protocol::HttpJson,
+    /// Starts the export thread for `settings`.
+    pub fn start(settings: &OtlpSettings) -> Result<Exporter, String> {
+        let worker = Worker {
+            http: OtlpHttp::new(settings.timeout, settings.headers.clone()),
+            traces_url: settings.traces_endpoint.clone(),
+            logs_url: settings.logs_endpoint.clone(),
+            protocol: settings.protocol,
+            resource: resource(settings),
+            status: Arc::new(Mutex::new(Status::default())),
+            secrets: secrets_of(settings),
         };
-        let headers: std::collections::HashMap<String, String> =
-            settings.headers.iter().cloned().collect();
-        let retry = opentelemetry_otlp::RetryPolicy::disabled();
-        let network_error = NetworkError::default();
-        let mut spans = SpanExporter::builder()
-            .with_http()
-            .with_http_client(UreqClient::new(settings.timeout, network_error.clone()))
-            .with_endpoint(settings.traces_endpoint.clone())
-            .with_protocol(protocol)
-            .with_timeout(settings.timeout)
-            .with_headers(headers.clone())
-            .with_retry_policy(retry.clone())
-            .build()
-            .map_err(|e| e.to_string())?;
-        let mut logs = LogExporter::builder()
-            .with_http()
-            .with_http_client(UreqClient::new(settings.timeout, network_error.clone()))
-            .with_endpoint(settings.logs_endpoint.clone())
-            .with_protocol(protocol)
-            .with_timeout(settings.timeout)
-            .with_headers(headers)
-            .with_retry_policy(retry)
-            .build()
-            .map_err(|e| e.to_string())?;
-        let resource = resource(settings);
-        spans.set_resource(&resource);
-        logs.set_resource(&resource);
-        let secrets = secrets_of(settings);
+        let status = Arc::clone(&worker.status);
         let (tx, rx) = mpsc::sync_channel::<Item>(QUEUE_BATCHES);
         let (done_tx, done) = mpsc::channel();
-        let status = Arc::new(Mutex::new(Status::default()));
-        let shared = Arc::clone(&status);
         thread::Builder::new()
             .name("trident-otlp".to_string())
             .spawn(move || {
-                let worker = Worker {
-                    spans,
-                    logs,
-                    scope,
-                    status: shared,
-                    network_error,
-                    secrets,
-                    provider: SdkLoggerProvider::builder().build(),
-                };
                 worker.run(rx);
                 let _ = done_tx.send(());
             })
@@ -140,7 +90,7 @@ impl Exporter {
     }
 
     /// Queues spans and log records; never blocks (a full queue drops them, counted).
-    pub fn send(&mut self, spans: Vec<SpanData>, logs: Vec<LogItem>) {
+    pub fn send(&mut self, spans: Vec<Span>, logs: Vec<LogRecord>) {
         if spans.is_empty() && logs.is_empty() {
             return;
         }
@@ -222,21 +172,20 @@ fn secrets_of(settings: &OtlpSettings) -> Vec<String> {
 }
 
 struct Worker {
-    spans: opentelemetry_otlp::SpanExporter,
-    logs: opentelemetry_otlp::LogExporter,
-    scope: InstrumentationScope,
+    http: OtlpHttp,
+    traces_url: String,
+    logs_url: String,
+    protocol: OtlpProtocol,
+    resource: Resource,
     status: Arc<Mutex<Status>>,
-    /// Why the last request got no answer (the crate only says "network error").
-    network_error: NetworkError,
     /// Hidden from error messages.
     secrets: Vec<String>,
-    provider: SdkLoggerProvider,
 }
 
 impl Worker {
     fn run(self, rx: Receiver<Item>) {
-        let mut spans: Vec<SpanData> = Vec::new();
-        let mut logs: Vec<LogItem> = Vec::new();
+        let mut spans: Vec<Span> = Vec::new();
+        let mut logs: Vec<LogRecord> = Vec::new();
         let mut since = Instant::now();
         loop {
             let wait = EXPORT_INTERVAL.saturating_sub(since.elapsed());
@@ -260,59 +209,43 @@ impl Worker {
         }
     }
 
-    fn export(&self, spans: &mut Vec<SpanData>, logs: &mut Vec<LogItem>) {
+    fn export(&self, spans: &mut Vec<Span>, logs: &mut Vec<LogRecord>) {
         while !spans.is_empty() {
             let rest = spans.split_off(spans.len().min(MAX_BATCH));
             let batch = std::mem::replace(spans, rest);
             let n = batch.len() as u64;
-            let result = block_on(self.spans.export(batch));
-            self.account(n, result.map_err(|e| self.describe(e.to_string())));
+            let request = traces_request(&self.resource, batch);
+            let body = match self.protocol {
+                OtlpProtocol::HttpProtobuf => Ok(request.encode_to_vec()),
+                OtlpProtocol::HttpJson => serde_json::to_vec(&request).map_err(|e| e.to_string()),
+            };
+            self.account(n, body.and_then(|b| self.post(&self.traces_url, &b)));
         }
         while !logs.is_empty() {
             let rest = logs.split_off(logs.len().min(MAX_BATCH));
             let batch = std::mem::replace(logs, rest);
             let n = batch.len() as u64;
-            let result = self.export_logs(batch);
-            self.account(n, result);
+            let request = logs_request(&self.resource, batch);
+            let body = match self.protocol {
+                OtlpProtocol::HttpProtobuf => Ok(request.encode_to_vec()),
+                OtlpProtocol::HttpJson => serde_json::to_vec(&request).map_err(|e| e.to_string()),
+            };
+            self.account(n, body.and_then(|b| self.post(&self.logs_url, &b)));
         }
     }
 
-    fn export_logs(&self, batch: Vec<LogItem>) -> Result<(), String> {
-        let logger = self.provider.logger_with_scope(self.scope.clone());
-        let records: Vec<_> = batch
-            .into_iter()
-            .map(|item| {
-                let mut record = logger.create_log_record();
-                record.set_timestamp(item.time);
-                record.set_observed_timestamp(item.time);
-                record.set_severity_number(severity(item.severity_number));
-                record.set_severity_text(item.severity_text);
-                record.set_body(AnyValue::from(item.body));
-                record.add_attributes(item.attributes.into_iter().map(any_value));
-                record.set_trace_context(
-                    TraceId::from_bytes(item.trace_id),
-                    SpanId::from_bytes(item.span_id),
-                    Some(TraceFlags::SAMPLED),
-                );
-                record
-            })
-            .collect();
-        let pairs: Vec<_> = records.iter().map(|r| (r, &self.scope)).collect();
-        block_on(self.logs.export(LogBatch::new(&pairs))).map_err(|e| self.describe(e.to_string()))
-    }
-
-    /// The crate's error message, with the reason of a request that got no answer (which
-    /// it reduces to "network error"), secrets hidden.
-    fn describe(&self, error: String) -> String {
-        let reason = lock(&self.network_error).take();
-        let mut text = match reason {
-            Some(reason) if error.contains("network error") => format!("{error} ({reason})"),
-            _ => error,
+    /// POSTs one encoded request; an error never shows a secret.
+    fn post(&self, url: &str, body: &[u8]) -> Result<(), String> {
+        let content_type = match self.protocol {
+            OtlpProtocol::HttpProtobuf => "application/x-protobuf",
+            OtlpProtocol::HttpJson => "application/json",
         };
-        for secret in &self.secrets {
-            text = text.replace(secret.as_str(), "[REDACTED]");
-        }
-        text
+        self.http.post(url, content_type, body).map_err(|mut text| {
+            for secret in &self.secrets {
+                text = text.replace(secret.as_str(), "[REDACTED]");
+            }
+            text
+        })
     }
 
     fn account(&self, n: u64, result: Result<(), String>) {
@@ -326,41 +259,4 @@ impl Worker {
             }
         }
     }
-}
-
-fn severity(number: i32) -> Severity {
-    match number {
-        5 => Severity::Debug,
-        13 => Severity::Warn,
-        17 => Severity::Error,
-        _ => Severity::Info,
-    }
-}
-
-fn any_value(kv: KeyValue) -> (opentelemetry::Key, AnyValue) {
-    let value = match kv.value {
-        OtelValue::Bool(b) => AnyValue::Boolean(b),
-        OtelValue::I64(i) => AnyValue::Int(i),
-        OtelValue::F64(f) => AnyValue::Double(f),
-        OtelValue::String(s) => AnyValue::String(s),
-        other => AnyValue::String(other.as_str().into_owned().into()),
-    };
-    (kv.key, value)
-}
-
-/// `service.name`, `service.version` and `OTEL_RESOURCE_ATTRIBUTES`.
-fn resource(settings: &OtlpSettings) -> Resource {
-    let mut attributes = vec![
-        KeyValue::new(super::semconv::SERVICE_NAME, settings.service_name.clone()),
-        KeyValue::new(super::semconv::SERVICE_VERSION, env!("CARGO_PKG_VERSION")),
-    ];
-    attributes.extend(
-        settings
-            .resource_attributes
-            .iter()
-            .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
-    );
-    Resource::builder_empty()
-        .with_attributes(attributes)
-        .build()
 }

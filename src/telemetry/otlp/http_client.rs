@@ -1,67 +1,55 @@
-//! The OTLP exporter's HTTP client: a small blocking `opentelemetry_http::HttpClient` over
-//! the `ureq` agent the providers already use, so no async runtime is pulled in. The
-//! exporter runs on its own thread; every request is bounded by the export timeout.
+//! OTLP/HTTP requests over the `ureq` agent the providers already use (blocking, no async
+//! runtime): one POST per export request from the export thread, bounded by the export
+//! timeout, a failure said with the HTTP status and its reason, or why no answer came.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
-
-use crate::telemetry::queue::lock;
-
-/// The reason of the last request that failed before any answer (refused, timed out...),
-/// which the exporter crate reports only as "network error".
-pub type NetworkError = Arc<Mutex<Option<String>>>;
-
-/// A blocking OTLP/HTTP client.
+/// Posts export requests to a collector.
 #[derive(Debug)]
-pub struct UreqClient {
+pub struct OtlpHttp {
     agent: ureq::Agent,
-    last_error: NetworkError,
+    /// `OTEL_EXPORTER_OTLP_HEADERS` (secrets: never in a message).
+    headers: Vec<(String, String)>,
 }
 
-impl UreqClient {
-    /// A client whose every request (connect, send, answer) takes at most `timeout`; the
-    /// reason of a request that gets no answer is left in `last_error`.
-    pub fn new(timeout: Duration, last_error: NetworkError) -> UreqClient {
+impl OtlpHttp {
+    /// A client whose every request (connect, send, answer) takes at most `timeout`,
+    /// sending `headers` with each.
+    pub fn new(timeout: Duration, headers: Vec<(String, String)>) -> OtlpHttp {
         let config = ureq::Agent::config_builder()
             .timeout_global(Some(timeout))
             .http_status_as_error(false)
             .build();
-        UreqClient {
+        OtlpHttp {
             agent: config.into(),
-            last_error,
+            headers,
         }
     }
 
-    fn send(&self, request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
-        let (parts, body) = request.into_parts();
-        let request = Request::from_parts(parts, body.to_vec());
-        let answer = self.agent.run(request).and_then(|response| {
-            let (parts, mut body) = response.into_parts();
-            let bytes = body.read_to_vec()?;
-            Ok(Response::from_parts(parts, Bytes::from(bytes)))
-        });
-        if let Err(e) = &answer {
-            *lock(&self.last_error) = Some(e.to_string());
+    /// POSTs `body` to `url`; `Err` with the status (`... status code: 500 (Internal
+    /// Server Error)`) or the network error (`... network error (io: Connection
+    /// refused...)`).
+    pub fn post(&self, url: &str, content_type: &str, body: &[u8]) -> Result<(), String> {
+        let mut request = self.agent.post(url).header("Content-Type", content_type);
+        for (name, value) in &self.headers {
+            request = request.header(name.as_str(), value.as_str());
         }
-        Ok(answer?)
-    }
-}
-
-impl HttpClient for UreqClient {
-    fn send_bytes<'a, 'b>(
-        &'a self,
-        request: Request<Bytes>,
-    ) -> Pin<Box<dyn Future<Output = Result<Response<Bytes>, HttpError>> + Send + 'b>>
-    where
-        'a: 'b,
-        Self: 'b,
-    {
-        // The request is made here, synchronously: the future is ready at once.
-        let result = self.send(request);
-        Box::pin(std::future::ready(result))
+        let response = request
+            .send(body)
+            .map_err(|e| format!("HTTP export failed: network error ({e})"))?;
+        let status = response.status();
+        // The answer is read whole so that the connection can be used again.
+        let _ = response.into_body().read_to_vec();
+        if status.is_success() {
+            return Ok(());
+        }
+        let reason = status
+            .canonical_reason()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default();
+        Err(format!(
+            "HTTP export failed with status code: {}{reason}",
+            status.as_u16()
+        ))
     }
 }

@@ -3,10 +3,10 @@
 //! "OpenTelemetry export").
 //!
 //! Module map: [`settings`] (the switch and the `OTEL_*` variables; always built), and,
-//! with the `otlp` cargo feature: `semconv` (attribute names), `attributes` (an event's data
-//! as attributes), `span_tree` (events to spans and log records), `exporter` (the export
-//! thread), `http_client` (OTLP/HTTP over `ureq`) and [`OtlpSink`], which takes the writer's
-//! events typed.
+//! with the `otlp` cargo feature: `semconv` (attribute names), `proto` (the OTLP messages),
+//! `attributes` (an event's data as attributes), `span_tree` (events to spans and log
+//! records), `exporter` (the export thread), `http_client` (OTLP/HTTP over `ureq`) and
+//! [`OtlpSink`], which takes the writer's events typed.
 
 pub mod settings;
 
@@ -16,6 +16,8 @@ mod attributes;
 mod exporter;
 #[cfg(feature = "otlp")]
 mod http_client;
+#[cfg(feature = "otlp")]
+mod proto;
 #[cfg(feature = "otlp")]
 mod semconv;
 #[cfg(feature = "otlp")]

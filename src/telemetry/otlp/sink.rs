@@ -8,19 +8,20 @@ use std::io;
 
 use super::exporter::Exporter;
 use super::settings::OtlpSettings;
-use super::span_tree::{LogItem, SpanTree};
+use super::span_tree::SpanTree;
 use crate::telemetry::event::Event;
 use crate::telemetry::filter::EventFilter;
 use crate::telemetry::format::Envelope;
 use crate::telemetry::notice::Notices;
 use crate::telemetry::policy::PayloadPolicy;
 use crate::telemetry::sink::Sink;
+use opentelemetry_proto::tonic::logs::v1::LogRecord;
 
 /// Exports the stream as OpenTelemetry spans and log records over OTLP/HTTP.
 pub struct OtlpSink {
     tree: SpanTree,
     /// Log records made since the last batch was queued.
-    logs: Vec<LogItem>,
+    logs: Vec<LogRecord>,
     exporter: Exporter,
     log_filter: EventFilter,
     endpoint: String,
@@ -39,7 +40,7 @@ impl OtlpSink {
         notices: Notices,
     ) -> Result<OtlpSink, String> {
         let tree = SpanTree::new(settings.parent.clone());
-        let exporter = Exporter::start(settings, tree.scope().clone())?;
+        let exporter = Exporter::start(settings)?;
         Ok(OtlpSink {
             tree,
             logs: Vec::new(),

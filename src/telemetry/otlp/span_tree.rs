@@ -10,18 +10,15 @@
 //! last event's time and marked `trident.span.unfinished`.
 
 use std::collections::HashMap;
-use std::str::FromStr;
-use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use opentelemetry::trace::{
-    Event as SpanEvent, Link, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId,
-    TraceState,
-};
-use opentelemetry::{InstrumentationScope, KeyValue, StringValue, Value as OtelValue};
-use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::logs::v1::LogRecord;
+use opentelemetry_proto::tonic::trace::v1::span::{Event as SpanEvent, Link, SpanKind};
+use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
+use opentelemetry_proto::tonic::trace::v1::{Span, SpanFlags, Status};
 
 use super::attributes::data_attributes;
+use super::proto::{AttrValue, kv};
 use super::semconv as sc;
 use crate::project::NodeKind;
 use crate::telemetry::catalogue::Level;
@@ -32,28 +29,21 @@ use crate::telemetry::trace_context::{
     SpanPart, TraceParent, attempt_of, derived_trace_id, span_id,
 };
 
-/// A log record waiting for export.
-#[derive(Debug, Clone)]
-pub struct LogItem {
-    pub time: SystemTime,
-    /// OTLP severity number (DEBUG 5, INFO 9, WARNING 13, ERROR 17).
-    pub severity_number: i32,
-    pub severity_text: &'static str,
-    /// The event name.
-    pub body: &'static str,
-    pub attributes: Vec<KeyValue>,
-    pub trace_id: [u8; 16],
-    pub span_id: [u8; 8],
-}
-
 /// The trace a run's spans belong to, decided at its first event.
 #[derive(Debug, Clone)]
 struct RunTrace {
     trace_id: [u8; 16],
     flags: u8,
-    state: Option<Arc<str>>,
-    /// The run id, shared by every attribute that repeats it.
-    run_id: Arc<str>,
+    state: Option<String>,
+}
+
+/// OTLP span flags: the W3C trace flags, and whether the parent is remote (known).
+fn span_flags(trace_flags: u8, parent_remote: bool) -> u32 {
+    let mut flags = u32::from(trace_flags) | SpanFlags::ContextHasIsRemoteMask as u32;
+    if parent_remote {
+        flags |= SpanFlags::ContextIsRemoteMask as u32;
+    }
+    flags
 }
 
 struct OpenSpan {
@@ -61,62 +51,59 @@ struct OpenSpan {
     span_id: [u8; 8],
     parent: Option<[u8; 8]>,
     parent_remote: bool,
-    trace_state: Option<Arc<str>>,
+    trace_state: Option<String>,
     flags: u8,
     name: String,
     kind: SpanKind,
-    start: SystemTime,
+    /// Nanoseconds since the Unix epoch.
+    start: u64,
     attributes: Vec<KeyValue>,
     events: Vec<SpanEvent>,
     links: Vec<Link>,
-    status: Status,
+    status: StatusCode,
+    message: String,
 }
 
 impl OpenSpan {
-    fn set(&mut self, key: &'static str, value: impl Into<OtelValue>) {
-        let value = value.into();
-        match self.attributes.iter_mut().find(|kv| kv.key.as_str() == key) {
-            Some(kv) => kv.value = value,
-            None => self.attributes.push(KeyValue::new(key, value)),
+    fn set(&mut self, key: &'static str, value: impl Into<AttrValue>) {
+        let value = Some(AnyValue {
+            value: Some(value.into().0),
+        });
+        match self.attributes.iter_mut().find(|a| a.key == key) {
+            Some(a) => a.value = value,
+            None => self.attributes.push(KeyValue {
+                key: key.to_string(),
+                value,
+                ..KeyValue::default()
+            }),
         }
     }
 
     fn fail(&mut self, message: String, error_type: &str) {
-        self.status = Status::error(message);
-        self.set(sc::ERROR_TYPE, error_type.to_string());
+        self.status = StatusCode::Error;
+        self.message = message;
+        self.set(sc::ERROR_TYPE, error_type);
     }
 
-    fn finish(self, end: SystemTime, scope: &InstrumentationScope) -> SpanData {
-        let flags = TraceFlags::new(self.flags);
-        let state = self
-            .trace_state
-            .as_deref()
-            .and_then(|s| TraceState::from_str(s).ok())
-            .unwrap_or_default();
-        let mut events = SpanEvents::default();
-        events.events = self.events;
-        let mut links = SpanLinks::default();
-        links.links = self.links;
-        SpanData {
-            span_context: SpanContext::new(
-                TraceId::from_bytes(self.trace_id),
-                SpanId::from_bytes(self.span_id),
-                flags,
-                false,
-                state,
-            ),
-            parent_span_id: SpanId::from_bytes(self.parent.unwrap_or([0; 8])),
-            parent_span_is_remote: self.parent_remote,
-            span_kind: self.kind,
-            name: self.name.into(),
-            start_time: self.start,
-            end_time: end.max(self.start),
+    fn finish(self, end: u64) -> Span {
+        Span {
+            trace_id: self.trace_id.to_vec(),
+            span_id: self.span_id.to_vec(),
+            trace_state: self.trace_state.unwrap_or_default(),
+            parent_span_id: self.parent.map(|p| p.to_vec()).unwrap_or_default(),
+            flags: span_flags(self.flags, self.parent_remote),
+            name: self.name,
+            kind: self.kind as i32,
+            start_time_unix_nano: self.start,
+            end_time_unix_nano: end.max(self.start),
             attributes: self.attributes,
-            dropped_attributes_count: 0,
-            events,
-            links,
-            status: self.status,
-            instrumentation_scope: scope.clone(),
+            events: self.events,
+            links: self.links,
+            status: Some(Status {
+                code: self.status as i32,
+                message: self.message,
+            }),
+            ..Span::default()
         }
     }
 }
@@ -132,7 +119,7 @@ struct NodeSpan {
     open_turn: Option<OpenSpan>,
     /// Agent turns that ended, kept until the node ends and its model is known, each with
     /// its end time.
-    ended_turns: Vec<(OpenSpan, SystemTime)>,
+    ended_turns: Vec<(OpenSpan, u64)>,
 }
 
 struct RunSpan {
@@ -143,19 +130,18 @@ struct RunSpan {
 /// Turns stream events into spans and log records.
 pub struct SpanTree {
     parent: Option<TraceParent>,
-    scope: InstrumentationScope,
     traces: HashMap<String, RunTrace>,
     runs: HashMap<String, RunSpan>,
     /// Open node spans by run id, then node id.
     nodes: HashMap<String, HashMap<String, NodeSpan>>,
-    last_time: SystemTime,
+    last_time: u64,
     /// Spans finished since the last [`SpanTree::take`].
-    finished: Vec<SpanData>,
+    finished: Vec<Span>,
 }
 
-/// The time of an event.
-fn time_of(event: &Envelope<'_>) -> SystemTime {
-    UNIX_EPOCH + Duration::from_millis(event.unix_millis)
+/// The time of an event, in nanoseconds since the Unix epoch.
+fn time_of(event: &Envelope<'_>) -> u64 {
+    event.unix_millis.saturating_mul(1_000_000)
 }
 
 /// OTLP severity number and text of a level.
@@ -173,30 +159,22 @@ impl SpanTree {
     pub fn new(parent: Option<TraceParent>) -> SpanTree {
         SpanTree {
             parent,
-            scope: InstrumentationScope::builder("trident")
-                .with_version(env!("CARGO_PKG_VERSION"))
-                .build(),
             traces: HashMap::new(),
             runs: HashMap::new(),
             nodes: HashMap::new(),
-            last_time: UNIX_EPOCH,
+            last_time: 0,
             finished: Vec::new(),
         }
     }
 
-    /// The instrumentation scope of every span and log record.
-    pub fn scope(&self) -> &InstrumentationScope {
-        &self.scope
-    }
-
     /// The spans finished so far (and forgets them).
-    pub fn take(&mut self) -> Vec<SpanData> {
+    pub fn take(&mut self) -> Vec<Span> {
         std::mem::take(&mut self.finished)
     }
 
     /// The log record of `event` (correlated to its node's span, else its run's), its data
     /// redacted and truncated by `policy`.
-    pub fn log_record(&mut self, event: &Envelope<'_>, policy: &PayloadPolicy) -> LogItem {
+    pub fn log_record(&mut self, event: &Envelope<'_>, policy: &PayloadPolicy) -> LogRecord {
         let run = self.trace_of(event);
         let part = match event.node_id {
             Some(node) => SpanPart::Node(node),
@@ -204,30 +182,35 @@ impl SpanTree {
         };
         let (severity_number, severity_text) = severity(event.event.level());
         let mut attributes = Vec::with_capacity(12);
-        attributes.push(KeyValue::new("trident.event", event.event.name()));
-        attributes.push(KeyValue::new("trident.seq", event.seq as i64));
-        attributes.push(KeyValue::new(
-            sc::RUN_ID,
-            StringValue::from(Arc::clone(&run.run_id)),
-        ));
+        attributes.push(kv("trident.event", event.event.name()));
+        attributes.push(kv("trident.seq", event.seq as i64));
+        attributes.push(kv(sc::RUN_ID, event.scope.run_id.as_str()));
         if let Some(v) = &event.scope.parent_run_id {
-            attributes.push(KeyValue::new(sc::PARENT_RUN_ID, v.clone()));
+            attributes.push(kv(sc::PARENT_RUN_ID, v.as_str()));
         }
         if let Some(v) = &event.scope.parent_node_id {
-            attributes.push(KeyValue::new("trident.parent_node_id", v.clone()));
+            attributes.push(kv("trident.parent_node_id", v.as_str()));
         }
         if let Some(v) = event.node_id {
-            attributes.push(KeyValue::new(sc::NODE_ID, v.to_string()));
+            attributes.push(kv(sc::NODE_ID, v));
         }
         data_attributes(event.event, policy, &mut attributes);
-        LogItem {
-            time: time_of(event),
+        let time = time_of(event);
+        LogRecord {
+            time_unix_nano: time,
+            observed_time_unix_nano: time,
             severity_number,
-            severity_text,
-            body: event.event.name(),
+            severity_text: severity_text.to_string(),
+            body: Some(AnyValue {
+                value: Some(any_value::Value::StringValue(
+                    event.event.name().to_string(),
+                )),
+            }),
             attributes,
-            trace_id: run.trace_id,
-            span_id: span_id(&run.trace_id, &event.scope.run_id, part),
+            flags: u32::from(run.flags),
+            trace_id: run.trace_id.to_vec(),
+            span_id: span_id(&run.trace_id, &event.scope.run_id, part).to_vec(),
+            ..LogRecord::default()
         }
     }
 
@@ -245,7 +228,7 @@ impl SpanTree {
             .and_then(|p| self.traces.get(p));
         let (trace_id, flags, state) = match (inherited, &self.parent) {
             (Some(t), _) => (t.trace_id, t.flags, t.state.clone()),
-            (None, Some(p)) => (p.trace_id, p.flags, p.state.as_deref().map(Arc::from)),
+            (None, Some(p)) => (p.trace_id, p.flags, p.state.clone()),
             (None, None) => {
                 let attempt = match event.event {
                     Event::WorkflowStarted {
@@ -262,7 +245,6 @@ impl SpanTree {
             trace_id,
             flags,
             state,
-            run_id: Arc::from(run_id.as_str()),
         };
         self.traces.insert(run_id.clone(), t.clone());
         t
@@ -283,12 +265,13 @@ impl SpanTree {
             attributes: Vec::with_capacity(12),
             events: Vec::new(),
             links: Vec::new(),
-            status: Status::Unset,
+            status: StatusCode::Unset,
+            message: String::new(),
         }
     }
 
-    fn finish(&mut self, span: OpenSpan, end: SystemTime) {
-        self.finished.push(span.finish(end, &self.scope));
+    fn finish(&mut self, span: OpenSpan, end: u64) {
+        self.finished.push(span.finish(end));
     }
 
     /// Takes in one event; free text copied from it gets `policy` (redaction, truncation).
@@ -391,11 +374,12 @@ impl SpanTree {
             attributes: Vec::with_capacity(12),
             events: Vec::new(),
             links: Vec::new(),
-            status: Status::Unset,
+            status: StatusCode::Unset,
+            message: String::new(),
         };
         span.set(sc::OPERATION_NAME, sc::OP_INVOKE_WORKFLOW);
         span.set(sc::WORKFLOW_NAME, name);
-        span.set(sc::RUN_ID, StringValue::from(Arc::clone(&run.run_id)));
+        span.set(sc::RUN_ID, scope.run_id.as_str());
         span.set(sc::DRY_RUN, *dry_run);
         span.set(sc::ATTEMPT, attempt as i64);
         if let Some(parent_run) = &scope.parent_run_id {
@@ -407,18 +391,13 @@ impl SpanTree {
         {
             // Each attempt is its own trace, linked to the previous attempt's root.
             let previous_trace = derived_trace_id(previous, attempt - 1);
-            let context = SpanContext::new(
-                TraceId::from_bytes(previous_trace),
-                SpanId::from_bytes(span_id(&previous_trace, previous, SpanPart::Run)),
-                TraceFlags::SAMPLED,
-                false,
-                TraceState::default(),
-            );
-            span.links.push(Link::new(
-                context,
-                vec![KeyValue::new("trident.link", "previous_attempt")],
-                0,
-            ));
+            span.links.push(Link {
+                trace_id: previous_trace.to_vec(),
+                span_id: span_id(&previous_trace, previous, SpanPart::Run).to_vec(),
+                attributes: vec![kv("trident.link", "previous_attempt")],
+                flags: span_flags(1, false),
+                ..Link::default()
+            });
         }
         self.runs.insert(
             scope.run_id.clone(),
@@ -453,7 +432,7 @@ impl SpanTree {
                 if cost_usd.is_finite() {
                     run.span.set(sc::COST_USD, *cost_usd);
                 }
-                run.span.status = Status::Ok;
+                run.span.status = StatusCode::Ok;
             }
             Event::WorkflowFailed { error, .. } => {
                 let error_type = run
@@ -578,17 +557,14 @@ impl SpanTree {
                         .set(sc::CONVERSATION_ID, policy.text(session).into_owned());
                 }
                 if let Some(reason) = finish_reason {
-                    let reason = StringValue::from(policy.text(reason).into_owned());
-                    node.span.set(
-                        sc::RESPONSE_FINISH_REASONS,
-                        OtelValue::Array(vec![reason].into()),
-                    );
+                    let reasons = vec![policy.text(reason).into_owned()];
+                    node.span.set(sc::RESPONSE_FINISH_REASONS, reasons);
                 }
                 if let Some(model) = response_model {
                     node.span
                         .set(sc::RESPONSE_MODEL, policy.text(model).into_owned());
                 }
-                node.span.status = Status::Ok;
+                node.span.status = StatusCode::Ok;
             }
             Event::NodeFailed {
                 error, error_type, ..
@@ -604,7 +580,7 @@ impl SpanTree {
     }
 
     /// Names the node's span from what it learnt, closes its open children and emits it.
-    fn close_node(&mut self, mut node: NodeSpan, end: SystemTime, unfinished: bool) {
+    fn close_node(&mut self, mut node: NodeSpan, end: u64, unfinished: bool) {
         let node_id = &node.node_id;
         node.span.name = match node.node_type {
             NodeKind::Prompt => {
@@ -718,7 +694,7 @@ impl SpanTree {
                     turn.set(sc::USAGE_OUTPUT_TOKENS, n as i64);
                 }
                 turn.set("trident.agent.tool_calls", tool_calls as i64);
-                turn.status = Status::Ok;
+                turn.status = StatusCode::Ok;
                 node.ended_turns.push((turn, time));
             }
         }
@@ -755,7 +731,12 @@ impl SpanTree {
     fn span_event(&mut self, event: &Envelope<'_>, policy: &PayloadPolicy) {
         let mut attributes = Vec::new();
         data_attributes(event.event, policy, &mut attributes);
-        let span_event = SpanEvent::new(event.event.name(), time_of(event), attributes, 0);
+        let span_event = SpanEvent {
+            time_unix_nano: time_of(event),
+            name: event.event.name().to_string(),
+            attributes,
+            dropped_attributes_count: 0,
+        };
         if let Some(node) = self.node_mut(event) {
             node.span.events.push(span_event);
         } else if let Some(run) = self.runs.get_mut(&event.scope.run_id) {
