@@ -2,21 +2,49 @@
 //! the formats' field visitor (no JSON line written and parsed back): nested objects and
 //! payload objects as dotted keys, arrays as JSON text, absent and null values left out.
 //! Free text and payloads get the destination's redaction and truncation, exactly as in its
-//! lines.
+//! lines. The attributes go to an [`AttributeSink`]: OTLP messages being built, or a log
+//! record being encoded (`wire`).
+
+use std::borrow::Cow;
 
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use serde_json::Value;
 
-use super::proto::{AttrValue, kv};
-
+use super::proto::kv;
 use crate::telemetry::event::Event;
 use crate::telemetry::fields::DataVisitor;
 use crate::telemetry::format::jsonl::write_value;
 use crate::telemetry::policy::PayloadPolicy;
 use crate::telemetry::redact::REDACTED;
 
-/// Appends the attributes of `event`'s data to `out`.
-pub fn data_attributes(event: &Event, policy: &PayloadPolicy, out: &mut Vec<KeyValue>) {
+/// One attribute value, borrowed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Attr<'a> {
+    Str(&'a str),
+    Int(i64),
+    Double(f64),
+    Bool(bool),
+}
+
+/// Where attributes go.
+pub trait AttributeSink {
+    /// Takes the attribute `key` = `value`.
+    fn attr(&mut self, key: &str, value: Attr<'_>);
+}
+
+impl AttributeSink for Vec<KeyValue> {
+    fn attr(&mut self, key: &str, value: Attr<'_>) {
+        self.push(match value {
+            Attr::Str(s) => kv(key, s),
+            Attr::Int(i) => kv(key, i),
+            Attr::Double(f) => kv(key, f),
+            Attr::Bool(b) => kv(key, b),
+        });
+    }
+}
+
+/// Gives `out` the attributes of `event`'s data.
+pub fn data_attributes(event: &Event, policy: &PayloadPolicy, out: &mut impl AttributeSink) {
     let mut visitor = Attributes {
         out,
         policy,
@@ -25,46 +53,49 @@ pub fn data_attributes(event: &Event, policy: &PayloadPolicy, out: &mut Vec<KeyV
     event.visit_data(&mut visitor);
 }
 
-struct Attributes<'a> {
-    out: &'a mut Vec<KeyValue>,
+struct Attributes<'a, S: AttributeSink> {
+    out: &'a mut S,
     policy: &'a PayloadPolicy,
     /// The keys of the nested objects being visited.
     prefix: Vec<&'static str>,
 }
 
-impl Attributes<'_> {
+impl<S: AttributeSink> Attributes<'_, S> {
     /// The attribute key of field `key` (dotted inside nested objects).
-    fn key(&self, key: &'static str) -> String {
+    fn key(&self, key: &'static str) -> Cow<'static, str> {
         if self.prefix.is_empty() {
-            key.to_string()
+            Cow::Borrowed(key)
         } else {
-            format!("{}.{key}", self.prefix.join("."))
+            Cow::Owned(format!("{}.{key}", self.prefix.join(".")))
         }
     }
 
-    fn push(&mut self, key: &'static str, value: impl Into<AttrValue>) {
+    fn push(&mut self, key: &'static str, value: Attr<'_>) {
         let key = self.key(key);
-        self.out.push(kv(key, value));
+        self.out.attr(&key, value);
     }
 
     /// A payload value under the dotted key `key`.
-    fn payload_value(&mut self, key: String, value: &Value) {
+    fn payload_value(&mut self, key: &str, value: &Value) {
         match value {
             Value::Null => {}
-            Value::Bool(b) => self.out.push(kv(key, *b)),
+            Value::Bool(b) => self.out.attr(key, Attr::Bool(*b)),
             Value::Number(n) => match (n.as_i64(), n.as_f64()) {
-                (Some(i), _) => self.out.push(kv(key, i)),
-                (None, Some(f)) => self.out.push(kv(key, f)),
-                _ => self.out.push(kv(key, n.to_string())),
+                (Some(i), _) => self.out.attr(key, Attr::Int(i)),
+                (None, Some(f)) => self.out.attr(key, Attr::Double(f)),
+                _ => self.out.attr(key, Attr::Str(&n.to_string())),
             },
-            Value::String(s) => self.out.push(kv(key, self.policy.text(s).into_owned())),
+            Value::String(s) => {
+                let text = self.policy.text(s);
+                self.out.attr(key, Attr::Str(&text));
+            }
             Value::Object(map) => {
                 for (name, item) in map {
                     let nested = format!("{key}.{name}");
                     if !item.is_null() && self.policy.redactor().is_secret_key(name) {
-                        self.out.push(kv(nested, REDACTED));
+                        self.out.attr(&nested, Attr::Str(REDACTED));
                     } else {
-                        self.payload_value(nested, item);
+                        self.payload_value(&nested, item);
                     }
                 }
             }
@@ -72,44 +103,44 @@ impl Attributes<'_> {
                 let mut text = Vec::new();
                 write_value(&mut text, value, self.policy);
                 let text = String::from_utf8(text).unwrap_or_default();
-                self.out.push(kv(key, text));
+                self.out.attr(key, Attr::Str(&text));
             }
         }
     }
 }
 
-impl DataVisitor for Attributes<'_> {
+impl<S: AttributeSink> DataVisitor for Attributes<'_, S> {
     fn text(&mut self, key: &'static str, value: &str) {
-        let value = self.policy.text(value).into_owned();
-        self.push(key, value);
+        let value = self.policy.text(value);
+        self.push(key, Attr::Str(&value));
     }
 
     fn label(&mut self, key: &'static str, value: &str) {
-        self.push(key, value);
+        self.push(key, Attr::Str(value));
     }
 
     fn uint(&mut self, key: &'static str, value: u64) {
         match i64::try_from(value) {
-            Ok(v) => self.push(key, v),
-            Err(_) => self.push(key, value.to_string()),
+            Ok(v) => self.push(key, Attr::Int(v)),
+            Err(_) => self.push(key, Attr::Str(&value.to_string())),
         }
     }
 
     fn float(&mut self, key: &'static str, value: f64) {
         if value.is_finite() {
-            self.push(key, if value == 0.0 { 0.0 } else { value });
+            self.push(key, Attr::Double(if value == 0.0 { 0.0 } else { value }));
         }
     }
 
     fn boolean(&mut self, key: &'static str, value: bool) {
-        self.push(key, value);
+        self.push(key, Attr::Bool(value));
     }
 
     fn null(&mut self, _key: &'static str) {}
 
     fn payload(&mut self, key: &'static str, value: &Value) {
         let key = self.key(key);
-        self.payload_value(key, value);
+        self.payload_value(&key, value);
     }
 
     fn begin_object(&mut self, key: &'static str) {
@@ -132,7 +163,7 @@ mod tests {
 
     fn attributes(event: &Event) -> Vec<(String, String)> {
         let policy = PayloadPolicy::new(Redactor::new(true, vec![], &[]), Some(MAX_PAYLOAD_CHARS));
-        let mut out = Vec::new();
+        let mut out: Vec<KeyValue> = Vec::new();
         data_attributes(event, &policy, &mut out);
         out.into_iter()
             .map(|kv| {

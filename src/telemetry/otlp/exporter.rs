@@ -9,27 +9,46 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use opentelemetry_proto::tonic::logs::v1::LogRecord;
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::Span;
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message as _;
 
 use super::http_client::OtlpHttp;
-use super::proto::{logs_request, resource, traces_request};
+use super::proto::{resource, scope};
 use super::settings::{OtlpProtocol, OtlpSettings};
+use super::wire::request;
 use crate::telemetry::queue::lock;
 
 /// Batches waiting for the export thread; more are dropped (and counted).
 const QUEUE_BATCHES: usize = 256;
 /// How long the thread gathers before exporting what it has.
 const EXPORT_INTERVAL: Duration = Duration::from_millis(200);
-/// Most spans or log records in one request.
-const MAX_BATCH: usize = 2048;
+/// Spans or log records gathered that make the thread export at once (a request holds
+/// them and what came with the last writer batch).
+const MAX_BATCH: u64 = 2048;
+
+/// Spans or log records already encoded (`wire`), and how many.
+#[derive(Debug, Default)]
+pub struct Encoded {
+    pub bytes: Vec<u8>,
+    pub count: u64,
+}
+
+impl Encoded {
+    fn append(&mut self, mut other: Encoded) {
+        if self.bytes.is_empty() {
+            self.bytes = other.bytes;
+        } else {
+            self.bytes.append(&mut other.bytes);
+        }
+        self.count += other.count;
+    }
+}
 
 /// One writer batch's worth of telemetry.
 struct Item {
-    spans: Vec<Span>,
-    logs: Vec<LogRecord>,
+    spans: Encoded,
+    logs: Encoded,
 }
 
 /// Loss and the first error, shared with the thread.
@@ -67,7 +86,8 @@ impl Exporter {
             traces_url: settings.traces_endpoint.clone(),
             logs_url: settings.logs_endpoint.clone(),
             protocol: settings.protocol,
-            resource: resource(settings),
+            resource: resource(settings).encode_to_vec(),
+            scope: scope().encode_to_vec(),
             status: Arc::new(Mutex::new(Status::default())),
             secrets: secrets_of(settings),
         };
@@ -90,14 +110,14 @@ impl Exporter {
     }
 
     /// Queues spans and log records; never blocks (a full queue drops them, counted).
-    pub fn send(&mut self, spans: Vec<Span>, logs: Vec<LogRecord>) {
-        if spans.is_empty() && logs.is_empty() {
+    pub fn send(&mut self, spans: Encoded, logs: Encoded) {
+        let count = spans.count + logs.count;
+        if count == 0 {
             return;
         }
         let Some(tx) = &self.tx else {
             return;
         };
-        let count = (spans.len() + logs.len()) as u64;
         // Counted before sending, so the thread's accounting never runs ahead of it.
         lock(&self.status).in_flight += count;
         match tx.try_send(Item { spans, logs }) {
@@ -176,7 +196,9 @@ struct Worker {
     traces_url: String,
     logs_url: String,
     protocol: OtlpProtocol,
-    resource: Resource,
+    /// The resource and the scope, encoded once.
+    resource: Vec<u8>,
+    scope: Vec<u8>,
     status: Arc<Mutex<Status>>,
     /// Hidden from error messages.
     secrets: Vec<String>,
@@ -184,23 +206,25 @@ struct Worker {
 
 impl Worker {
     fn run(self, rx: Receiver<Item>) {
-        let mut spans: Vec<Span> = Vec::new();
-        let mut logs: Vec<LogRecord> = Vec::new();
+        let mut spans = Encoded::default();
+        let mut logs = Encoded::default();
         let mut since = Instant::now();
         loop {
             let wait = EXPORT_INTERVAL.saturating_sub(since.elapsed());
             let closed = match rx.recv_timeout(wait) {
                 Ok(item) => {
-                    spans.extend(item.spans);
-                    logs.extend(item.logs);
+                    spans.append(item.spans);
+                    logs.append(item.logs);
                     false
                 }
                 Err(RecvTimeoutError::Timeout) => false,
                 Err(RecvTimeoutError::Disconnected) => true,
             };
             let due = since.elapsed() >= EXPORT_INTERVAL;
-            if closed || due || spans.len() >= MAX_BATCH || logs.len() >= MAX_BATCH {
-                self.export(&mut spans, &mut logs);
+            let full = spans.count >= MAX_BATCH || logs.count >= MAX_BATCH;
+            if closed || due || full {
+                self.export(std::mem::take(&mut spans), &self.traces_url, true);
+                self.export(std::mem::take(&mut logs), &self.logs_url, false);
                 since = Instant::now();
             }
             if closed {
@@ -209,29 +233,23 @@ impl Worker {
         }
     }
 
-    fn export(&self, spans: &mut Vec<Span>, logs: &mut Vec<LogRecord>) {
-        while !spans.is_empty() {
-            let rest = spans.split_off(spans.len().min(MAX_BATCH));
-            let batch = std::mem::replace(spans, rest);
-            let n = batch.len() as u64;
-            let request = traces_request(&self.resource, batch);
-            let body = match self.protocol {
-                OtlpProtocol::HttpProtobuf => Ok(request.encode_to_vec()),
-                OtlpProtocol::HttpJson => serde_json::to_vec(&request).map_err(|e| e.to_string()),
-            };
-            self.account(n, body.and_then(|b| self.post(&self.traces_url, &b)));
+    /// Sends `items` (spans, or log records) in one request.
+    fn export(&self, items: Encoded, url: &str, spans: bool) {
+        if items.count == 0 {
+            return;
         }
-        while !logs.is_empty() {
-            let rest = logs.split_off(logs.len().min(MAX_BATCH));
-            let batch = std::mem::replace(logs, rest);
-            let n = batch.len() as u64;
-            let request = logs_request(&self.resource, batch);
-            let body = match self.protocol {
-                OtlpProtocol::HttpProtobuf => Ok(request.encode_to_vec()),
-                OtlpProtocol::HttpJson => serde_json::to_vec(&request).map_err(|e| e.to_string()),
-            };
-            self.account(n, body.and_then(|b| self.post(&self.logs_url, &b)));
-        }
+        let body = request(&self.resource, &self.scope, &items.bytes);
+        let body = match self.protocol {
+            OtlpProtocol::HttpProtobuf => Ok(body),
+            // The same request, decoded and written as OTLP/JSON.
+            OtlpProtocol::HttpJson if spans => ExportTraceServiceRequest::decode(&body[..])
+                .map_err(|e| e.to_string())
+                .and_then(|r| serde_json::to_vec(&r).map_err(|e| e.to_string())),
+            OtlpProtocol::HttpJson => ExportLogsServiceRequest::decode(&body[..])
+                .map_err(|e| e.to_string())
+                .and_then(|r| serde_json::to_vec(&r).map_err(|e| e.to_string())),
+        };
+        self.account(items.count, body.and_then(|b| self.post(url, &b)));
     }
 
     /// POSTs one encoded request; an error never shows a secret.

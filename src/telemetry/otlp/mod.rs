@@ -5,7 +5,8 @@
 //! Module map: [`settings`] (the switch and the `OTEL_*` variables; always built), and,
 //! with the `otlp` cargo feature: `semconv` (attribute names), `proto` (the OTLP messages),
 //! `attributes` (an event's data as attributes), `span_tree` (events to spans and log
-//! records), `exporter` (the export thread), `http_client` (OTLP/HTTP over `ureq`) and
+//! records), `wire` (protobuf encoding as records are made), `exporter` (the export
+//! thread), `http_client` (OTLP/HTTP over `ureq`) and
 //! [`OtlpSink`], which takes the writer's events typed.
 
 pub mod settings;
@@ -24,6 +25,8 @@ mod semconv;
 mod sink;
 #[cfg(feature = "otlp")]
 mod span_tree;
+#[cfg(feature = "otlp")]
+mod wire;
 
 #[cfg(feature = "otlp")]
 pub use sink::OtlpSink;

@@ -1,17 +1,13 @@
-//! The OTLP messages, built directly (the official `opentelemetry-proto` types, encoded by
-//! `prost` or `serde_json`): attribute values, the resource and the instrumentation scope,
-//! and the two export requests. Spans and log records are made once, from the typed
-//! events, with no intermediate SDK records to convert and copy again.
+//! The OTLP messages built as structs (the official `opentelemetry-proto` types): attribute
+//! values, the resource and the instrumentation scope. Spans are made once, from the typed
+//! events, with no intermediate SDK records to convert and copy again (log records skip the
+//! structs altogether: `wire`).
 
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::common::v1::{
     AnyValue, ArrayValue, InstrumentationScope, KeyValue,
 };
-use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 
 use super::semconv as sc;
 use super::settings::OtlpSettings;
@@ -75,16 +71,16 @@ pub fn kv(key: impl Into<String>, value: impl Into<AttrValue>) -> KeyValue {
 
 /// `service.name`, `service.version` and `OTEL_RESOURCE_ATTRIBUTES`.
 pub fn resource(settings: &OtlpSettings) -> Resource {
+    resource_of(&settings.service_name, &settings.resource_attributes)
+}
+
+/// The resource of service `name` with `extra` attributes.
+pub fn resource_of(name: &str, extra: &[(String, String)]) -> Resource {
     let mut attributes = vec![
-        kv(sc::SERVICE_NAME, settings.service_name.as_str()),
+        kv(sc::SERVICE_NAME, name),
         kv(sc::SERVICE_VERSION, env!("CARGO_PKG_VERSION")),
     ];
-    attributes.extend(
-        settings
-            .resource_attributes
-            .iter()
-            .map(|(k, v)| kv(k.as_str(), v.as_str())),
-    );
+    attributes.extend(extra.iter().map(|(k, v)| kv(k.as_str(), v.as_str())));
     Resource {
         attributes,
         ..Resource::default()
@@ -97,35 +93,5 @@ pub fn scope() -> InstrumentationScope {
         name: "trident".to_string(),
         version: env!("CARGO_PKG_VERSION").to_string(),
         ..InstrumentationScope::default()
-    }
-}
-
-/// One request with `spans`, all of `resource` and the trident scope.
-pub fn traces_request(resource: &Resource, spans: Vec<Span>) -> ExportTraceServiceRequest {
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            resource: Some(resource.clone()),
-            scope_spans: vec![ScopeSpans {
-                scope: Some(scope()),
-                spans,
-                ..ScopeSpans::default()
-            }],
-            ..ResourceSpans::default()
-        }],
-    }
-}
-
-/// One request with `logs`, all of `resource` and the trident scope.
-pub fn logs_request(resource: &Resource, logs: Vec<LogRecord>) -> ExportLogsServiceRequest {
-    ExportLogsServiceRequest {
-        resource_logs: vec![ResourceLogs {
-            resource: Some(resource.clone()),
-            scope_logs: vec![ScopeLogs {
-                scope: Some(scope()),
-                log_records: logs,
-                ..ScopeLogs::default()
-            }],
-            ..ResourceLogs::default()
-        }],
     }
 }

@@ -6,7 +6,7 @@
 
 use std::io;
 
-use super::exporter::Exporter;
+use super::exporter::{Encoded, Exporter};
 use super::settings::OtlpSettings;
 use super::span_tree::SpanTree;
 use crate::telemetry::event::Event;
@@ -15,13 +15,13 @@ use crate::telemetry::format::Envelope;
 use crate::telemetry::notice::Notices;
 use crate::telemetry::policy::PayloadPolicy;
 use crate::telemetry::sink::Sink;
-use opentelemetry_proto::tonic::logs::v1::LogRecord;
 
 /// Exports the stream as OpenTelemetry spans and log records over OTLP/HTTP.
 pub struct OtlpSink {
     tree: SpanTree,
-    /// Log records made since the last batch was queued.
-    logs: Vec<LogRecord>,
+    /// Log records made since the last batch was queued, encoded, and how many.
+    logs: Vec<u8>,
+    log_count: u64,
     exporter: Exporter,
     log_filter: EventFilter,
     endpoint: String,
@@ -44,6 +44,7 @@ impl OtlpSink {
         Ok(OtlpSink {
             tree,
             logs: Vec::new(),
+            log_count: 0,
             exporter,
             log_filter,
             endpoint: without_credentials(&settings.traces_endpoint),
@@ -56,6 +57,17 @@ impl OtlpSink {
     /// Spans and log records exported so far.
     pub fn exported(&self) -> u64 {
         self.exporter.exported()
+    }
+
+    /// Queues what was made since the last call.
+    fn send(&mut self) {
+        let (bytes, count) = self.tree.take();
+        let spans = Encoded { bytes, count };
+        let logs = Encoded {
+            bytes: std::mem::take(&mut self.logs),
+            count: std::mem::take(&mut self.log_count),
+        };
+        self.exporter.send(spans, logs);
     }
 }
 
@@ -89,8 +101,8 @@ impl Sink for OtlpSink {
             return Ok(());
         }
         if self.log_filter.allows_event(event.event) {
-            let log = self.tree.log_record(event, policy);
-            self.logs.push(log);
+            self.tree.log_record(event, policy, &mut self.logs);
+            self.log_count += 1;
         }
         self.tree.record(event, policy);
         Ok(())
@@ -98,8 +110,7 @@ impl Sink for OtlpSink {
 
     fn flush(&mut self) -> io::Result<()> {
         if !self.finished {
-            let logs = std::mem::take(&mut self.logs);
-            self.exporter.send(self.tree.take(), logs);
+            self.send();
         }
         Ok(())
     }
@@ -125,8 +136,7 @@ impl Sink for OtlpSink {
         }
         self.finished = true;
         self.tree.close_all();
-        let logs = std::mem::take(&mut self.logs);
-        self.exporter.send(self.tree.take(), logs);
+        self.send();
         let Some(failure) = self.exporter.close() else {
             return Vec::new();
         };

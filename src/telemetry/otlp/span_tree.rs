@@ -11,15 +11,15 @@
 
 use std::collections::HashMap;
 
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
-use opentelemetry_proto::tonic::logs::v1::LogRecord;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
 use opentelemetry_proto::tonic::trace::v1::span::{Event as SpanEvent, Link, SpanKind};
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use opentelemetry_proto::tonic::trace::v1::{Span, SpanFlags, Status};
 
-use super::attributes::data_attributes;
+use super::attributes::{Attr, AttributeSink, data_attributes};
 use super::proto::{AttrValue, kv};
 use super::semconv as sc;
+use super::wire::{LogFields, put_log_record, put_span};
 use crate::project::NodeKind;
 use crate::telemetry::catalogue::Level;
 use crate::telemetry::event::Event;
@@ -135,8 +135,11 @@ pub struct SpanTree {
     /// Open node spans by run id, then node id.
     nodes: HashMap<String, HashMap<String, NodeSpan>>,
     last_time: u64,
-    /// Spans finished since the last [`SpanTree::take`].
-    finished: Vec<Span>,
+    /// Spans finished since the last [`SpanTree::take`], encoded, and how many.
+    finished: Vec<u8>,
+    finished_count: u64,
+    /// Reused while a log record is written.
+    scratch: Vec<u8>,
 }
 
 /// The time of an event, in nanoseconds since the Unix epoch.
@@ -164,54 +167,52 @@ impl SpanTree {
             nodes: HashMap::new(),
             last_time: 0,
             finished: Vec::new(),
+            finished_count: 0,
+            scratch: Vec::new(),
         }
     }
 
-    /// The spans finished so far (and forgets them).
-    pub fn take(&mut self) -> Vec<Span> {
-        std::mem::take(&mut self.finished)
+    /// The spans finished so far, encoded (`wire::put_span`), and how many (and forgets
+    /// them).
+    pub fn take(&mut self) -> (Vec<u8>, u64) {
+        let count = std::mem::take(&mut self.finished_count);
+        (std::mem::take(&mut self.finished), count)
     }
 
-    /// The log record of `event` (correlated to its node's span, else its run's), its data
-    /// redacted and truncated by `policy`.
-    pub fn log_record(&mut self, event: &Envelope<'_>, policy: &PayloadPolicy) -> LogRecord {
+    /// Appends the log record of `event` (correlated to its node's span, else its run's),
+    /// encoded (`wire::put_log_record`), to `out`; its data redacted and truncated by
+    /// `policy`.
+    pub fn log_record(&mut self, event: &Envelope<'_>, policy: &PayloadPolicy, out: &mut Vec<u8>) {
         let run = self.trace_of(event);
         let part = match event.node_id {
             Some(node) => SpanPart::Node(node),
             None => SpanPart::Run,
         };
         let (severity_number, severity_text) = severity(event.event.level());
-        let mut attributes = Vec::with_capacity(12);
-        attributes.push(kv("trident.event", event.event.name()));
-        attributes.push(kv("trident.seq", event.seq as i64));
-        attributes.push(kv(sc::RUN_ID, event.scope.run_id.as_str()));
-        if let Some(v) = &event.scope.parent_run_id {
-            attributes.push(kv(sc::PARENT_RUN_ID, v.as_str()));
-        }
-        if let Some(v) = &event.scope.parent_node_id {
-            attributes.push(kv("trident.parent_node_id", v.as_str()));
-        }
-        if let Some(v) = event.node_id {
-            attributes.push(kv(sc::NODE_ID, v));
-        }
-        data_attributes(event.event, policy, &mut attributes);
-        let time = time_of(event);
-        LogRecord {
-            time_unix_nano: time,
-            observed_time_unix_nano: time,
+        let fields = LogFields {
+            time: time_of(event),
             severity_number,
-            severity_text: severity_text.to_string(),
-            body: Some(AnyValue {
-                value: Some(any_value::Value::StringValue(
-                    event.event.name().to_string(),
-                )),
-            }),
-            attributes,
+            severity_text,
+            body: event.event.name(),
+            trace_id: &run.trace_id,
+            span_id: &span_id(&run.trace_id, &event.scope.run_id, part),
             flags: u32::from(run.flags),
-            trace_id: run.trace_id.to_vec(),
-            span_id: span_id(&run.trace_id, &event.scope.run_id, part).to_vec(),
-            ..LogRecord::default()
-        }
+        };
+        put_log_record(out, &mut self.scratch, &fields, |attributes| {
+            attributes.attr("trident.event", Attr::Str(event.event.name()));
+            attributes.attr("trident.seq", Attr::Int(event.seq as i64));
+            attributes.attr(sc::RUN_ID, Attr::Str(&event.scope.run_id));
+            if let Some(v) = &event.scope.parent_run_id {
+                attributes.attr(sc::PARENT_RUN_ID, Attr::Str(v));
+            }
+            if let Some(v) = &event.scope.parent_node_id {
+                attributes.attr("trident.parent_node_id", Attr::Str(v));
+            }
+            if let Some(v) = event.node_id {
+                attributes.attr(sc::NODE_ID, Attr::Str(v));
+            }
+            data_attributes(event.event, policy, attributes);
+        });
     }
 
     /// The trace of `event`'s run (decided at its `workflow_started`; a sub-workflow shares
@@ -271,7 +272,8 @@ impl SpanTree {
     }
 
     fn finish(&mut self, span: OpenSpan, end: u64) {
-        self.finished.push(span.finish(end));
+        put_span(&mut self.finished, &span.finish(end));
+        self.finished_count += 1;
     }
 
     /// Takes in one event; free text copied from it gets `policy` (redaction, truncation).
