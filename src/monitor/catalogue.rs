@@ -111,8 +111,20 @@ pub struct RunRef {
     pub run_id: String,
 }
 
-/// Size and modification time of each file a summary is read from.
-type Fingerprint = Vec<(u64, u128)>;
+/// Size and modification time of each file of the run a summary is read from, and the
+/// run's entry in the run index (as JSON): the summary is read again when one changed.
+type Fingerprint = (Vec<(u64, u128)>, Option<String>);
+
+/// A project's runs as the run index and the runs folder list them.
+#[derive(Debug, Default)]
+pub struct ProjectRuns {
+    /// Index order, then folders missing from the index.
+    pub ids: Vec<String>,
+    /// The index entry of each indexed run, as JSON.
+    pub entries: HashMap<String, String>,
+    /// Set when the index cannot be read.
+    pub warning: Option<String>,
+}
 
 /// The served projects' runs.
 #[derive(Debug)]
@@ -132,10 +144,9 @@ pub fn valid_run_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-fn fingerprint(base: &Path, run_id: &str) -> Fingerprint {
+fn file_states(base: &Path, run_id: &str) -> Vec<(u64, u128)> {
     let run_dir = base.join("runs").join(run_id);
     let files = [
-        base.join("runs").join("manifest.json"),
         run_dir.join("events.jsonl"),
         run_dir.join("checkpoint.json"),
         run_dir.join("checkpoint.journal"),
@@ -171,26 +182,49 @@ impl Catalogue {
         &self.projects
     }
 
-    /// The ids of a project's runs (index order, then folders missing from the index),
-    /// and a warning when its run index cannot be read.
-    pub fn run_ids(&self, project: usize) -> (Vec<String>, Option<String>) {
+    /// A project's runs: ids (index order, then folders missing from the index), index
+    /// entries, and a warning when its run index cannot be read.
+    pub fn runs_of(&self, project: usize) -> ProjectRuns {
         let served = &self.projects[project];
         let index = RunIndexFile::new(&served.base_dir);
         // A torn index is read from its recovery copy; only one that cannot be read at all
         // is reported.
-        let warning = match read_watched_json::<RunIndex>(index.path()) {
-            Err(WatchedReadError::Invalid(e)) => Some(format!(
-                "{}: not a valid run index ({e}); runs are listed from their folders",
-                index.path().display()
-            )),
-            _ => None,
+        let (entries, warning) = match read_watched_json::<RunIndex>(index.path()) {
+            Ok(read) => (read.runs, None),
+            Err(WatchedReadError::Invalid(e)) => (
+                Vec::new(),
+                Some(format!(
+                    "{}: not a valid run index ({e}); runs are listed from their folders",
+                    index.path().display()
+                )),
+            ),
+            Err(WatchedReadError::Missing(_)) => (Vec::new(), None),
         };
-        let ids = index
-            .known_ids()
-            .into_iter()
-            .filter(|id| valid_run_id(id))
-            .collect();
-        (ids, warning)
+        let mut ids: Vec<String> = entries.iter().map(|e| e.run_id.clone()).collect();
+        if let Ok(folders) = std::fs::read_dir(served.base_dir.join("runs")) {
+            let mut more: Vec<String> = folders
+                .filter_map(Result::ok)
+                .filter(|e| e.path().is_dir())
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|name| !ids.contains(name))
+                .collect();
+            more.sort();
+            ids.extend(more);
+        }
+        ids.retain(|id| valid_run_id(id));
+        ProjectRuns {
+            ids,
+            entries: entries
+                .iter()
+                .map(|e| {
+                    (
+                        e.run_id.clone(),
+                        serde_json::to_string(e).unwrap_or_default(),
+                    )
+                })
+                .collect(),
+            warning,
+        }
     }
 
     /// Every run of every served project, newest first.
@@ -199,12 +233,13 @@ impl Catalogue {
         let mut warnings = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for project in 0..self.projects.len() {
-            let (ids, warning) = self.run_ids(project);
-            warnings.extend(warning);
-            for run_id in ids {
+            let found = self.runs_of(project);
+            warnings.extend(found.warning);
+            for run_id in found.ids {
+                let entry = found.entries.get(&run_id).cloned();
                 let run = RunRef { project, run_id };
                 seen.insert(run.clone());
-                if let Some(summary) = self.summary(&run) {
+                if let Some(summary) = self.summary(&run, entry) {
                     runs.push(summary);
                 }
             }
@@ -223,11 +258,11 @@ impl Catalogue {
         }
     }
 
-    /// The summary of one run (cached until its files change); `None` when its folder
-    /// is gone.
-    pub fn summary(&self, run: &RunRef) -> Option<Arc<RunSummary>> {
+    /// The summary of one run (cached until its files or its index entry change); `None`
+    /// when its folder is gone.
+    pub fn summary(&self, run: &RunRef, index_entry: Option<String>) -> Option<Arc<RunSummary>> {
         let project = &self.projects[run.project];
-        let print = fingerprint(&project.base_dir, &run.run_id);
+        let print = (file_states(&project.base_dir, &run.run_id), index_entry);
         if let Ok(cache) = self.cache.lock()
             && let Some((known, summary)) = cache.get(run)
             && *known == print
@@ -254,7 +289,7 @@ impl Catalogue {
         (0..self.projects.len()).find_map(|project| {
             let served = &self.projects[project];
             let known = served.base_dir.join("runs").join(run_id).is_dir()
-                || self.run_ids(project).0.iter().any(|id| id == run_id);
+                || self.runs_of(project).ids.iter().any(|id| id == run_id);
             known.then(|| RunRef {
                 project,
                 run_id: run_id.to_string(),

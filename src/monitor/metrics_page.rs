@@ -24,7 +24,7 @@ impl MetricsPage {
         let mut files = Vec::new();
         for project in 0..catalogue.projects().len() {
             let base = &catalogue.projects()[project].base_dir;
-            for run_id in catalogue.run_ids(project).0 {
+            for run_id in catalogue.runs_of(project).ids {
                 let path = base.join("runs").join(&run_id).join("events.jsonl");
                 if let Ok(meta) = std::fs::metadata(&path) {
                     let modified = meta

@@ -20,7 +20,7 @@ use crate::exit::ExitCode;
 /// How long open connections may take to finish once the monitor stops.
 const STOP_GRACE: Duration = Duration::from_secs(2);
 /// How often an event stream checks its run's file.
-const POLL: Duration = Duration::from_millis(100);
+const POLL: Duration = Duration::from_millis(50);
 
 /// Why the address could not be bound, naming the flag to change.
 fn bind_error(settings: &MonitorSettings, e: std::io::Error) -> TridentError {

@@ -150,8 +150,9 @@
 
   function runsTable(runs) {
     if (!runs.length) return el("p", { class: "muted", text: "No runs yet. Start one with `trident project run`; it shows up here by itself." });
+    // Columns marked "opt" are hidden on narrow screens.
     const head = el("tr", {}, ["status", "run", "workflow", "started", "duration", "nodes ✓/✗/skip/cached", "tokens in/out", "cost"]
-      .map((h, i) => el("th", { class: i >= 4 ? "num" : null, scope: "col", text: h })));
+      .map((h, i) => el("th", { class: [i >= 4 ? "num" : "", i === 3 || i === 6 ? "opt" : ""].join(" ").trim() || null, scope: "col", text: h })));
     const rows = runs.map((r) => {
       const duration = r.duration_ms != null ? r.duration_ms : r.status === "running" && r.started_at ? Date.now() - new Date(r.started_at) : null;
       const tr = el("tr", { class: "row-link", "data-run": r.run_id }, [
@@ -159,10 +160,10 @@
         el("td", { class: "mono" }, [link("/runs/" + encodeURIComponent(r.run_id), r.run_id.slice(0, 8), { title: r.run_id }),
           r.warnings && r.warnings.length ? el("span", { class: "error", title: r.warnings.join("\n"), text: " ⚠" }) : null]),
         el("td", { title: r.project }, [r.name || "?", r.error ? el("div", { class: "error", text: r.error.slice(0, 140) }) : null]),
-        el("td", { text: fmtTime(r.started_at) }),
+        el("td", { class: "opt", text: fmtTime(r.started_at) }),
         el("td", { class: "num", text: fmtMs(duration) }),
         el("td", { class: "num", text: [r.nodes.succeeded, r.nodes.failed, r.nodes.skipped, r.nodes.cached].join(" / ") }),
-        el("td", { class: "num", text: r.input_tokens + " / " + r.output_tokens }),
+        el("td", { class: "num opt", text: r.input_tokens + " / " + r.output_tokens }),
         el("td", { class: "num", text: fmtCost(r.cost_usd) }),
       ]);
       tr.addEventListener("click", (e) => { if (!e.target.closest("a")) go("/runs/" + encodeURIComponent(r.run_id)); });
@@ -356,7 +357,9 @@
       source = new EventSource(url);
       setConn("retry", "connecting…");
       source.onopen = () => setConn("live", "live");
+      let quietErrors = 0;
       source.onmessage = (m) => {
+        quietErrors = 0;
         const seq = Number(m.lastEventId);
         if (seq && seq <= run.lastSeq) return; // never twice
         let ev;
@@ -377,6 +380,14 @@
         queueDraw();
       });
       source.onerror = () => {
+        // A run that ended without a final event (its process was killed): the server
+        // closes the stream once the run index says so; a reconnection that brought
+        // nothing new means there is nothing more: do not reconnect forever.
+        quietErrors += 1;
+        if (!run.ended && quietErrors >= 2 && run.summary && run.summary.status !== "running") {
+          source.close();
+          run.ended = true;
+        }
         if (source.readyState === EventSource.CLOSED) {
           if (run.ended) setConn("ended", "run ended");
           else setConn("retry", "stream closed");
