@@ -200,17 +200,7 @@ impl Catalogue {
             ),
             Err(WatchedReadError::Missing(_)) => (Vec::new(), None),
         };
-        let mut ids: Vec<String> = entries.iter().map(|e| e.run_id.clone()).collect();
-        if let Ok(folders) = std::fs::read_dir(served.base_dir.join("runs")) {
-            let mut more: Vec<String> = folders
-                .filter_map(Result::ok)
-                .filter(|e| e.path().is_dir())
-                .filter_map(|e| e.file_name().into_string().ok())
-                .filter(|name| !ids.contains(name))
-                .collect();
-            more.sort();
-            ids.extend(more);
-        }
+        let mut ids = index.known_ids();
         ids.retain(|id| valid_run_id(id));
         ProjectRuns {
             ids,
