@@ -13,6 +13,7 @@
 pub mod atomic;
 pub mod checkpoint;
 pub mod closest;
+pub mod liveness;
 pub mod records;
 pub mod run_index;
 pub mod store;

@@ -82,6 +82,12 @@ pub struct RunMetadata {
     /// Attempts so far (1 + resumes).
     #[serde(default = "first_attempt")]
     pub attempts: u64,
+    /// The process running the current attempt, and its host: `project watch` tells a run
+    /// whose process died without a final event from one still going. Absent in older runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 /// A completed node in a checkpoint.

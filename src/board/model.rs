@@ -31,6 +31,8 @@ impl Counts {
 #[derive(Debug, Clone, Default)]
 pub struct Board {
     run: RunState,
+    /// The run's process died without a final event (see [`Board::mark_process_died`]).
+    process_died: bool,
 }
 
 impl Board {
@@ -133,6 +135,21 @@ impl Board {
             return;
         }
         self.run.apply(event);
+    }
+
+    /// The run's process is gone and its events end without `workflow_completed`,
+    /// `workflow_failed` or `workflow_interrupted`: the run is interrupted (resumable like
+    /// one), its nodes as they were last seen.
+    pub fn mark_process_died(&mut self) {
+        if !self.run.is_finished() {
+            self.run.status = Some(RunStatus::Interrupted);
+            self.process_died = true;
+        }
+    }
+
+    /// Whether the run was found dead (see [`Board::mark_process_died`]).
+    pub fn process_died(&self) -> bool {
+        self.process_died
     }
 
     /// Applies one jsonl line; a line that is not an event is an error (and changes
@@ -300,5 +317,21 @@ mod tests {
         )))
         .unwrap();
         assert_eq!(b.run().status, Some(RunStatus::Completed));
+        b.mark_process_died();
+        assert!(!b.process_died(), "a finished run did not die");
+    }
+
+    #[test]
+    fn a_run_whose_process_died_is_interrupted() {
+        let mut b = Board::new();
+        b.apply_line(&line(&at(0, "workflow_started", None, json!({"attempt": 1}))))
+            .unwrap();
+        b.apply_line(&line(&at(1, "node_started", Some("a"), json!({}))))
+            .unwrap();
+        assert!(!b.is_finished());
+        b.mark_process_died();
+        assert!(b.is_finished() && b.process_died());
+        assert_eq!(b.run().status, Some(RunStatus::Interrupted));
+        assert_eq!(b.elapsed_ms(i64::MAX), Some(1000));
     }
 }

@@ -59,6 +59,9 @@ impl BoardText {
             Some(ms) => parts.push(format!("{head}: {status} {}", duration(ms))),
             None => parts.push(format!("{head}: {status}")),
         }
+        if board.process_died() {
+            parts.push("its process died without a final event".to_string());
+        }
         parts.push(counts_text(&board.counts()));
         let (input, output) = board.tokens();
         if input + output > 0 {

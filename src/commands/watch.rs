@@ -3,15 +3,20 @@
 //! time, completed with duration, tokens and cost, failed with the whole error, skipped,
 //! cached) and the run's totals. Drawn in place when stdout is a terminal; otherwise the
 //! board once, then a line per node change and the final summary. Exits when the run ends,
-//! with its outcome: 0 completed, 1 failed or interrupted.
+//! with its outcome as `project run` exits: 0 completed, 1 failed, 130 interrupted. A run
+//! whose process died without a final event (its `metadata.json` `pid` is gone on this
+//! host) is shown as interrupted and exits 130 too.
 
 use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use console::Term;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::artifacts::RunMetadata;
+use crate::artifacts::liveness::process_is_gone;
 use crate::board::{Board, BoardText, NodeStatus, RunStatus};
 use crate::cli::WatchArgs;
 use crate::dag::Dag;
@@ -22,6 +27,60 @@ use crate::project::load_project;
 
 /// How often the run's file is checked for new events.
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
+
+/// How often the run's process is checked while the run has not ended.
+const LIVENESS_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Tells whether the process running the watched run is gone, from the `pid` and `host`
+/// its `metadata.json` records (read again on each check: a resume records its own).
+struct Liveness {
+    metadata: PathBuf,
+    next_check: Instant,
+}
+
+impl Liveness {
+    fn new(events: &std::path::Path) -> Liveness {
+        Liveness {
+            metadata: events.with_file_name("metadata.json"),
+            next_check: Instant::now() + LIVENESS_INTERVAL,
+        }
+    }
+
+    /// Whether the run's process is known to be gone (checked at most every
+    /// [`LIVENESS_INTERVAL`]; a run without a recorded pid, or from another host, is never
+    /// judged).
+    fn process_is_gone(&mut self) -> bool {
+        if Instant::now() < self.next_check {
+            return false;
+        }
+        self.next_check = Instant::now() + LIVENESS_INTERVAL;
+        let Ok(bytes) = std::fs::read(&self.metadata) else {
+            return false;
+        };
+        let Ok(metadata) = serde_json::from_slice::<RunMetadata>(&bytes) else {
+            return false;
+        };
+        metadata
+            .pid
+            .and_then(|pid| process_is_gone(pid, metadata.host.as_deref()))
+            .unwrap_or(false)
+    }
+}
+
+/// Reads what is new and, when the run has not ended but its process is gone, reads once
+/// more (its last lines) and marks it died. Returns the nodes whose status changed.
+fn step(
+    follower: &mut Follower,
+    board: &mut Board,
+    liveness: &mut Liveness,
+) -> Result<Vec<usize>, TridentError> {
+    let mut changed = catch_up(follower, board)?;
+    if !board.is_finished() && liveness.process_is_gone() {
+        changed.extend(catch_up(follower, board)?);
+        board.mark_process_died();
+    }
+    Ok(changed)
+}
 
 /// The board with the project's nodes (all pending) when the project loads; else empty
 /// (nodes then appear as their events arrive).
@@ -59,9 +118,11 @@ fn catch_up(follower: &mut Follower, board: &mut Board) -> Result<Vec<usize>, Tr
         .collect())
 }
 
+/// The run's outcome as `project run` exits with it.
 fn outcome(board: &Board) -> ExitCode {
     match board.run().status {
         Some(RunStatus::Completed) => ExitCode::Success,
+        Some(RunStatus::Interrupted) => ExitCode::Interrupted,
         _ => ExitCode::Runtime,
     }
 }
@@ -70,17 +131,19 @@ pub fn watch(args: &WatchArgs) -> Result<ExitCode, TridentError> {
     let found = locate_run(&args.path, args.run.as_deref().unwrap_or("latest"))?;
     let mut board = initial_board(args);
     let mut follower = Follower::new(&found.path);
+    let mut liveness = Liveness::new(&found.path);
     if io::stdout().is_terminal() {
         let colors = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-        watch_in_place(&mut follower, board, colors)
+        watch_in_place(&mut follower, &mut liveness, board, colors)
     } else {
-        watch_plain(&mut follower, &mut board)
+        watch_plain(&mut follower, &mut liveness, &mut board)
     }
 }
 
 /// A terminal: the whole board, redrawn in place.
 fn watch_in_place(
     follower: &mut Follower,
+    liveness: &mut Liveness,
     board: Board,
     colors: bool,
 ) -> Result<ExitCode, TridentError> {
@@ -108,7 +171,7 @@ fn watch_in_place(
     loop {
         let finished = {
             let mut board = shared.lock().unwrap_or_else(|e| e.into_inner());
-            catch_up(follower, &mut board)?;
+            step(follower, &mut board, liveness)?;
             board.is_finished()
         };
         if finished {
@@ -122,12 +185,16 @@ fn watch_in_place(
 }
 
 /// Not a terminal: the board once, then a line per node change, then the summary.
-fn watch_plain(follower: &mut Follower, board: &mut Board) -> Result<ExitCode, TridentError> {
+fn watch_plain(
+    follower: &mut Follower,
+    liveness: &mut Liveness,
+    board: &mut Board,
+) -> Result<ExitCode, TridentError> {
     let text = BoardText::new(false);
     let mut out = io::stdout();
     let mut first = true;
     loop {
-        let changed = catch_up(follower, board)?;
+        let changed = step(follower, board, liveness)?;
         let now = now_ms();
         let widths = crate::board::render::Widths::of(board.nodes().iter());
         let mut lines = Vec::new();

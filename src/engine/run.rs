@@ -140,6 +140,7 @@ pub fn run_workflow(
         .artifact_dir
         .as_ref()
         .map(|dir| RunStore::new(dir, &project.root, &run_id, project.orchestration.clone()));
+    let (pid, host) = crate::artifacts::liveness::this_process();
     let mut recorder = RunRecorder {
         store: store.clone(),
         tel: &tel,
@@ -154,6 +155,8 @@ pub fn run_workflow(
             ended_at: None,
             trident_version: env!("CARGO_PKG_VERSION").to_string(),
             attempts: attempt,
+            pid: Some(pid),
+            host,
         },
     };
     recorder.begin(opts.emit_signals);

@@ -131,6 +131,67 @@ fn watch_exits_1_with_the_whole_error_of_a_failed_run() {
     assert!(again.stdout.contains("✗ slow"), "{}", again.stdout);
 }
 
+/// Output and exit code of a `project watch` that ends.
+fn watch_result(watch: &mut Child) -> (Option<i32>, String) {
+    let status = wait_exit(watch, 30);
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut watch.stdout.take().unwrap(), &mut stdout).unwrap();
+    (status.code(), stdout)
+}
+
+#[test]
+fn watch_of_an_interrupted_run_exits_130_as_the_run_does() {
+    let f = slowpoke();
+    let mut run = start_slow_run(&f, "w3");
+    let mut watch = f
+        .command(&["project", "watch", "--run", "w3"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = i32::try_from(run.id()).unwrap();
+    // SAFETY: signalling our own child.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    assert_eq!(wait_exit(&mut run, 30).code(), Some(130));
+    let (code, stdout) = watch_result(&mut watch);
+    assert_eq!(code, Some(130), "{stdout}");
+    let last = stdout.lines().last().unwrap();
+    assert!(last.starts_with("slowpoke w3: interrupted"), "{stdout}");
+    assert!(!stdout.contains("failed"), "never shown as failed: {stdout}");
+}
+
+#[test]
+fn watch_of_a_run_whose_process_died_reports_it_and_exits_130() {
+    let f = slowpoke();
+    let mut run = start_slow_run(&f, "w4");
+    let metadata: serde_json::Value =
+        serde_json::from_str(&read_text(&f.join(".trident/runs/w4/metadata.json"))).unwrap();
+    assert_eq!(metadata["pid"], run.id(), "{metadata}");
+    assert!(metadata["host"].is_string(), "{metadata}");
+    let mut watch = f
+        .command(&["project", "watch", "--run", "w4"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(watch.try_wait().unwrap().is_none(), "following the run");
+    // kill -9: no final event is ever written.
+    run.kill().unwrap();
+    run.wait().unwrap();
+    let (code, stdout) = watch_result(&mut watch);
+    assert_eq!(code, Some(130), "{stdout}");
+    let last = stdout.lines().last().unwrap();
+    assert!(last.starts_with("slowpoke w4: interrupted"), "{stdout}");
+    assert!(
+        last.contains("its process died without a final event"),
+        "{stdout}"
+    );
+    // Watched again later: the same verdict at once.
+    let again = f.run(&["project", "watch", "--run", "w4"]);
+    again.code(130);
+    assert!(again.stdout.contains("process died"), "{}", again.stdout);
+}
+
 #[test]
 fn watch_of_an_unknown_run_names_the_closest_ids() {
     let f = Fixture::new("hello");
