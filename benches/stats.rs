@@ -1,8 +1,10 @@
 //! `trident telemetry stats` throughput over a 1-million-event file (target: at least one
 //! million events per second). Writes a realistic jsonl stream (runs of 200 prompt nodes:
 //! started, tokens, cost, completed, checkpoint events; a few retries), then times
-//! (a) the analysis in-process (read, parse, fold, summarise) and (b) the whole `trident`
-//! process with `--json` output, alternately, and prints a table.
+//! (a) the analysis in-process (read, parse, fold, summarise), (b) the whole `trident`
+//! process printing the tables and (c) with `--json` output, alternately (each round starts
+//! with another), wall-clock and CPU time (user + system, which a machine busy with other
+//! work does not inflate), and prints a table.
 //!
 //! Run: `cargo bench --bench stats` (`STATS_BENCH_EVENTS`, `STATS_BENCH_RUNS` to change the
 //! event count and the repetitions).
@@ -137,6 +139,39 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
+fn cpu_of(usage: &libc::rusage) -> Duration {
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// CPU time (user + system) this process has used so far.
+fn own_cpu() -> Duration {
+    // SAFETY: getrusage fills the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    cpu_of(&usage)
+}
+
+/// Wall and CPU time of one `trident telemetry stats` process (output discarded).
+fn stats_process(path: &Path, json: bool) -> (Duration, Duration) {
+    let start = Instant::now();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_trident"));
+    command.args(["telemetry", "stats"]);
+    if json {
+        command.arg("--json");
+    }
+    #[allow(clippy::zombie_processes)] // reaped by wait4 below
+    let child = command.arg(path).stdout(Stdio::null()).spawn().unwrap();
+    let mut status = 0;
+    // SAFETY: zeroed rusage is a valid out-value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waiting for our own child with valid out-pointers.
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    let wall = start.elapsed();
+    assert!(pid > 0 && status == 0, "trident telemetry stats failed");
+    (wall, cpu_of(&usage))
+}
+
 fn main() {
     let events: usize = std::env::var("STATS_BENCH_EVENTS")
         .ok()
@@ -151,42 +186,63 @@ fn main() {
     let written = write_stream(&path, events);
     let bytes = std::fs::metadata(&path).unwrap().len();
     let files: Vec<PathBuf> = stream_order(std::slice::from_ref(&path));
-    let (mut library, mut process) = (Vec::new(), Vec::new());
-    for _ in 0..runs {
-        let start = Instant::now();
-        let mut fold = EventFold::default();
-        let skipped = read_files(&files, &mut fold).unwrap();
-        let (reports, _) = fold.finish();
-        library.push(start.elapsed());
-        assert!(skipped.is_empty() && !reports.is_empty());
-
-        let start = Instant::now();
-        let status = Command::new(env!("CARGO_BIN_EXE_trident"))
-            .args(["telemetry", "stats", "--json"])
-            .arg(&path)
-            .stdout(Stdio::null())
-            .status()
-            .unwrap();
-        process.push(start.elapsed());
-        assert!(status.success());
+    let mut series: [(&str, Vec<Duration>, Vec<Duration>); 3] = [
+        (
+            "in-process: read, parse, fold, summarise",
+            Vec::new(),
+            Vec::new(),
+        ),
+        (
+            "whole `trident telemetry stats` process (tables)",
+            Vec::new(),
+            Vec::new(),
+        ),
+        (
+            "whole `trident telemetry stats --json` process",
+            Vec::new(),
+            Vec::new(),
+        ),
+    ];
+    for round in 0..runs {
+        // The three alternate, starting with a different one each round.
+        for k in 0..3 {
+            let which = (round + k) % 3;
+            let (wall, cpu) = match which {
+                0 => {
+                    let (start, cpu) = (Instant::now(), own_cpu());
+                    let mut fold = EventFold::default();
+                    let skipped = read_files(&files, &mut fold).unwrap();
+                    let (reports, _) = fold.finish();
+                    let measured = (start.elapsed(), own_cpu() - cpu);
+                    assert!(skipped.is_empty() && !reports.is_empty());
+                    drop(reports);
+                    measured
+                }
+                1 => stats_process(&path, false),
+                _ => stats_process(&path, true),
+            };
+            series[which].1.push(wall);
+            series[which].2.push(cpu);
+        }
     }
     println!(
         "stats over {written} events ({:.0} MB), median of {runs} runs, alternately:",
         bytes as f64 / 1e6
     );
-    println!("| what | median | min | events/s (median) |");
-    println!("|---|---:|---:|---:|");
-    for (what, times) in [
-        ("in-process: read, parse, fold, summarise", library),
-        ("whole `trident telemetry stats --json` process", process),
-    ] {
-        let min = *times.iter().min().unwrap();
-        let med = median(times);
+    println!(
+        "| what | wall median | wall min | CPU median | events/s (wall median) | events/s (CPU median) |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (what, wall, cpu) in series {
+        let min = *wall.iter().min().unwrap();
+        let (wall, cpu) = (median(wall), median(cpu));
         println!(
-            "| {what} | {:.0} ms | {:.0} ms | {:.2} million |",
-            med.as_secs_f64() * 1000.0,
+            "| {what} | {:.0} ms | {:.0} ms | {:.0} ms | {:.2} million | {:.2} million |",
+            wall.as_secs_f64() * 1000.0,
             min.as_secs_f64() * 1000.0,
-            written as f64 / med.as_secs_f64() / 1e6
+            cpu.as_secs_f64() * 1000.0,
+            written as f64 / wall.as_secs_f64() / 1e6,
+            written as f64 / cpu.as_secs_f64() / 1e6,
         );
     }
 }

@@ -35,8 +35,7 @@ fn later(a: &NodeReport, b: &NodeReport) -> Ordering {
         .then_with(|| b.id.cmp(&a.id))
 }
 
-/// The critical path of `nodes` (those with start and end times). Linear in the nodes per
-/// step of the chain.
+/// The critical path of `nodes` (those with start and end times).
 pub fn critical_path(nodes: &[NodeReport], predecessors: Option<Predecessors>) -> CriticalPath {
     let timed: Vec<&NodeReport> = nodes
         .iter()
@@ -44,31 +43,30 @@ pub fn critical_path(nodes: &[NodeReport], predecessors: Option<Predecessors>) -
         // Only nodes that ran in this attempt (not skipped, not restored by a resume).
         .filter(|n| matches!(n.status, NodeStatus::Completed | NodeStatus::Failed))
         .collect();
+    let chain = match predecessors {
+        Some(p) => chain_by_dag(&timed, p),
+        None => chain_by_time(timed),
+    };
+    CriticalPath {
+        duration_ms: chain.iter().filter_map(|n| n.duration_ms).sum(),
+        nodes: chain.into_iter().map(|n| n.id.clone()).collect(),
+    }
+}
+
+/// With the DAG: each step to the upstream node that ended last. Linear in the nodes per
+/// step of the chain.
+fn chain_by_dag<'a>(timed: &[&'a NodeReport], predecessors: Predecessors) -> Vec<&'a NodeReport> {
     let Some(last) = (0..timed.len()).max_by(|&a, &b| later(timed[a], timed[b])) else {
-        return CriticalPath::default();
+        return Vec::new();
     };
     let mut in_chain = vec![false; timed.len()];
     in_chain[last] = true;
     let mut chain = vec![timed[last]];
     let mut current = timed[last];
     loop {
-        let start = current.started_ms.unwrap_or(i64::MIN);
-        let upstream: Option<HashSet<String>> =
-            predecessors.map(|p| p(&current.id).into_iter().collect());
+        let upstream: HashSet<String> = predecessors(&current.id).into_iter().collect();
         let previous = (0..timed.len())
-            .filter(|&i| !in_chain[i])
-            .filter(|&i| {
-                let n = timed[i];
-                match &upstream {
-                    Some(ids) => ids.contains(&n.id),
-                    // Ended before this one started, and started before it.
-                    None => {
-                        n.ended_ms.unwrap_or(i64::MAX) <= start + CLOCK_SLACK_MS
-                            && n.started_ms.unwrap_or(i64::MAX) <= start
-                            && n.ended_ms <= current.ended_ms
-                    }
-                }
-            })
+            .filter(|&i| !in_chain[i] && upstream.contains(&timed[i].id))
             .max_by(|&a, &b| later(timed[a], timed[b]));
         match previous {
             Some(i) => {
@@ -80,10 +78,33 @@ pub fn critical_path(nodes: &[NodeReport], predecessors: Option<Predecessors>) -
         }
     }
     chain.reverse();
-    CriticalPath {
-        duration_ms: chain.iter().filter_map(|n| n.duration_ms).sum(),
-        nodes: chain.into_iter().map(|n| n.id.clone()).collect(),
+    chain
+}
+
+/// From times alone: each step to the node that ended last among those that ended before
+/// the current one started (and started before it). Along the chain the current node's
+/// start and end only move earlier, so a node that does not qualify at one step never
+/// does later: one pass over the nodes sorted by [`later`], last first (n log n).
+fn chain_by_time(mut timed: Vec<&NodeReport>) -> Vec<&NodeReport> {
+    timed.sort_by(|a, b| later(b, a));
+    let Some((&last, rest)) = timed.split_first() else {
+        return Vec::new();
+    };
+    let mut chain = vec![last];
+    let mut current = last;
+    for &n in rest {
+        let start = current.started_ms.unwrap_or(i64::MIN);
+        // Ended before this one started, and started before it.
+        if n.ended_ms.unwrap_or(i64::MAX) <= start + CLOCK_SLACK_MS
+            && n.started_ms.unwrap_or(i64::MAX) <= start
+            && n.ended_ms <= current.ended_ms
+        {
+            chain.push(n);
+            current = n;
+        }
     }
+    chain.reverse();
+    chain
 }
 
 #[cfg(test)]

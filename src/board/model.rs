@@ -324,8 +324,13 @@ mod tests {
     #[test]
     fn a_run_whose_process_died_is_interrupted() {
         let mut b = Board::new();
-        b.apply_line(&line(&at(0, "workflow_started", None, json!({"attempt": 1}))))
-            .unwrap();
+        b.apply_line(&line(&at(
+            0,
+            "workflow_started",
+            None,
+            json!({"attempt": 1}),
+        )))
+        .unwrap();
         b.apply_line(&line(&at(1, "node_started", Some("a"), json!({}))))
             .unwrap();
         assert!(!b.is_finished());

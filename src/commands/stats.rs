@@ -4,15 +4,28 @@
 
 use std::io::{IsTerminal, Write};
 
-use serde_json::json;
+use serde::Serialize;
 
 use crate::analysis::render::{render_across, render_loss, render_run};
-use crate::analysis::{Colour, EventFold, across_runs, run_id_message};
+use crate::analysis::{
+    AcrossRuns, Colour, EventFold, Loss, RunReport, across_runs, run_id_message,
+};
 use crate::artifacts::{RunIdError, resolve_among};
 use crate::cli::StatsArgs;
 use crate::error::TridentError;
-use crate::eventlog::{check_readable, read_files, stream_order};
+use crate::eventlog::{SkippedLine, check_readable, read_files, stream_order};
 use crate::exit::ExitCode;
+
+/// The `--json` document (field order as documented).
+#[derive(Serialize)]
+struct StatsJson<'a> {
+    files: &'a [String],
+    events: u64,
+    skipped_lines: &'a [SkippedLine],
+    loss: &'a Loss,
+    runs: &'a [RunReport],
+    across_runs: &'a AcrossRuns,
+}
 
 pub fn stats(args: &StatsArgs) -> Result<ExitCode, TridentError> {
     let files = stream_order(&args.files);
@@ -44,39 +57,42 @@ pub fn stats(args: &StatsArgs) -> Result<ExitCode, TridentError> {
         runs.retain(|r| r.run_id == id || r.parent_run_id.as_deref() == Some(id.as_str()));
     }
     let across = across_runs(&runs);
-    let text = if args.json {
-        let value = json!({
-            "files": files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
-            "events": events,
-            "skipped_lines": skipped,
-            "loss": loss,
-            "runs": runs,
-            "across_runs": across,
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    if args.json {
+        let files: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        let report = StatsJson {
+            files: &files,
+            events,
+            skipped_lines: &skipped,
+            loss: &loss,
+            runs: &runs,
+            across_runs: &across,
+        };
+        // Written as it is serialised (a report of many runs is large).
+        let _ = serde_json::to_writer_pretty(&mut out, &report).and_then(|()| {
+            out.write_all(b"\n")
+                .and_then(|()| out.flush())
+                .map_err(serde_json::Error::io)
         });
-        format!(
-            "{}\n",
-            serde_json::to_string_pretty(&value).unwrap_or_default()
-        )
-    } else {
-        let colour = Colour::detect(
-            std::io::stdout().is_terminal(),
-            std::env::var("NO_COLOR").ok().as_deref(),
-        );
-        let mut text = String::new();
-        if runs.is_empty() {
-            text.push_str("No runs found (no event carries a run_id).\n");
-        } else if args.run.is_some() || runs.len() == 1 {
-            for run in &runs {
-                text.push_str(&render_run(run, None, colour));
-                text.push('\n');
-            }
-        } else {
-            text.push_str(&render_across(&across, &runs, colour));
+        return Ok(ExitCode::Success);
+    }
+    let colour = Colour::detect(
+        std::io::stdout().is_terminal(),
+        std::env::var("NO_COLOR").ok().as_deref(),
+    );
+    let mut text = String::new();
+    if runs.is_empty() {
+        text.push_str("No runs found (no event carries a run_id).\n");
+    } else if args.run.is_some() || runs.len() == 1 {
+        for run in &runs {
+            text.push_str(&render_run(run, None, colour));
             text.push('\n');
         }
-        text.push_str(&render_loss(&loss, events, &skipped));
-        text
-    };
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    } else {
+        text.push_str(&render_across(&across, &runs, colour));
+        text.push('\n');
+    }
+    text.push_str(&render_loss(&loss, events, &skipped));
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
     Ok(ExitCode::Success)
 }

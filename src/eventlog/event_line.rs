@@ -1,30 +1,35 @@
-//! One line of a telemetry file, read for analysis: the envelope and the few `data` fields
-//! the reports use, borrowed from the line where possible. Every other field (payloads such
-//! as `inputs` and `outputs` included) is skipped without being built.
+//! One line of a telemetry file, read for the fold: the envelope and the few `data` fields
+//! the fold uses, borrowed from the line where possible. Every other field (payloads such
+//! as `inputs` and `outputs` included) is skipped without being built, and so is the whole
+//! `data` of events whose data the fold never reads (when `event` comes before `data`, as
+//! Trident writes it): `telemetry stats` reads millions of lines.
 
 use std::borrow::Cow;
 
 use serde::Deserialize;
 
-/// The parts of an event line the analysis reads.
-#[derive(Debug, Deserialize)]
+/// The parts of an event line the fold reads.
+#[derive(Debug)]
 pub struct EventLine<'a> {
-    #[serde(borrow)]
     pub timestamp: Option<Text<'a>>,
     pub seq: Option<u64>,
-    #[serde(borrow)]
     pub run_id: Option<Text<'a>>,
-    #[serde(borrow)]
     pub parent_run_id: Option<Text<'a>>,
-    #[serde(borrow)]
     pub event: Text<'a>,
-    #[serde(borrow)]
     pub node_id: Option<Text<'a>>,
-    #[serde(borrow, default)]
+    /// Empty for events whose data the fold does not read (see [`data_is_read`]).
     pub data: EventData<'a>,
 }
 
-/// The `data` fields the analysis reads (all optional; their meaning depends on the event).
+/// Whether the fold reads the `data` of event `name` (run and node lifecycle, queue waits,
+/// loss reports); other events' `data` is skipped.
+pub fn data_is_read(name: &str) -> bool {
+    name.starts_with("workflow_")
+        || name.starts_with("node_")
+        || matches!(name, "timing_metric" | "telemetry_dropped")
+}
+
+/// The `data` fields the fold reads (all optional; their meaning depends on the event).
 #[derive(Debug, Default, Deserialize)]
 pub struct EventData<'a> {
     #[serde(borrow, rename = "type")]
@@ -90,8 +95,77 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
 }
 
 impl<'a> EventLine<'a> {
-    /// Parse one line (without its newline).
+    /// Parse one line (without its newline). The line is checked as UTF-8 once, as a
+    /// whole, rather than string by string.
     pub fn parse(line: &'a [u8]) -> Result<EventLine<'a>, serde_json::Error> {
-        serde_json::from_slice(line)
+        let text = std::str::from_utf8(line).map_err(|e| {
+            <serde_json::Error as serde::de::Error>::custom(format!("not UTF-8 text ({e})"))
+        })?;
+        serde_json::from_str(text)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for EventLine<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(LineVisitor)
+    }
+}
+
+/// Reads the envelope's fields in any order; `data` is skipped when `event`, already
+/// read, names an event whose data the fold does not use.
+struct LineVisitor;
+
+impl<'de> serde::de::Visitor<'de> for LineVisitor {
+    type Value = EventLine<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an event object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> Result<EventLine<'de>, A::Error> {
+        use serde::de::{Error, IgnoredAny};
+        let mut timestamp = None;
+        let mut seq = None;
+        let mut run_id = None;
+        let mut parent_run_id = None;
+        let mut event: Option<Text<'de>> = None;
+        let mut node_id = None;
+        let mut data = EventData::default();
+        while let Some(key) = map.next_key::<Text<'de>>()? {
+            match &*key {
+                "timestamp" => timestamp = map.next_value()?,
+                "seq" => seq = map.next_value()?,
+                "run_id" => run_id = map.next_value()?,
+                "parent_run_id" => parent_run_id = map.next_value()?,
+                "event" => event = Some(map.next_value()?),
+                "node_id" => node_id = map.next_value()?,
+                "data" => match &event {
+                    Some(name) if !data_is_read(name) => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                    _ => {
+                        data = map
+                            .next_value::<Option<EventData<'de>>>()?
+                            .unwrap_or_default()
+                    }
+                },
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        let event = event.ok_or_else(|| A::Error::missing_field("event"))?;
+        Ok(EventLine {
+            timestamp,
+            seq,
+            run_id,
+            parent_run_id,
+            event,
+            node_id,
+            data,
+        })
     }
 }

@@ -162,6 +162,8 @@ pub struct RunState {
     pub failed_node: Option<String>,
     nodes: Vec<NodeState>,
     index: HashMap<String, usize>,
+    /// The node of the previous node event (a node's events mostly come together).
+    last_node: usize,
 }
 
 impl RunState {
@@ -185,6 +187,9 @@ impl RunState {
 
     /// Node `id`, added (pending) if it is not known yet.
     pub fn node_mut(&mut self, id: &str) -> &mut NodeState {
+        if self.nodes.get(self.last_node).is_some_and(|n| n.id == id) {
+            return &mut self.nodes[self.last_node];
+        }
         let at = match self.index.get(id) {
             Some(&at) => at,
             None => {
@@ -193,6 +198,7 @@ impl RunState {
                 self.nodes.len() - 1
             }
         };
+        self.last_node = at;
         &mut self.nodes[at]
     }
 
@@ -259,6 +265,11 @@ impl RunState {
         let Some(node_id) = event.node_id.as_deref() else {
             return;
         };
+        if !(name.starts_with("node_") || matches!(name, "timing_metric" | "provider_retry")) {
+            // Other node events (tokens, cost, tool calls, checkpoints...) change nothing
+            // the fold keeps: `node_completed` carries the node's totals.
+            return;
+        }
         let node = self.node_mut(node_id);
         if let Some(t) = data.node_type.as_deref()
             && node.node_type.as_deref() != Some(t)

@@ -81,7 +81,7 @@ impl LineSplitter {
 
     /// Feeds the next bytes of the file; calls `on_line` for each line they complete.
     pub fn feed(&mut self, mut bytes: &[u8], mut on_line: impl FnMut(Line<'_>)) {
-        while let Some(end) = bytes.iter().position(|b| *b == b'\n') {
+        while let Some(end) = memchr::memchr(b'\n', bytes) {
             let number = self.next_number;
             self.next_number += 1;
             if self.partial.is_empty() {

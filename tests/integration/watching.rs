@@ -157,7 +157,10 @@ fn watch_of_an_interrupted_run_exits_130_as_the_run_does() {
     assert_eq!(code, Some(130), "{stdout}");
     let last = stdout.lines().last().unwrap();
     assert!(last.starts_with("slowpoke w3: interrupted"), "{stdout}");
-    assert!(!stdout.contains("failed"), "never shown as failed: {stdout}");
+    assert!(
+        !stdout.contains("failed"),
+        "never shown as failed: {stdout}"
+    );
 }
 
 #[test]
