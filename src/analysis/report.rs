@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::critical_path::{CriticalPath, Predecessors, critical_path};
 use crate::eventlog::fold::RunState;
-pub use crate::eventlog::fold::{NodeState, NodeStatus, RunStatus};
+pub use crate::eventlog::fold::{NodeCounts, NodeState, NodeStatus, RunStatus};
 
 /// One node of a run: the one fold's node state.
 pub type NodeReport = NodeState;
@@ -23,17 +23,6 @@ pub struct ModelTotals {
     pub cost_usd: Option<f64>,
     /// Calls without a price (`cost_usd: null`).
     pub unpriced_calls: u64,
-}
-
-/// Counts of nodes by status.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
-pub struct NodeCounts {
-    pub completed: u64,
-    pub failed: u64,
-    pub skipped: u64,
-    pub cached: u64,
-    pub running: u64,
-    pub pending: u64,
 }
 
 /// The analysis of one run.
@@ -117,18 +106,10 @@ impl RunReport {
     /// `predecessors(id)` gives a node's upstream nodes (the DAG's edges) when the project
     /// is known; without it, dependencies are inferred from the times.
     pub fn summarise(&mut self, predecessors: Option<Predecessors>) {
-        let mut counts = NodeCounts::default();
+        let counts = NodeCounts::of(&self.nodes);
         let (mut input, mut output, mut cost, mut retries, mut wait) = (0, 0, 0.0, 0, 0.0);
         let mut models: Vec<ModelTotals> = Vec::new();
         for node in &self.nodes {
-            match node.status {
-                NodeStatus::Completed => counts.completed += 1,
-                NodeStatus::Failed => counts.failed += 1,
-                NodeStatus::Skipped => counts.skipped += 1,
-                NodeStatus::Cached => counts.cached += 1,
-                NodeStatus::Running => counts.running += 1,
-                NodeStatus::Pending => counts.pending += 1,
-            }
             input += node.input_tokens;
             output += node.output_tokens;
             cost += node.cost_usd.unwrap_or(0.0);

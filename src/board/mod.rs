@@ -6,6 +6,6 @@ pub mod model;
 pub mod progress;
 pub mod render;
 
-pub use model::{Board, Counts, NodeState, NodeStatus, RunStatus};
+pub use model::{Board, NodeCounts, NodeState, NodeStatus, RunStatus};
 pub use progress::{ProgressMode, ProgressSink};
 pub use render::BoardText;

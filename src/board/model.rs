@@ -6,26 +6,7 @@
 
 use crate::dag::Dag;
 use crate::eventlog::{EventLine, RunState};
-pub use crate::eventlog::{NodeState, NodeStatus, RunStatus};
-
-/// How many nodes are in each state.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
-    pub pending: usize,
-    pub running: usize,
-    pub completed: usize,
-    pub failed: usize,
-    pub skipped: usize,
-    pub cached: usize,
-    pub total: usize,
-}
-
-impl Counts {
-    /// Nodes that are finished one way or another.
-    pub fn done(&self) -> usize {
-        self.completed + self.failed + self.skipped + self.cached
-    }
-}
+pub use crate::eventlog::{NodeCounts, NodeState, NodeStatus, RunStatus};
 
 /// The state of one run, built event by event.
 #[derive(Debug, Clone, Default)]
@@ -75,22 +56,8 @@ impl Board {
     }
 
     /// Node counts by state.
-    pub fn counts(&self) -> Counts {
-        let mut c = Counts {
-            total: self.nodes().len(),
-            ..Counts::default()
-        };
-        for node in self.nodes() {
-            match node.status {
-                NodeStatus::Pending => c.pending += 1,
-                NodeStatus::Running => c.running += 1,
-                NodeStatus::Completed => c.completed += 1,
-                NodeStatus::Failed => c.failed += 1,
-                NodeStatus::Skipped => c.skipped += 1,
-                NodeStatus::Cached => c.cached += 1,
-            }
-        }
-        c
+    pub fn counts(&self) -> NodeCounts {
+        NodeCounts::of(self.nodes())
     }
 
     /// Input and output tokens of the nodes so far.
@@ -247,7 +214,7 @@ mod tests {
         .unwrap();
         let c = b.counts();
         assert_eq!(
-            (c.completed, c.failed, c.skipped, c.total, c.done()),
+            (c.completed, c.failed, c.skipped, c.total(), c.done()),
             (1, 1, 1, 3, 3)
         );
         assert_eq!(b.tokens(), (10, 5));

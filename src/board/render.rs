@@ -4,7 +4,7 @@
 
 use console::Style;
 
-use super::model::{Board, Counts, NodeState, NodeStatus, RunStatus};
+use super::model::{Board, NodeCounts, NodeState, NodeStatus, RunStatus};
 
 /// At most this many running nodes are listed by the progress view.
 const MAX_RUNNING_LINES: usize = 8;
@@ -192,8 +192,8 @@ impl Widths {
     }
 }
 
-fn counts_text(c: &Counts) -> String {
-    let mut text = format!("{}/{} done", c.done(), c.total);
+fn counts_text(c: &NodeCounts) -> String {
+    let mut text = format!("{}/{} done", c.done(), c.total());
     for (n, word) in [
         (c.running, "running"),
         (c.failed, "failed"),

@@ -1,7 +1,8 @@
 //! Reading whole event files: the files named, in stream order (rotated `f.2 f.1 f` oldest
-//! first), in large chunks split into numbered lines ([`LineSplitter`]), each parsed into
-//! an [`EventLine`] for a [`EventVisitor`]; a corrupt line or a partial last line is
-//! reported with its file and line number and skipped.
+//! first), in large blocks split into numbered lines ([`whole_lines`]), each parsed into
+//! an [`EventLine`] (in parallel parts when the block is large) for an [`EventVisitor`],
+//! in order; a corrupt line or a partial last line is reported with its file and line
+//! number and skipped.
 
 use std::fs::File;
 use std::io::{ErrorKind, Read};
@@ -10,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::event_line::EventLine;
-use super::lines::{Line, LineSplitter};
+use super::lines::{Line, whole_lines};
 
 /// A line that could not be read as an event.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -117,52 +118,181 @@ pub fn read_files(
 }
 
 /// Read every line of `reader` into `visitor`; `name` is the file's name in reports.
+///
+/// The file is read in blocks of whole lines; a large block is split into as many parts
+/// as there are cores, parsed in parallel, then given to `visitor` in order, on this
+/// thread.
 pub fn read_lines(
     mut reader: impl Read,
     name: &str,
     visitor: &mut impl EventVisitor,
     skipped: &mut Vec<SkippedLine>,
 ) -> std::io::Result<()> {
-    let mut splitter = LineSplitter::new();
-    let mut chunk = vec![0; CHUNK];
-    loop {
-        let n = match reader.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_WORKERS));
+    let block = PART * workers;
+    let mut buf: Vec<u8> = Vec::with_capacity(block);
+    // Lines before the block.
+    let mut lines_before = 0u64;
+    let mut eof = false;
+    // How much to have in `buf` before parsing (more while one line is longer).
+    let mut want = block;
+    while !eof {
+        // Fill the block (after what is left of the last one: a line not yet complete).
+        while buf.len() < want {
+            let start = buf.len();
+            buf.resize(start + CHUNK.min(want - start), 0);
+            match reader.read(&mut buf[start..]) {
+                Ok(0) => {
+                    buf.truncate(start);
+                    eof = true;
+                    break;
+                }
+                Ok(n) => buf.truncate(start + n),
+                Err(e) if e.kind() == ErrorKind::Interrupted => buf.truncate(start),
+                Err(e) => {
+                    buf.truncate(start);
+                    return Err(e);
+                }
+            }
+        }
+        let Some(end) = memchr::memrchr(b'\n', &buf).map(|i| i + 1) else {
+            // One line longer than the block: read on.
+            want += block;
+            continue;
         };
-        splitter.feed(&chunk[..n], |line| {
-            visit(line, true, name, visitor, skipped);
-        });
+        lines_before += parse_and_visit(&buf[..end], lines_before, workers, name, visitor, skipped);
+        buf.drain(..end);
+        want = block.max(buf.len() + CHUNK);
+        if buf.capacity() > 2 * want {
+            buf.shrink_to(want);
+        }
     }
-    if let Some(line) = splitter.pending() {
-        visit(line, false, name, visitor, skipped);
+    if !buf.is_empty() {
+        // A partial last line (a writer in the middle of it, or a file cut short).
+        let line = Line {
+            number: lines_before + 1,
+            bytes: &buf,
+        };
+        if let Some(parsed) = parse_line(line, false) {
+            deliver(parsed, name, visitor, skipped);
+        }
     }
     Ok(())
 }
 
-/// One line to `visitor`, or to `skipped`. A partial last line that parses is an event.
-fn visit(
-    line: Line<'_>,
-    complete: bool,
+/// How much of a file one thread parses at a time.
+const PART: usize = 4 << 20;
+
+/// At most this many threads parse one file.
+const MAX_WORKERS: usize = 4;
+
+/// A line parsed (or not), with its number.
+type Parsed<'a> = (u64, Result<EventLine<'a>, String>);
+
+/// Parses `lines` (whole lines, the first numbered `lines_before + 1`), in parallel parts
+/// when large, and gives them to `visitor` in order. Returns how many lines there were.
+fn parse_and_visit(
+    lines: &[u8],
+    lines_before: u64,
+    workers: usize,
+    name: &str,
+    visitor: &mut impl EventVisitor,
+    skipped: &mut Vec<SkippedLine>,
+) -> u64 {
+    let parts = split_at_lines(lines, if lines.len() < PART { 1 } else { workers });
+    if parts.len() == 1 {
+        let mut count = 0;
+        for line in whole_lines(lines, lines_before + 1) {
+            count += 1;
+            if let Some(parsed) = parse_line(line, true) {
+                deliver(parsed, name, visitor, skipped);
+            }
+        }
+        return count;
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = parts[1..]
+            .iter()
+            .map(|part| scope.spawn(move || parse_part(part)))
+            .collect();
+        let mut before = lines_before;
+        let (count, parsed) = parse_part(parts[0]);
+        for (number, result) in parsed {
+            deliver((before + number, result), name, visitor, skipped);
+        }
+        before += count;
+        for handle in handles {
+            let (count, parsed) = handle
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e));
+            for (number, result) in parsed {
+                deliver((before + number, result), name, visitor, skipped);
+            }
+            before += count;
+        }
+        before - lines_before
+    })
+}
+
+/// `lines` cut into at most `n` parts of about equal size, each ending with a newline.
+fn split_at_lines(lines: &[u8], n: usize) -> Vec<&[u8]> {
+    let mut parts = Vec::with_capacity(n);
+    let mut rest = lines;
+    for k in (1..n).rev() {
+        let target = rest.len() / (k + 1);
+        match memchr::memchr(b'\n', &rest[target..]) {
+            Some(i) if target + i + 1 < rest.len() => {
+                let (part, tail) = rest.split_at(target + i + 1);
+                parts.push(part);
+                rest = tail;
+            }
+            _ => break,
+        }
+    }
+    parts.push(rest);
+    parts
+}
+
+/// Parses whole lines numbered from 1: how many lines, and the events or problems.
+fn parse_part(part: &[u8]) -> (u64, Vec<Parsed<'_>>) {
+    let mut parsed = Vec::with_capacity(part.len() / 200);
+    let mut count = 0;
+    for line in whole_lines(part, 1) {
+        count += 1;
+        parsed.extend(parse_line(line, true));
+    }
+    (count, parsed)
+}
+
+/// A line parsed into an event, or what is wrong with it; `None` for a blank line. A
+/// partial last line (`complete` false) that parses is an event.
+fn parse_line(line: Line<'_>, complete: bool) -> Option<Parsed<'_>> {
+    if line.is_blank() {
+        return None;
+    }
+    let result = EventLine::parse(line.bytes).map_err(|e| {
+        if complete {
+            format!("not a telemetry event: {e}")
+        } else {
+            "partial last line (still being written?)".to_string()
+        }
+    });
+    Some((line.number, result))
+}
+
+/// One parsed line to `visitor`, or to `skipped`.
+fn deliver(
+    (number, result): Parsed<'_>,
     name: &str,
     visitor: &mut impl EventVisitor,
     skipped: &mut Vec<SkippedLine>,
 ) {
-    if line.is_blank() {
-        return;
-    }
-    match EventLine::parse(line.bytes) {
-        Ok(event) => visitor.event(&event, name, line.number),
-        Err(e) => skipped.push(SkippedLine {
+    match result {
+        Ok(event) => visitor.event(&event, name, number),
+        Err(problem) => skipped.push(SkippedLine {
             file: name.to_string(),
-            line: line.number,
-            problem: if complete {
-                format!("not a telemetry event: {e}")
-            } else {
-                "partial last line (still being written?)".to_string()
-            },
+            line: number,
+            problem,
         }),
     }
 }
@@ -227,5 +357,39 @@ mod tests {
         assert_eq!((skipped[0].line, skipped[1].line), (2, 5));
         assert!(skipped[0].problem.starts_with("not a telemetry event"));
         assert!(skipped[1].problem.starts_with("partial last line"));
+    }
+
+    #[test]
+    fn a_large_file_parsed_in_parallel_parts_keeps_order_and_line_numbers() {
+        let mut text = String::new();
+        let lines = 100_000u64;
+        for n in 1..=lines {
+            if n % 9_999 == 0 {
+                text.push_str("{broken\n");
+            } else {
+                text.push_str(&format!(
+                    "{{\"seq\":{n},\"event\":\"node_started\",\"node_id\":\"{}\",\"data\":{{\"type\":\"tool\"}}}}\n",
+                    "n".repeat(40)
+                ));
+            }
+        }
+        assert!(text.len() > 2 * PART, "parts, and more than one block on two cores");
+        let mut seen = Seen::default();
+        let mut skipped = Vec::new();
+        read_lines(text.as_bytes(), "big.jsonl", &mut seen, &mut skipped).unwrap();
+        let broken: Vec<u64> = skipped.iter().map(|s| s.line).collect();
+        assert_eq!(
+            broken,
+            (1..=lines / 9_999).map(|k| k * 9_999).collect::<Vec<_>>()
+        );
+        assert_eq!(seen.0.len() as u64, lines - broken.len() as u64);
+        // Each event on its own line number, in order.
+        assert!(seen.0.iter().all(|(_, line, seq)| Some(*line) == *seq));
+        assert!(seen.0.windows(2).all(|w| w[0].1 < w[1].1));
+        assert_eq!(
+            split_at_lines(b"a\nb\nc\n", 2),
+            [&b"a\nb\n"[..], &b"c\n"[..]]
+        );
+        assert_eq!(split_at_lines(b"abc\n", 4), [&b"abc\n"[..]]);
     }
 }

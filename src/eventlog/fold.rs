@@ -131,6 +131,45 @@ impl NodeState {
     }
 }
 
+/// How many nodes are in each state (serialised as is in the reports' `--json`).
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct NodeCounts {
+    pub completed: u64,
+    pub failed: u64,
+    pub skipped: u64,
+    pub cached: u64,
+    pub running: u64,
+    pub pending: u64,
+}
+
+impl NodeCounts {
+    /// The counts of `nodes`.
+    pub fn of<'a>(nodes: impl IntoIterator<Item = &'a NodeState>) -> NodeCounts {
+        let mut c = NodeCounts::default();
+        for node in nodes {
+            *match node.status {
+                NodeStatus::Completed => &mut c.completed,
+                NodeStatus::Failed => &mut c.failed,
+                NodeStatus::Skipped => &mut c.skipped,
+                NodeStatus::Cached => &mut c.cached,
+                NodeStatus::Running => &mut c.running,
+                NodeStatus::Pending => &mut c.pending,
+            } += 1;
+        }
+        c
+    }
+
+    /// All nodes.
+    pub fn total(&self) -> u64 {
+        self.done() + self.running + self.pending
+    }
+
+    /// Nodes that are finished one way or another.
+    pub fn done(&self) -> u64 {
+        self.completed + self.failed + self.skipped + self.cached
+    }
+}
+
 fn owned(text: Option<&str>) -> Option<String> {
     text.map(str::to_string)
 }

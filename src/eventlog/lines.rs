@@ -117,6 +117,22 @@ impl LineSplitter {
     }
 }
 
+/// The complete lines of `bytes` (a partial line after the last newline is left out),
+/// numbered from `first_number`.
+pub fn whole_lines(bytes: &[u8], first_number: u64) -> impl Iterator<Item = Line<'_>> {
+    let mut start = 0;
+    memchr::memchr_iter(b'\n', bytes)
+        .enumerate()
+        .map(move |(i, end)| {
+            let line = Line {
+                number: first_number + i as u64,
+                bytes: trim_cr(&bytes[start..end]),
+            };
+            start = end + 1;
+            line
+        })
+}
+
 fn trim_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
@@ -144,6 +160,10 @@ mod tests {
             [(2, "bcd".to_string()), (3, "e".to_string())]
         );
         assert!(s.pending().is_none());
+        let whole: Vec<(u64, &[u8])> = whole_lines(b"a\r\nb\n\nc", 5)
+            .map(|l| (l.number, l.bytes))
+            .collect();
+        assert_eq!(whole, [(5, &b"a"[..]), (6, &b"b"[..]), (7, &b""[..])]);
         s.reset();
         assert_eq!(collect(&mut s, b"x\n"), [(1, "x".to_string())]);
     }

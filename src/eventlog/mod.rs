@@ -22,7 +22,7 @@ pub mod timestamp;
 
 pub use event_line::EventLine;
 pub use files::{EventVisitor, SkippedLine, check_readable, read_files, read_lines, stream_order};
-pub use fold::{NodeState, NodeStatus, RunState, RunStatus};
+pub use fold::{NodeCounts, NodeState, NodeStatus, RunState, RunStatus};
 pub use follow::{FileChange, Follower};
 pub use lines::{CorruptLine, Line, LineSplitter};
 pub use locate::{RunEvents, artifact_dir, locate_run};
