@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use console::Term;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::artifacts::RunMetadata;
 use crate::artifacts::liveness::process_is_gone;
+use crate::artifacts::{RunMetadata, read_watched_json};
 use crate::board::{Board, BoardText, NodeStatus, RunStatus};
 use crate::cli::WatchArgs;
 use crate::dag::Dag;
@@ -54,10 +54,8 @@ impl Liveness {
             return false;
         }
         self.next_check = Instant::now() + LIVENESS_INTERVAL;
-        let Ok(bytes) = std::fs::read(&self.metadata) else {
-            return false;
-        };
-        let Ok(metadata) = serde_json::from_slice::<RunMetadata>(&bytes) else {
+        // Read like every reader of a watched artifact (a torn file falls back to its copy).
+        let Ok(metadata) = read_watched_json::<RunMetadata>(&self.metadata) else {
             return false;
         };
         metadata

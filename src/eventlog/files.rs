@@ -373,7 +373,10 @@ mod tests {
                 ));
             }
         }
-        assert!(text.len() > 2 * PART, "parts, and more than one block on two cores");
+        assert!(
+            text.len() > 2 * PART,
+            "parts, and more than one block on two cores"
+        );
         let mut seen = Seen::default();
         let mut skipped = Vec::new();
         read_lines(text.as_bytes(), "big.jsonl", &mut seen, &mut skipped).unwrap();
