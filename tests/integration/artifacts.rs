@@ -43,7 +43,10 @@ fn layout_and_field_names() {
             "started_at",
             "ended_at",
             "trident_version",
-            "attempts"
+            "attempts",
+            // Extra fields (allowed): the process of the current attempt, for `watch`.
+            "pid",
+            "host"
         ]
     );
     let checkpoint = f.run_file("checkpoint.json");
