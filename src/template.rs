@@ -34,7 +34,13 @@ fn placeholders(template: &str) -> impl Iterator<Item = (std::ops::Range<usize>,
             let after = &template[start + 2..];
             let close = after.find('}')?;
             let key = after[..close].trim();
-            if !after[close..].starts_with("}}") || key.is_empty() {
+            if !after[close..].starts_with("}}") {
+                // Every `{{` before this lone `}` would stop at it too: resume after it, so
+                // text full of `{{` stays linear.
+                from = start + 2 + close + 1;
+                continue;
+            }
+            if key.is_empty() {
                 from = start + 2;
                 continue;
             }
@@ -104,6 +110,14 @@ mod tests {
             variable_names("{{ a.b }} {{a}} {{ {x}} {{ c }} {\"k\": 1}"),
             ["a", "c"]
         );
+    }
+
+    #[test]
+    fn many_openings_before_a_lone_brace_are_text() {
+        let text = format!("{}}} {{{{a}}}}", "{{".repeat(200_000));
+        let v = vars(json!({"a": "x"}));
+        assert_eq!(render(&text, &v), format!("{}}} x", "{{".repeat(200_000)));
+        assert_eq!(variable_names(&text), ["a"]);
     }
 
     #[test]

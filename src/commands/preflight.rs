@@ -12,6 +12,7 @@ use crate::engine::{Console, RunOptions};
 use crate::error::TridentError;
 use crate::project::Project;
 use crate::project::preflight::{check_inputs, check_project};
+use crate::project::recursion::endless_recursion_errors;
 use crate::project::validate::ValidationReport;
 use crate::tools::{SignatureCacheUpdate, SignatureCheck};
 
@@ -64,6 +65,7 @@ pub fn check_before_run(
     let (signatures, cache_update) =
         tools.python_signatures(&project.root, project.tools.values(), cache.as_deref());
     let mut report = check_project(project, dag, &signatures);
+    report.errors.extend(endless_recursion_errors(project));
     if opts.resume_from.is_none() || !opts.inputs.is_empty() {
         report.merge(check_inputs(project, &opts.inputs, &input_origin(args)));
     }

@@ -154,6 +154,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
         publish_to: args.publish_to.clone(),
         max_cost,
         spend: None,
+        depth: 0,
     };
     let dag = Dag::build(&project)?;
     // Boot a python worker now, while the run is checked and prepared (no tool code runs

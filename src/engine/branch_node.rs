@@ -15,7 +15,7 @@ use super::node_error::NodeError;
 use super::run::run_workflow;
 use super::spend::{Spend, roll_up};
 use crate::artifacts::{BranchIteration, NodeTrace, now_iso};
-use crate::expr::{evaluate, output_context};
+use crate::expr::evaluate_on_output;
 use crate::project::{Project, load_project};
 use crate::telemetry::{ConditionKind, Event};
 
@@ -38,7 +38,7 @@ pub fn check_condition(
     expression: &str,
     data: &Map<String, Value>,
 ) -> Result<bool, String> {
-    let result = evaluate(expression, &output_context(data));
+    let result = evaluate_on_output(expression, data);
     ctx.tel.emit(Some(node_id), || Event::ConditionEvaluated {
         kind,
         expression: expression.to_string(),
@@ -89,6 +89,7 @@ pub fn run_branch(
             skipped: false,
         });
     }
+    let depth = ctx.opts.nested_depth(node_id).map_err(branch_error)?;
     let sub_project: Cow<Project> = if branch.workflow_path == "self" {
         Cow::Borrowed(ctx.project)
     } else {
@@ -161,6 +162,7 @@ pub fn run_branch(
                 .map(|s| s.branch_dir(node_id).join(format!("iter_{iteration}"))),
             max_cost: ctx.opts.max_cost,
             spend: Some(account.clone()),
+            depth,
             ..RunOptions::default()
         };
         let scope = TelemetryScope::Child {

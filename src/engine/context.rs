@@ -39,6 +39,26 @@ pub struct RunOptions {
     /// A sub-workflow's spend account, nested in its parent run's (set by branch and
     /// trigger nodes, which read it back); `None` for a top-level run.
     pub spend: Option<Arc<Spend>>,
+    /// How many in-process sub-workflow runs enclose this one (0: a top-level run); bounded
+    /// by [`crate::project::recursion::MAX_WORKFLOW_DEPTH`].
+    pub depth: usize,
+}
+
+impl RunOptions {
+    /// The depth of a sub-workflow started by this run, or the error of the node that
+    /// would start it when that is deeper than the bound.
+    pub fn nested_depth(&self, node_id: &str) -> Result<usize, String> {
+        let max = crate::project::recursion::MAX_WORKFLOW_DEPTH;
+        if self.depth >= max {
+            return Err(format!(
+                "Node '{node_id}' would start a sub-workflow nested {} levels deep (at most \
+                 {max}): a workflow that runs itself through branch or trigger nodes did not \
+                 stop. Make the `condition:` that should end the recursion false in time.",
+                self.depth + 1
+            ));
+        }
+        Ok(self.depth + 1)
+    }
 }
 
 /// Process-wide state shared by a run and its sub-workflows.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::dag::Dag;
-use crate::expr::{evaluate, output_context};
+use crate::expr::evaluate_on_output;
 use crate::project::{Edge, Project};
 use crate::template::get_path;
 
@@ -62,7 +62,7 @@ pub fn edge_allows(edge: &Edge, outputs: &Outputs) -> (bool, Option<String>) {
         .get(&edge.from)
         .map(|o| o.as_ref())
         .unwrap_or(&empty);
-    match evaluate(condition, &output_context(source)) {
+    match evaluate_on_output(condition, source) {
         Ok(result) => (result, None),
         Err(e) => (false, Some(e.0)),
     }

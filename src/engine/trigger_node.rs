@@ -138,6 +138,7 @@ pub fn run_trigger(
                 "  Triggering workflow (waiting): {}",
                 trigger.workflow_path
             ));
+            let depth = ctx.opts.nested_depth(node_id).map_err(trigger_error)?;
             let sub_project = load_project(&path)
                 .map_err(|e| trigger_error(format!("Triggered workflow failed: {e}")))?;
             let account = Spend::nested_in(&ctx.spend);
@@ -151,6 +152,7 @@ pub fn run_trigger(
                 emit_signals: trigger.emit_signal,
                 max_cost: ctx.opts.max_cost,
                 spend: Some(account.clone()),
+                depth,
                 ..RunOptions::default()
             };
             let scope = TelemetryScope::Child {

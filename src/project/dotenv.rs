@@ -1,15 +1,31 @@
 //! The project's `.env` file: `KEY=VALUE` lines, read into a map that overlays the run's
 //! environment without overriding variables that are already set (`crate::settings`).
+//!
+//! A line no process environment can hold (a NUL byte in its key or value, or a key that is
+//! empty after `export `) is an error naming the file and line, raised when the project
+//! loads: such a value would otherwise fail every tool, agent or triggered run it reaches.
 
 use std::path::Path;
 
 use indexmap::IndexMap;
 
+use crate::error::TridentError;
+
+/// A `.env` line that cannot be an environment variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DotenvLineError {
+    /// 1-based line number.
+    pub line: usize,
+    /// What is wrong with it, and the fix.
+    pub message: String,
+}
+
 /// Parse `.env` text into `(key, value)` pairs: blank lines and `#` comments skipped,
-/// an optional `export ` prefix tolerated, matching quotes stripped.
-pub fn parse_dotenv(text: &str) -> Vec<(String, String)> {
+/// lines without `=` ignored, an optional `export ` prefix tolerated, matching quotes
+/// stripped. A NUL byte in a key or value is an error (environment strings are C strings).
+pub fn parse_dotenv(text: &str) -> Result<Vec<(String, String)>, DotenvLineError> {
     let mut pairs = Vec::new();
-    for line in text.lines() {
+    for (index, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
@@ -26,20 +42,48 @@ pub fn parse_dotenv(text: &str) -> Vec<(String, String)> {
         {
             value = &value[1..value.len() - 1];
         }
+        if key.contains('\0') || value.contains('\0') {
+            let part = if key.contains('\0') { "key" } else { "value" };
+            return Err(DotenvLineError {
+                line: index + 1,
+                message: format!(
+                    "the {part} holds a NUL byte, which no environment variable can contain; \
+                     remove it"
+                ),
+            });
+        }
         if !key.is_empty() {
             pairs.push((key.to_string(), value.to_string()));
         }
     }
-    pairs
+    Ok(pairs)
 }
 
 /// Read `root/.env` (none: empty). The values are an overlay for the run's environment
-/// (see `crate::settings::Environment`), never written into the process environment.
-pub fn load_dotenv(root: &Path) -> IndexMap<String, String> {
-    let Ok(text) = std::fs::read_to_string(root.join(".env")) else {
-        return IndexMap::new();
+/// (see `crate::settings::Environment`), never written into the process environment. A file
+/// that exists but cannot be read as UTF-8 text, or a line with a NUL byte, is a parse error
+/// naming the file (and line).
+pub fn load_dotenv(root: &Path) -> Result<IndexMap<String, String>, TridentError> {
+    let path = root.join(".env");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(IndexMap::new()),
+        Err(e) => {
+            return Err(TridentError::Parse(format!(
+                "Cannot read {}: {e}. Make it UTF-8 text of KEY=VALUE lines, or remove it.",
+                path.display()
+            )));
+        }
     };
-    parse_dotenv(&text).into_iter().collect()
+    match parse_dotenv(&text) {
+        Ok(pairs) => Ok(pairs.into_iter().collect()),
+        Err(e) => Err(TridentError::Parse(format!(
+            "{}:{}: {}",
+            path.display(),
+            e.line,
+            e.message
+        ))),
+    }
 }
 
 #[cfg(test)]
@@ -48,7 +92,8 @@ mod tests {
 
     #[test]
     fn parses_quotes_comments_and_export() {
-        let pairs = parse_dotenv("# c\n\nA=1\nexport B = \"two words\"\nC='x'\nnoequals\n");
+        let pairs =
+            parse_dotenv("# c\n\nA=1\nexport B = \"two words\"\nC='x'\nnoequals\n").unwrap();
         assert_eq!(
             pairs,
             vec![
@@ -57,5 +102,17 @@ mod tests {
                 ("C".into(), "x".into())
             ]
         );
+    }
+
+    #[test]
+    fn a_nul_byte_in_a_key_or_value_names_the_line() {
+        let value = parse_dotenv("A=1\nB=\0\n").unwrap_err();
+        assert_eq!(value.line, 2);
+        assert!(value.message.contains("value holds a NUL byte"), "{value:?}");
+        let key = parse_dotenv("# c\n\nA\0B=1\n").unwrap_err();
+        assert_eq!(key.line, 3);
+        assert!(key.message.contains("key holds a NUL byte"), "{key:?}");
+        // A NUL in a comment or a line without `=` is ignored like the line.
+        assert!(parse_dotenv("# \0\nno\0equals\n").unwrap().is_empty());
     }
 }

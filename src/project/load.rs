@@ -47,7 +47,7 @@ pub fn find_manifest(path: &Path) -> Result<(PathBuf, PathBuf), TridentError> {
 /// Load a project from a manifest file or a folder.
 pub fn load_project(path: &Path) -> Result<Project, TridentError> {
     let (manifest_path, root) = find_manifest(path)?;
-    let dotenv = load_dotenv(&root);
+    let dotenv = load_dotenv(&root)?;
     let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
         TridentError::Parse(format!("Cannot read {}: {e}", manifest_path.display()))
     })?;

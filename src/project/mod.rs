@@ -8,6 +8,7 @@ pub mod manifest;
 pub mod model;
 pub mod preflight;
 pub mod prompt;
+pub mod recursion;
 pub mod validate;
 pub mod yaml;
 

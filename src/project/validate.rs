@@ -8,8 +8,9 @@
 //! - a mapping source written with the `output.` prefix (`output.summary`) is checked as
 //!   `summary` when `output` itself is not a field of the source, as the runtime resolves it;
 //! - an agent's prompt is the file at its `prompt:` path, not a prompt id guessed from the path;
-//! - workflow cycles are detected on canonical manifest paths, so two manifests in one folder
-//!   are not mistaken for a cycle;
+//! - a cycle of workflows is an error only when nothing can stop it (`super::recursion`; the
+//!   original refused every branch cycle and missed `self`); cycles are detected on canonical
+//!   manifest paths, so two manifests in one folder are not mistaken for a cycle;
 //! - trigger workflows are validated too (the original only followed branches).
 
 use std::collections::HashMap;
@@ -21,6 +22,7 @@ use indexmap::IndexMap;
 use super::load::{find_manifest, load_project};
 use super::model::{AgentNode, NodeKind, OutputFormat, Project, PromptFile};
 use super::prompt::load_prompt_file;
+use super::recursion::endless_recursion_errors;
 use crate::dag::Dag;
 
 /// A non-fatal problem found while validating a project.
@@ -179,12 +181,13 @@ fn mapping_warnings(
 }
 
 /// Recursively load and validate every branch (non-`self`) and trigger workflow: a missing
-/// workflow, a sub-project that fails to load or has an invalid DAG, and a branch cycle are
-/// errors naming the node and path; the sub-workflows' mapping warnings are included, prefixed
+/// workflow, a sub-project that fails to load or has an invalid DAG, and a cycle of workflows
+/// that can never end (`super::recursion`) are errors naming the node and path; the sub-workflows' mapping warnings are included, prefixed
 /// with the node and path. With `strict`, warnings are errors too.
 pub fn validate_subworkflows(project: &Project, strict: bool) -> ValidationReport {
     let mut chain = vec![canonical(&project.manifest_path)];
     let mut report = subworkflows_report(project, &mut chain, strict);
+    report.errors.extend(endless_recursion_errors(project));
     if strict {
         report.promote_warnings();
     }
@@ -246,13 +249,7 @@ fn subworkflows_report(
             }
         };
         if chain.contains(&manifest_path) {
-            // A branch back into a workflow already running it would recurse without end.
-            // A trigger back into one is a deliberate chain of runs; it is validated already.
-            if label == "Branch" {
-                report.errors.push(format!(
-                    "{label} '{node_id}': circular workflow reference to {workflow_path}"
-                ));
-            }
+            // Validated already; whether the cycle can end is `recursion`'s question.
             continue;
         }
         let sub_project = match load_project(&manifest_path) {
@@ -936,12 +933,12 @@ nodes:
     }
 
     #[test]
-    fn self_branch_is_not_recursed_into() {
+    fn conditional_self_branch_is_not_recursed_into() {
         let fixture = Fixture::new();
         fixture.file(
             "agent.tml",
             &parent_with(
-                "  again: {type: branch, workflow: self}
+                "  again: {type: branch, workflow: self, condition: \"text\"}
   out: {type: output}
 edges:
   e1: {from: input, to: out, mapping: {x: nothere}}
@@ -986,14 +983,16 @@ edges:
                 ),
             );
         let report = fixture.subworkflow_report("a/agent.tml", false);
-        // The branch cycle is reported each time it closes (once below each route into b);
-        // trigger chains back into a running workflow are allowed.
-        assert_eq!(
-            report.errors,
-            vec![
-                "Branch 'to_a': circular workflow reference to ../a".to_string(),
-                "Branch 'to_a': circular workflow reference to ../a".to_string(),
-            ]
+        // The branch cycle is reported once; trigger chains (detached runs) back into a
+        // running workflow are allowed.
+        assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+        assert!(
+            report.errors[0].starts_with(
+                "Branch 'to_a': circular workflow reference to ../a that never ends: \
+                 agent.tml -> (branch 'to_b') -> ../b/agent.tml -> (branch 'to_a') -> agent.tml"
+            ),
+            "{:?}",
+            report.errors
         );
         assert!(report.warnings.is_empty());
     }

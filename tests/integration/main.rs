@@ -11,6 +11,7 @@ mod connections;
 mod cost;
 mod errors;
 mod hooks;
+mod hostile_inputs;
 mod metrics;
 mod monitor;
 mod monitor_browser;

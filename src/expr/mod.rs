@@ -1,0 +1,159 @@
+//! Condition expressions for edges, branch `condition`/`loop_while` and trigger `condition`.
+//!
+//! Grammar: `or` of `and` of `not`-prefixed comparisons; a comparison is `term (op term)?`
+//! with `== != < > <= >=`; a term is a parenthesised expression, a literal (`'s'`, `"s"`,
+//! `12`, `3.5`, `true`, `false`, `null`) or a dotted identifier looked up in the context
+//! (missing -> null). A term alone is a truthiness test. Comparing values of types that have
+//! no order (`'a' < 3`) is an error, which callers of edge conditions treat as false.
+//!
+//! Text is split into tokens ([`tokens`]), parsed into a [`Condition`] tree ([`parse`],
+//! nesting bounded by [`MAX_DEPTH`]) that prints back as text ([`tree`]), and evaluated
+//! against a context ([`eval`]).
+
+pub mod eval;
+pub mod parse;
+pub mod tokens;
+pub mod tree;
+
+use serde_json::{Map, Value};
+
+pub use eval::{Scope, truthy};
+pub use parse::MAX_DEPTH;
+pub use tree::{CompareOp, Condition, Term};
+
+/// A condition that could not be parsed or evaluated.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConditionError(pub String);
+
+/// At most the first 80 characters of a condition, for messages (a condition can be long).
+pub(crate) fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    const LIMIT: usize = 80;
+    match text.char_indices().nth(LIMIT) {
+        Some((cut, _)) => format!("{}...", &text[..cut]).into(),
+        None => text.into(),
+    }
+}
+
+/// Parse `expr` into a tree; `None` for an empty (always true) condition.
+pub fn parse(expr: &str) -> Result<Option<Condition>, ConditionError> {
+    parse::parse_tokens(tokens::tokenize(expr)?, expr)
+}
+
+/// Evaluate `expr` against `context`; an empty expression is true.
+pub fn evaluate(expr: &str, context: &Map<String, Value>) -> Result<bool, ConditionError> {
+    evaluate_in(expr, Scope::Fields(context))
+}
+
+/// Evaluate `expr` against a node's `output`: its fields, and `output` bound to it (edge,
+/// branch, loop and trigger conditions); an empty expression is true.
+pub fn evaluate_on_output(
+    expr: &str,
+    output: &Map<String, Value>,
+) -> Result<bool, ConditionError> {
+    evaluate_in(expr, Scope::Output(output))
+}
+
+fn evaluate_in(expr: &str, scope: Scope) -> Result<bool, ConditionError> {
+    match parse(expr)? {
+        Some(condition) => condition.evaluate(scope),
+        None => Ok(true),
+    }
+}
+
+/// Check that `expr` is a well-formed condition, without evaluating it (done when a project
+/// loads, so a typo is a validation error rather than a condition silently false).
+pub fn check_syntax(expr: &str) -> Result<(), ConditionError> {
+    parse(expr).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn syntax_check_refuses_malformed_and_accepts_unorderable() {
+        assert!(check_syntax("score < 8 and (name == 'x' or not done)").is_ok());
+        assert!(
+            check_syntax("'a' < 3").is_ok(),
+            "a type error, found at run time"
+        );
+        for bad in ["score <", "(a == 1", "a == 1)", "a = 1", "'open", "a && b"] {
+            assert!(check_syntax(bad).is_err(), "{bad}");
+        }
+    }
+
+    fn eval(expr: &str, ctx: Value) -> Result<bool, ConditionError> {
+        evaluate_on_output(expr, ctx.as_object().unwrap())
+    }
+
+    #[test]
+    fn comparisons_and_logic() {
+        let ctx = json!({"sentiment": "positive", "confidence": 0.8, "n": 3, "done": false, "user": {"age": 30}});
+        assert!(eval("sentiment == 'positive'", ctx.clone()).unwrap());
+        assert!(eval("confidence > 0.5 and n >= 3", ctx.clone()).unwrap());
+        assert!(eval("not done", ctx.clone()).unwrap());
+        assert!(eval("done == false", ctx.clone()).unwrap());
+        assert!(eval("output.user.age < 40", ctx.clone()).unwrap());
+        assert!(eval("(n == 1 or n == 3) and user.age != 31", ctx.clone()).unwrap());
+        assert!(eval("missing == null", ctx.clone()).unwrap());
+        assert!(!eval("missing", ctx.clone()).unwrap());
+        assert!(eval("n == 3.0", ctx.clone()).unwrap());
+        assert!(eval("\"a\" < 'b'", ctx.clone()).unwrap());
+        assert!(eval("", ctx.clone()).unwrap());
+        assert!(eval("n > -1", ctx.clone()).unwrap());
+    }
+
+    #[test]
+    fn errors() {
+        let ctx = json!({"s": "x"});
+        assert!(eval("s < 3", ctx.clone()).is_err());
+        assert!(eval("s ==", ctx.clone()).is_err());
+        assert!(eval("s # 3", ctx.clone()).is_err());
+        assert!(eval("(s", ctx.clone()).is_err());
+        assert!(eval("s s", ctx).is_err());
+    }
+
+    #[test]
+    fn output_is_bound_to_the_output_unless_a_field_has_that_name() {
+        let ctx = json!({"n": 3});
+        assert!(eval("output.n == 3 and output and n == output.n", ctx).unwrap());
+        let ctx = json!({"output": {"n": 4}, "n": 3});
+        assert!(eval("output.n == 4 and n == 3", ctx).unwrap());
+        assert!(evaluate("output.n == null", &Map::new()).unwrap());
+    }
+
+    #[test]
+    fn nesting_is_bounded_and_long_chains_are_flat() {
+        let deep = format!("{}a{}", "(".repeat(10_000), ")".repeat(10_000));
+        let error = check_syntax(&deep).unwrap_err();
+        assert!(error.0.contains("nested more than 64 levels"), "{error}");
+        assert!(error.0.len() < 300, "the message quotes a bounded prefix: {error}");
+        assert!(check_syntax(&"not ".repeat(10_000)).is_err());
+        let fine = format!("{}a{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
+        assert!(check_syntax(&fine).is_ok());
+        let chain = vec!["a == 1"; 100_000].join(" and ");
+        let Some(Condition::And(items)) = parse(&chain).unwrap() else {
+            panic!("a chain of `and` is one node");
+        };
+        assert_eq!(items.len(), 100_000);
+        assert!(!evaluate(&chain, &Map::new()).unwrap());
+    }
+
+    #[test]
+    fn prints_what_it_parsed() {
+        for text in [
+            "a == 1 and (b or not c.d) or 'x' != \"it's\"",
+            "not not x >= -2.5",
+            "n < 1.0 or m > 100000000000000000000.0",
+        ] {
+            let tree = parse(text).unwrap().unwrap();
+            assert_eq!(parse(&tree.to_string()).unwrap().unwrap(), tree, "{text} -> {tree}");
+        }
+        assert_eq!(
+            parse("a==1 and(b)").unwrap().unwrap().to_string(),
+            "a == 1 and (b)"
+        );
+    }
+}
