@@ -47,10 +47,7 @@ pub fn evaluate(expr: &str, context: &Map<String, Value>) -> Result<bool, Condit
 
 /// Evaluate `expr` against a node's `output`: its fields, and `output` bound to it (edge,
 /// branch, loop and trigger conditions); an empty expression is true.
-pub fn evaluate_on_output(
-    expr: &str,
-    output: &Map<String, Value>,
-) -> Result<bool, ConditionError> {
+pub fn evaluate_on_output(expr: &str, output: &Map<String, Value>) -> Result<bool, ConditionError> {
     evaluate_in(expr, Scope::Output(output))
 }
 
@@ -129,7 +126,10 @@ mod tests {
         let deep = format!("{}a{}", "(".repeat(10_000), ")".repeat(10_000));
         let error = check_syntax(&deep).unwrap_err();
         assert!(error.0.contains("nested more than 64 levels"), "{error}");
-        assert!(error.0.len() < 300, "the message quotes a bounded prefix: {error}");
+        assert!(
+            error.0.len() < 300,
+            "the message quotes a bounded prefix: {error}"
+        );
         assert!(check_syntax(&"not ".repeat(10_000)).is_err());
         let fine = format!("{}a{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
         assert!(check_syntax(&fine).is_ok());
@@ -149,7 +149,11 @@ mod tests {
             "n < 1.0 or m > 100000000000000000000.0",
         ] {
             let tree = parse(text).unwrap().unwrap();
-            assert_eq!(parse(&tree.to_string()).unwrap().unwrap(), tree, "{text} -> {tree}");
+            assert_eq!(
+                parse(&tree.to_string()).unwrap().unwrap(),
+                tree,
+                "{text} -> {tree}"
+            );
         }
         assert_eq!(
             parse("a==1 and(b)").unwrap().unwrap().to_string(),

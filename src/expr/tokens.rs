@@ -91,7 +91,8 @@ pub fn tokenize(expr: &str) -> Result<Vec<Token>, ConditionError> {
             i += len + 2;
             continue;
         }
-        let starts_number = c.is_ascii_digit() || (c == '-' && next.is_some_and(|d| d.is_ascii_digit()));
+        let starts_number =
+            c.is_ascii_digit() || (c == '-' && next.is_some_and(|d| d.is_ascii_digit()));
         if starts_number {
             let start = i;
             i += 1;

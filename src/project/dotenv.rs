@@ -108,7 +108,10 @@ mod tests {
     fn a_nul_byte_in_a_key_or_value_names_the_line() {
         let value = parse_dotenv("A=1\nB=\0\n").unwrap_err();
         assert_eq!(value.line, 2);
-        assert!(value.message.contains("value holds a NUL byte"), "{value:?}");
+        assert!(
+            value.message.contains("value holds a NUL byte"),
+            "{value:?}"
+        );
         let key = parse_dotenv("# c\n\nA\0B=1\n").unwrap_err();
         assert_eq!(key.line, 3);
         assert!(key.message.contains("key holds a NUL byte"), "{key:?}");

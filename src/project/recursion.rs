@@ -74,7 +74,8 @@ impl Walk {
                 }
             };
             if let Some(start) = self.path.iter().position(|s| s.manifest == target) {
-                self.errors.push(self.cycle_error(&reference, start, &target));
+                self.errors
+                    .push(self.cycle_error(&reference, start, &target));
                 continue;
             }
             if self.finished.contains(&target) {
@@ -97,7 +98,12 @@ impl Walk {
         }
     }
 
-    fn cycle_error(&self, reference: &UnconditionalReference, start: usize, target: &Path) -> String {
+    fn cycle_error(
+        &self,
+        reference: &UnconditionalReference,
+        start: usize,
+        target: &Path,
+    ) -> String {
         let UnconditionalReference {
             label,
             node_id,
@@ -167,11 +173,7 @@ fn canonical(path: &Path) -> PathBuf {
 fn relative(base: &Path, path: &Path) -> PathBuf {
     let base: Vec<Component> = base.components().collect();
     let target: Vec<Component> = path.components().collect();
-    let shared = base
-        .iter()
-        .zip(&target)
-        .take_while(|(a, b)| a == b)
-        .count();
+    let shared = base.iter().zip(&target).take_while(|(a, b)| a == b).count();
     if shared == 0 {
         return path.to_path_buf();
     }
@@ -214,7 +216,10 @@ mod tests {
             for extra in ["", ", loop_while: \"x < 3\""] {
                 let dir = tempfile::tempdir().unwrap();
                 let nodes = format!("  again: {{type: branch, workflow: {workflow}{extra}}}\n");
-                let project = project_in(dir.path(), &[("agent.tml", &manifest(&nodes, THROUGH_AGAIN))]);
+                let project = project_in(
+                    dir.path(),
+                    &[("agent.tml", &manifest(&nodes, THROUGH_AGAIN))],
+                );
                 let errors = endless_recursion_errors(&project);
                 assert_eq!(errors.len(), 1, "{workflow}{extra}: {errors:?}");
                 assert!(
@@ -232,13 +237,19 @@ mod tests {
     fn a_waiting_trigger_of_its_own_folder_is_refused_a_detached_one_is_not() {
         let dir = tempfile::tempdir().unwrap();
         let nodes = "  again: {type: trigger, workflow: ., mode: wait}\n";
-        let project = project_in(dir.path(), &[("agent.tml", &manifest(nodes, THROUGH_AGAIN))]);
+        let project = project_in(
+            dir.path(),
+            &[("agent.tml", &manifest(nodes, THROUGH_AGAIN))],
+        );
         let errors = endless_recursion_errors(&project);
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert!(errors[0].contains("agent.tml -> (trigger 'again') -> agent.tml"));
 
         let nodes = "  again: {type: trigger, workflow: .}\n";
-        let project = project_in(dir.path(), &[("agent.tml", &manifest(nodes, THROUGH_AGAIN))]);
+        let project = project_in(
+            dir.path(),
+            &[("agent.tml", &manifest(nodes, THROUGH_AGAIN))],
+        );
         assert!(endless_recursion_errors(&project).is_empty());
     }
 
@@ -246,7 +257,10 @@ mod tests {
     fn a_condition_on_the_node_or_an_edge_into_it_allows_the_recursion() {
         let dir = tempfile::tempdir().unwrap();
         let nodes = "  again: {type: branch, workflow: self, condition: \"x < 3\"}\n";
-        let project = project_in(dir.path(), &[("agent.tml", &manifest(nodes, THROUGH_AGAIN))]);
+        let project = project_in(
+            dir.path(),
+            &[("agent.tml", &manifest(nodes, THROUGH_AGAIN))],
+        );
         assert!(endless_recursion_errors(&project).is_empty());
 
         let nodes = "  again: {type: branch, workflow: self}\n";

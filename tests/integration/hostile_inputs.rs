@@ -57,7 +57,9 @@ fn a_workflow_running_itself_without_end_is_refused_before_it_runs() {
         no_crash(&validate);
         validate.code(2);
         assert!(
-            validate.stderr.contains("'again': circular workflow reference to")
+            validate
+                .stderr
+                .contains("'again': circular workflow reference to")
                 && validate.stderr.contains("agent.tml -> ("),
             "{node}: {}",
             validate.stderr
