@@ -20,6 +20,7 @@
 //! - [`process_group`], [`death_watch`] and [`pipe_reader`]: child processes (tools, agent
 //!   CLIs): their process groups, stopped on interruption or when trident dies, and their
 //!   output pipes.
+//! - [`parsers`]: every parser of untrusted text in one place (fuzz targets, properties).
 //! - [`python_json`]: JSON text as the original's Python `json.dumps` wrote it.
 //! - [`settings`]: the run's environment (process + `.env` overlay) and runtime settings,
 //!   resolved once before the run.
@@ -47,6 +48,7 @@ pub mod fnv;
 pub mod hooks;
 pub mod metrics;
 pub mod monitor;
+pub mod parsers;
 pub mod pipe_reader;
 pub mod pricing;
 pub mod process_group;

@@ -21,10 +21,10 @@ mod error;
 mod events;
 mod leftovers;
 mod mcp;
-mod output;
+pub(crate) mod output;
 mod process;
 mod run;
-mod stream;
+pub(crate) mod stream;
 mod turns;
 
 #[cfg(test)]

@@ -288,7 +288,6 @@ fn settle(state: &mut Checkpoint) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::Map;
 
     fn checkpoint() -> Checkpoint {
         Checkpoint {
@@ -300,7 +299,7 @@ mod tests {
             completed_nodes: Default::default(),
             pending_nodes: vec!["a".into(), "b".into()],
             total_cost_usd: 0.0,
-            inputs: Map::new(),
+            inputs: Default::default(),
             entrypoint: Some("input".into()),
             branch_states: Default::default(),
             dry_run: Some(false),
@@ -336,7 +335,7 @@ mod tests {
 
     fn node(cost: Option<f64>) -> CheckpointNode {
         CheckpointNode {
-            outputs: Map::new(),
+            outputs: Default::default(),
             completed_at: now_iso(),
             started_at: None,
             session_id: None,

@@ -16,6 +16,7 @@ pub mod closest;
 pub mod liveness;
 pub mod records;
 pub mod run_index;
+pub mod shared_fields;
 pub mod store;
 pub mod watched;
 
@@ -23,5 +24,6 @@ pub use checkpoint::CheckpointStore;
 pub use closest::{closest_ids, run_id_message};
 pub use records::*;
 pub use run_index::{RunIdError, RunIndexFile, resolve_among};
+pub use shared_fields::SharedFields;
 pub use store::RunStore;
 pub use watched::{read_watched_json, watched_exists};

@@ -6,6 +6,8 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::shared_fields::SharedFields;
+
 /// ISO 8601 UTC timestamp in the original's shape (`2026-01-23T10:15:30.123456+00:00`).
 pub fn now_iso() -> String {
     iso(chrono::Utc::now())
@@ -74,7 +76,8 @@ pub struct RunMetadata {
     pub project_name: String,
     pub project_root: String,
     pub entrypoint: Option<String>,
-    pub inputs: Map<String, Value>,
+    #[serde(with = "super::shared_fields")]
+    pub inputs: SharedFields,
     /// When the first attempt started (a resume keeps it).
     pub started_at: String,
     pub ended_at: Option<String>,
@@ -93,7 +96,8 @@ pub struct RunMetadata {
 /// A completed node in a checkpoint.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckpointNode {
-    pub outputs: Map<String, Value>,
+    #[serde(with = "super::shared_fields")]
+    pub outputs: SharedFields,
     pub completed_at: String,
     /// When the node started (absent in checkpoints of older runtimes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -121,8 +125,8 @@ pub struct Checkpoint {
     pub pending_nodes: Vec<String>,
     #[serde(default)]
     pub total_cost_usd: f64,
-    #[serde(default)]
-    pub inputs: Map<String, Value>,
+    #[serde(default, with = "super::shared_fields")]
+    pub inputs: SharedFields,
     #[serde(default)]
     pub entrypoint: Option<String>,
     #[serde(default)]
@@ -197,8 +201,10 @@ pub struct NodeTrace {
     pub id: String,
     pub start_time: String,
     pub end_time: Option<String>,
-    pub input: Map<String, Value>,
-    pub output: Map<String, Value>,
+    #[serde(with = "super::shared_fields")]
+    pub input: SharedFields,
+    #[serde(with = "super::shared_fields")]
+    pub output: SharedFields,
     pub model: Option<String>,
     pub tokens: Tokens,
     pub skipped: bool,
@@ -233,8 +239,8 @@ impl NodeTrace {
             id: id.to_string(),
             start_time: now_iso(),
             end_time: None,
-            input: Map::new(),
-            output: Map::new(),
+            input: SharedFields::default(),
+            output: SharedFields::default(),
             model: None,
             tokens: Tokens::new(),
             skipped: false,

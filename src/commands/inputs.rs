@@ -24,7 +24,8 @@ fn object(value: Value, origin: &str) -> Result<Map<String, Value>, TridentError
     }
 }
 
-fn parse(text: &str, origin: &str) -> Result<Map<String, Value>, TridentError> {
+/// Inputs from JSON text: an object, or a validation error naming `origin` (the flag).
+pub fn parse_inputs(text: &str, origin: &str) -> Result<Map<String, Value>, TridentError> {
     let value: Value = serde_json::from_str(text).map_err(|e| {
         TridentError::Validation(format!(
             "Invalid JSON in {origin}: {e}. Pass a JSON object, e.g. -i '{{\"name\": \"Ada\"}}'."
@@ -40,7 +41,7 @@ fn read(path: &Path, origin: &str) -> Result<Map<String, Value>, TridentError> {
             path.display()
         ))
     })?;
-    parse(&text, &format!("{origin} file {}", path.display()))
+    parse_inputs(&text, &format!("{origin} file {}", path.display()))
 }
 
 /// Resolve `--input-from`: a file (relative to the project root), `alias:NAME` or `run:ID`.
@@ -73,7 +74,7 @@ pub fn resolve_input_source(
 /// The run's inputs from the flags (empty when none is given).
 pub fn run_inputs(args: &RunArgs, project_root: &Path) -> Result<Map<String, Value>, TridentError> {
     if let Some(json) = &args.input {
-        return parse(json, "--input");
+        return parse_inputs(json, "--input");
     }
     if let Some(file) = &args.input_file {
         return read(file, "--input-file");

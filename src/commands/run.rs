@@ -291,20 +291,26 @@ fn print_result(args: &RunArgs, outcome: &RunOutcome, stdout_is_telemetry: bool)
     let mut errors = String::new();
     match args.output {
         OutputMode::Json => {
-            let mut out = Map::new();
-            out.insert("success".into(), Value::Bool(outcome.success()));
-            out.insert("outputs".into(), Value::Object(outcome.outputs.clone()));
-            if let Some(e) = &outcome.error {
-                out.insert(
-                    "error".into(),
+            // The outputs are borrowed, not copied (they can be as big as the inputs).
+            #[derive(serde::Serialize)]
+            struct JsonResult<'a> {
+                success: bool,
+                outputs: &'a Map<String, Value>,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                error: Option<Value>,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                trace: Option<Value>,
+            }
+            let result = JsonResult {
+                success: outcome.success(),
+                outputs: &outcome.outputs,
+                error: outcome.error.as_ref().map(|e| {
                     json!({"node_id": e.node_id, "node_type": e.node_type.as_str(),
-                           "message": e.message, "cause_type": e.cause_type}),
-                );
-            }
-            if args.trace {
-                out.insert("trace".into(), trace_summary(outcome));
-            }
-            text.push_str(&serde_json::to_string_pretty(&Value::Object(out)).unwrap_or_default());
+                           "message": e.message, "cause_type": e.cause_type})
+                }),
+                trace: args.trace.then(|| trace_summary(outcome)),
+            };
+            text.push_str(&serde_json::to_string_pretty(&result).unwrap_or_default());
             text.push('\n');
         }
         OutputMode::Text => match &outcome.error {
@@ -357,8 +363,7 @@ fn print_result(args: &RunArgs, outcome: &RunOutcome, stdout_is_telemetry: bool)
             }
             text.push_str("Outputs:\n");
             text.push_str(
-                &serde_json::to_string_pretty(&Value::Object(outcome.outputs.clone()))
-                    .unwrap_or_default(),
+                &serde_json::to_string_pretty(&outcome.outputs).unwrap_or_default(),
             );
             text.push('\n');
         }

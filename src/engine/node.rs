@@ -13,7 +13,7 @@ use super::node_error::NodeError;
 use super::prompt_node::run_prompt;
 use super::tool_node::run_tool_node;
 use super::trigger_node::run_trigger;
-use crate::artifacts::{CheckpointNode, NodeTrace, iso};
+use crate::artifacts::{CheckpointNode, NodeTrace, SharedFields, iso};
 use crate::project::NodeKind;
 use crate::telemetry::{ConditionKind, Event, EventKind, SkipReason};
 
@@ -22,13 +22,13 @@ pub struct NodeRun {
     pub trace: NodeTrace,
     /// The output to hand downstream (`None` when an edge condition skipped the node or it
     /// failed).
-    pub output: Option<Map<String, Value>>,
+    pub output: Option<SharedFields>,
     pub error: Option<NodeError>,
 }
 
 /// How a node finished, before bookkeeping.
 enum Finish {
-    Done(Map<String, Value>),
+    Done(SharedFields),
     /// A false branch/trigger condition: output kept, node marked skipped.
     ConditionSkipped(Map<String, Value>, SkipReason),
 }
@@ -111,41 +111,35 @@ pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &O
     tel.emit(Some(node_id), || node_started(ctx, node_id, kind));
 
     let result: Result<Finish, NodeError> = match kind {
-        NodeKind::Input => Ok(Finish::Done(
-            outputs
-                .get(node_id)
-                .map(|o| (**o).clone())
-                .unwrap_or_default(),
-        )),
+        // The run's inputs, shared (not copied) by the input node.
+        NodeKind::Input => Ok(Finish::Done(outputs.get(node_id).cloned().unwrap_or_default())),
         _ => {
-            let gathered = gather_inputs(ctx.project, ctx.dag, node_id, outputs);
+            let gathered = SharedFields::new(gather_inputs(ctx.project, ctx.dag, node_id, outputs));
             if tel.wants(EventKind::InputReceived) {
                 tel.emit(Some(node_id), || Event::InputReceived {
-                    inputs: Value::Object(gathered.clone()),
+                    inputs: Value::Object((*gathered).clone()),
                 });
             }
             trace.input = gathered.clone();
+            let done = |output| Finish::Done(SharedFields::new(output));
             match kind {
+                // An output node's output is its inputs: one shared map.
                 NodeKind::Output => Ok(Finish::Done(gathered)),
-                NodeKind::Prompt => {
-                    run_prompt(ctx, node_id, &gathered, &mut trace).map(Finish::Done)
-                }
-                NodeKind::Tool => run_tool_node(ctx, node_id, &gathered).map(Finish::Done),
-                NodeKind::Agent => {
-                    run_agent_node(ctx, node_id, &gathered, &mut trace).map(Finish::Done)
-                }
+                NodeKind::Prompt => run_prompt(ctx, node_id, &gathered, &mut trace).map(done),
+                NodeKind::Tool => run_tool_node(ctx, node_id, &gathered).map(done),
+                NodeKind::Agent => run_agent_node(ctx, node_id, &gathered, &mut trace).map(done),
                 NodeKind::Branch => run_branch(ctx, node_id, &gathered, &mut trace).map(|r| {
                     if r.skipped {
                         Finish::ConditionSkipped(r.output, SkipReason::BranchConditionFalse)
                     } else {
-                        Finish::Done(r.output)
+                        done(r.output)
                     }
                 }),
                 NodeKind::Trigger => run_trigger(ctx, node_id, &gathered, &mut trace).map(|r| {
                     if r.skipped {
                         Finish::ConditionSkipped(r.output, SkipReason::TriggerConditionFalse)
                     } else {
-                        Finish::Done(r.output)
+                        done(r.output)
                     }
                 }),
                 NodeKind::Input => unreachable!("handled above"),
@@ -166,7 +160,7 @@ pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &O
                 // A failed agent whose session started: `--resume` continues the session.
                 // A failed node that spent (a sub-workflow's spend, a call whose answer was
                 // refused): its cost stays in the run's spend after a resume.
-                let record = checkpoint_record(&trace, Map::new(), end_time.clone());
+                let record = checkpoint_record(&trace, SharedFields::default(), end_time.clone());
                 let mut checkpoint = ctx.checkpoint.lock().unwrap_or_else(|e| e.into_inner());
                 if let Err(e) = checkpoint.record_failed(node_id, record) {
                     console.warn(format!(
@@ -190,12 +184,12 @@ pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &O
         Ok(Finish::ConditionSkipped(output, reason)) => {
             trace.skipped = true;
             tel.emit(Some(node_id), || Event::NodeSkipped { reason, edge: None });
-            output
+            SharedFields::new(output)
         }
         Ok(Finish::Done(output)) => {
             if tel.wants(EventKind::OutputProduced) {
                 tel.emit(Some(node_id), || Event::OutputProduced {
-                    outputs: Value::Object(output.clone()),
+                    outputs: Value::Object((*output).clone()),
                 });
             }
             tel.emit(Some(node_id), || Event::NodeCompleted {
@@ -286,7 +280,7 @@ fn node_started(ctx: &RunContext, node_id: &str, kind: NodeKind) -> Event {
 /// failed agent, whose session, cost and turns are what matter).
 fn checkpoint_record(
     trace: &NodeTrace,
-    outputs: Map<String, Value>,
+    outputs: SharedFields,
     end_time: String,
 ) -> CheckpointNode {
     CheckpointNode {

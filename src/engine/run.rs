@@ -19,7 +19,8 @@ use super::resume::load_resume;
 use super::scheduler::run_nodes;
 use super::spend::Spend;
 use crate::artifacts::{
-    Checkpoint, CheckpointNode, CheckpointStore, NodeTrace, RunMetadata, RunStore, Trace, now_iso,
+    Checkpoint, CheckpointNode, CheckpointStore, NodeTrace, RunMetadata, RunStore, SharedFields, Trace,
+    now_iso,
     read_watched_json,
 };
 use crate::dag::Dag;
@@ -113,7 +114,7 @@ pub fn run_workflow(
 
     let inputs = match (&resumed, opts.inputs.is_empty()) {
         (Some(c), true) => c.inputs.clone(),
-        _ => opts.inputs.clone(),
+        _ => SharedFields::new(opts.inputs.clone()),
     };
     let run_id = opts
         .run_id
@@ -225,9 +226,8 @@ pub fn run_workflow(
     // Seed input nodes, then restore completed nodes from the checkpoint.
     let mut outputs: Outputs = HashMap::new();
     if !inputs.is_empty() {
-        let shared = Arc::new(inputs.clone());
         for id in project.inputs.keys() {
-            outputs.insert(id.clone(), shared.clone());
+            outputs.insert(id.clone(), inputs.clone());
         }
     }
     let cached: HashMap<String, CheckpointNode> = checkpoint
@@ -239,7 +239,7 @@ pub fn run_workflow(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     for (id, node) in &cached {
-        outputs.insert(id.clone(), Arc::new(node.outputs.clone()));
+        outputs.insert(id.clone(), node.outputs.clone());
     }
 
     let mut trace = Trace {

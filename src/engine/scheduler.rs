@@ -135,7 +135,7 @@ pub fn run_nodes(
                     mark_failed(ctx);
                 }
             } else if let Some(output) = output {
-                outputs.insert(id.clone(), Arc::new(output));
+                outputs.insert(id.clone(), output);
             }
             traces.push((position, trace));
             queue.finish(position);

@@ -113,7 +113,7 @@ fn report_line(line: &[u8], observer: &dyn ToolObserver) {
 }
 
 /// `{"event": NAME, "data": {...}, "level"?: LEVEL}` as a report, or why not.
-fn parse_line(text: &str) -> Result<ToolReport, String> {
+pub fn parse_line(text: &str) -> Result<ToolReport, String> {
     let value: Value =
         serde_json::from_str(text).map_err(|error| format!("not valid JSON: {error}"))?;
     let Value::Object(mut object) = value else {

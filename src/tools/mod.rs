@@ -36,8 +36,8 @@
 
 mod command_template;
 mod error;
-mod events_file;
-mod frame;
+pub(crate) mod events_file;
+pub(crate) mod frame;
 mod interpreter;
 pub mod introspect;
 mod module_location;
