@@ -13,7 +13,7 @@
 //! | templates | [`crate::template::render`] |
 //! | `.env` | [`crate::project::dotenv::parse_dotenv`] |
 //! | `-i`/`-f` inputs | [`parse_run_inputs`] |
-//! | telemetry settings | [`crate::telemetry::settings::TelemetrySettings::resolve`] |
+//! | telemetry settings | [`crate::telemetry::settings::TelemetrySettings::resolve`], [`parse_size`], [`parse_bool`], [`parse_max_files`] |
 //! | hooks | [`crate::hooks::config::parse_hooks`] |
 //! | `pricing:` | [`crate::pricing::parse_pricing`] |
 //! | artifacts | serde of [`crate::artifacts`] records, [`crate::artifacts::CheckpointStore::load`] |
@@ -24,5 +24,6 @@
 pub use crate::agent::output::extract_json as agent_result_json;
 pub use crate::agent::stream::parse_line as agent_stream_line;
 pub use crate::commands::inputs::parse_inputs as parse_run_inputs;
+pub use crate::telemetry::values::{format_size, parse_bool, parse_max_files, parse_size};
 pub use crate::tools::events_file::parse_line as tool_event_line;
 pub use crate::tools::frame::FrameReader;

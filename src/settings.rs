@@ -2,7 +2,7 @@
 //! over the project's `.env` values (which never override a variable already set), and the
 //! runtime settings resolved from it and validated before any node runs
 //! (`TRIDENT_MAX_PARALLEL`, `TRIDENT_RETRY_BASE_MS`, `TRIDENT_PROVIDER_TIMEOUT_SECS`,
-//! `TRIDENT_PYTHON`, `TRIDENT_CLAUDE_BIN`, provider keys and URLs).
+//! `TRIDENT_PYTHON`, `TRIDENT_CLAUDE_BIN`, `TRIDENT_MAX_INPUT_SIZE`, provider keys and URLs).
 //!
 //! Raw -> resolved, as the telemetry settings do: a bad value is an error naming the
 //! variable and where it came from (the environment or `.env`), exit 2 before the run. The
@@ -24,6 +24,10 @@ pub const MAX_PARALLEL_VAR: &str = "TRIDENT_MAX_PARALLEL";
 pub const PYTHON_VAR: &str = "TRIDENT_PYTHON";
 /// The default of [`MAX_PARALLEL_VAR`].
 pub const DEFAULT_MAX_PARALLEL: usize = 64;
+/// Variable: the largest run input file (`-f`, `--input-from`) read, a size (`64MB`).
+pub const MAX_INPUT_SIZE_VAR: &str = "TRIDENT_MAX_INPUT_SIZE";
+/// The default of [`MAX_INPUT_SIZE_VAR`]: 64 MB.
+pub const DEFAULT_MAX_INPUT_SIZE: u64 = 64 << 20;
 
 /// The variables a run sees: the process environment, then the project's `.env`.
 #[derive(Debug, Clone, Default)]
@@ -117,6 +121,8 @@ pub struct RunSettings {
     pub provider: ProviderSettings,
     /// `TRIDENT_PYTHON`, when set.
     pub python: Option<OsString>,
+    /// `TRIDENT_MAX_INPUT_SIZE`: the largest input file a run reads, in bytes.
+    pub max_input_bytes: u64,
 }
 
 impl RunSettings {
@@ -139,11 +145,21 @@ impl RunSettings {
             .get(PYTHON_VAR)
             .filter(|p| !p.trim().is_empty())
             .map(OsString::from);
+        let max_input_bytes = match env.get(MAX_INPUT_SIZE_VAR).map(str::trim) {
+            None | Some("") => DEFAULT_MAX_INPUT_SIZE,
+            Some(v) => crate::telemetry::values::parse_size(v).ok_or_else(|| {
+                TridentError::Validation(format!(
+                    "{MAX_INPUT_SIZE_VAR} (from {}) must be a size such as 64MB or 1GB, got '{v}'",
+                    env.source(MAX_INPUT_SIZE_VAR)
+                ))
+            })?,
+        };
         Ok(RunSettings {
             env: Arc::new(env),
             max_parallel,
             provider,
             python,
+            max_input_bytes,
         })
     }
 }

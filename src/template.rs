@@ -126,4 +126,20 @@ mod tests {
         assert_eq!(render("{{ {a}} {{a}} {{", &v), "{{ {a}} x {{");
         assert_eq!(render("json: {\"k\": 1} {{a}}", &v), "json: {\"k\": 1} x");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn rendering_never_panics(text in "(\\{\\{|\\}\\}|[{} a-z.]|\\PC){0,40}") {
+            let v = vars(json!({"a": "x", "b": {"c": [1]}, "n": null, "é": 1}));
+            let _ = render(&text, &v);
+            let _ = variable_names(&text);
+        }
+
+        #[test]
+        fn a_template_without_double_braces_renders_to_itself(text in "\\PC{0,60}") {
+            proptest::prop_assume!(!text.contains("{{"));
+            let v = vars(json!({"a": "x"}));
+            proptest::prop_assert_eq!(render(&text, &v), text);
+        }
+    }
 }

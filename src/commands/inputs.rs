@@ -7,6 +7,8 @@ use serde_json::{Map, Value};
 
 use crate::cli::RunArgs;
 use crate::error::TridentError;
+use crate::settings::MAX_INPUT_SIZE_VAR;
+use crate::telemetry::values::format_size;
 
 fn object(value: Value, origin: &str) -> Result<Map<String, Value>, TridentError> {
     match value {
@@ -34,7 +36,19 @@ pub fn parse_inputs(text: &str, origin: &str) -> Result<Map<String, Value>, Trid
     object(value, origin)
 }
 
-fn read(path: &Path, origin: &str) -> Result<Map<String, Value>, TridentError> {
+fn read(path: &Path, origin: &str, max_bytes: u64) -> Result<Map<String, Value>, TridentError> {
+    // Refused before it is read: parsed JSON takes several times its size in memory.
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.len() > max_bytes
+    {
+        return Err(TridentError::Validation(format!(
+            "{origin} file {} is {} bytes, more than the {} a run reads as input \
+             ({MAX_INPUT_SIZE_VAR}); raise {MAX_INPUT_SIZE_VAR}, or pass a smaller input.",
+            path.display(),
+            meta.len(),
+            format_size(max_bytes)
+        )));
+    }
     let text = std::fs::read_to_string(path).map_err(|e| {
         TridentError::Validation(format!(
             "Input source not found: {} ({origin}: {e}). Check the path.",
@@ -48,6 +62,7 @@ fn read(path: &Path, origin: &str) -> Result<Map<String, Value>, TridentError> {
 pub fn resolve_input_source(
     source: &str,
     project_root: &Path,
+    max_bytes: u64,
 ) -> Result<Map<String, Value>, TridentError> {
     let path = if let Some(alias) = source.strip_prefix("alias:") {
         project_root
@@ -68,19 +83,24 @@ pub fn resolve_input_source(
             project_root.join(p)
         }
     };
-    read(&path, "--input-from")
+    read(&path, "--input-from", max_bytes)
 }
 
-/// The run's inputs from the flags (empty when none is given).
-pub fn run_inputs(args: &RunArgs, project_root: &Path) -> Result<Map<String, Value>, TridentError> {
+/// The run's inputs from the flags (empty when none is given); an input file over
+/// `max_bytes` is refused before it is read.
+pub fn run_inputs(
+    args: &RunArgs,
+    project_root: &Path,
+    max_bytes: u64,
+) -> Result<Map<String, Value>, TridentError> {
     if let Some(json) = &args.input {
         return parse_inputs(json, "--input");
     }
     if let Some(file) = &args.input_file {
-        return read(file, "--input-file");
+        return read(file, "--input-file", max_bytes);
     }
     if let Some(source) = &args.input_from {
-        return resolve_input_source(source, project_root);
+        return resolve_input_source(source, project_root, max_bytes);
     }
     Ok(Map::new())
 }

@@ -15,7 +15,7 @@ use super::interrupted::InterruptReport;
 use super::preflight::check_before_run;
 use super::run_observers::RunObservers;
 use super::wait::wait_for_signals;
-use crate::artifacts::RunIndexFile;
+use crate::artifacts::{RunIndexFile, SharedFields};
 use crate::board::{Board, ProgressMode, ProgressSink};
 use crate::cli::{OutputMode, RunArgs};
 use crate::dag::Dag;
@@ -53,7 +53,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
     // and validated before anything runs.
     let run_settings = RunSettings::resolve(Environment::capture(&project.dotenv))?;
     let environment = run_settings.env.clone();
-    let inputs = run_inputs(args, &project.root)?;
+    let inputs = run_inputs(args, &project.root, run_settings.max_input_bytes)?;
     let cwd = std::env::current_dir().unwrap_or_default();
     let env = |name: &str| environment.get(name).map(str::to_string);
     let settings = TelemetrySettings::resolve(
@@ -144,7 +144,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
 
     let opts = RunOptions {
         entrypoint: args.entrypoint.clone(),
-        inputs,
+        inputs: SharedFields::new(inputs),
         dry_run: args.dry_run,
         artifact_dir,
         run_id: Some(run_id.clone()),
@@ -287,7 +287,7 @@ fn trace_summary(outcome: &RunOutcome) -> Value {
 
 /// Print the result in the `-o` format (to stderr when telemetry owns stdout).
 fn print_result(args: &RunArgs, outcome: &RunOutcome, stdout_is_telemetry: bool) {
-    let mut text = String::new();
+    let mut text: Vec<u8> = Vec::new();
     let mut errors = String::new();
     match args.output {
         OutputMode::Json => {
@@ -310,30 +310,34 @@ fn print_result(args: &RunArgs, outcome: &RunOutcome, stdout_is_telemetry: bool)
                 }),
                 trace: args.trace.then(|| trace_summary(outcome)),
             };
-            text.push_str(&serde_json::to_string_pretty(&result).unwrap_or_default());
-            text.push('\n');
+            let _ = serde_json::to_writer_pretty(&mut text, &result);
+            text.push(b'\n');
         }
         OutputMode::Text => match &outcome.error {
             Some(e) => errors.push_str(&format!("FAILED: {e}\n")),
             None => {
                 for value in outcome.outputs.values() {
                     match value {
-                        Value::Object(_) => text.push_str(&value.to_string()),
-                        Value::String(s) => text.push_str(s),
-                        other => text.push_str(&other.to_string()),
+                        Value::String(s) => text.extend_from_slice(s.as_bytes()),
+                        other => {
+                            let _ = serde_json::to_writer(&mut text, other);
+                        }
                     }
-                    text.push('\n');
+                    text.push(b'\n');
                 }
             }
         },
         OutputMode::Pretty => {
-            text.push_str(if outcome.success() {
-                "=== Execution Complete ===\n\n"
-            } else {
-                "=== Execution FAILED ===\n\n"
-            });
+            text.extend_from_slice(
+                (if outcome.success() {
+                    "=== Execution Complete ===\n\n"
+                } else {
+                    "=== Execution FAILED ===\n\n"
+                })
+                .as_bytes(),
+            );
             if args.trace || !outcome.success() {
-                text.push_str("Trace:\n");
+                text.extend_from_slice(b"Trace:\n");
                 for n in &outcome.trace.nodes {
                     let status = if n.error.is_some() {
                         "FAILED"
@@ -354,25 +358,25 @@ fn print_result(args: &RunArgs, outcome: &RunOutcome, stdout_is_telemetry: bool)
                         .as_ref()
                         .map(|e| format!(" - {e}"))
                         .unwrap_or_default();
-                    text.push_str(&format!("  [{status}] {}{tokens}{error}\n", n.id));
+                    text.extend_from_slice(
+                        format!("  [{status}] {}{tokens}{error}\n", n.id).as_bytes(),
+                    );
                 }
-                text.push('\n');
+                text.push(b'\n');
             }
             if let Some(e) = &outcome.error {
-                text.push_str(&format!("Error:\n  {e}\n\n"));
+                text.extend_from_slice(format!("Error:\n  {e}\n\n").as_bytes());
             }
-            text.push_str("Outputs:\n");
-            text.push_str(
-                &serde_json::to_string_pretty(&outcome.outputs).unwrap_or_default(),
-            );
-            text.push('\n');
+            text.extend_from_slice(b"Outputs:\n");
+            let _ = serde_json::to_writer_pretty(&mut text, &outcome.outputs);
+            text.push(b'\n');
         }
     }
     // A closed stdout (`| head`) is not an error worth a panic.
     if stdout_is_telemetry {
-        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+        let _ = std::io::stderr().lock().write_all(&text);
     } else {
-        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+        let _ = std::io::stdout().lock().write_all(&text);
     }
     let _ = std::io::stderr().lock().write_all(errors.as_bytes());
 }

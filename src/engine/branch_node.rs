@@ -14,7 +14,7 @@ use super::gather::flatten_outputs;
 use super::node_error::NodeError;
 use super::run::run_workflow;
 use super::spend::{Spend, roll_up};
-use crate::artifacts::{BranchIteration, NodeTrace, now_iso};
+use crate::artifacts::{BranchIteration, NodeTrace, SharedFields, now_iso};
 use crate::expr::evaluate_on_output;
 use crate::project::{Project, load_project};
 use crate::telemetry::{ConditionKind, Event};
@@ -154,7 +154,7 @@ pub fn run_branch(
         let started_at = now_iso();
         let account = Spend::nested_in(&ctx.spend);
         let sub_opts = RunOptions {
-            inputs: current.clone(),
+            inputs: SharedFields::new(current.clone()),
             dry_run: ctx.opts.dry_run,
             artifact_dir: ctx
                 .store

@@ -7,13 +7,11 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use serde_json::{Map, Value};
-
 use super::console::Console;
 use super::interrupt::InterruptHook;
 use super::schedule::Schedule;
 use super::spend::Spend;
-use crate::artifacts::{CheckpointStore, RunStore};
+use crate::artifacts::{CheckpointStore, RunStore, SharedFields};
 use crate::dag::Dag;
 use crate::project::Project;
 use crate::providers::ProviderClients;
@@ -23,7 +21,8 @@ use crate::telemetry::{RunTelemetry, Telemetry};
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     pub entrypoint: Option<String>,
-    pub inputs: Map<String, Value>,
+    /// The run's inputs, shared with its records (never copied per node).
+    pub inputs: SharedFields,
     pub dry_run: bool,
     /// Artifact folder; `None` = `--no-artifacts`.
     pub artifact_dir: Option<PathBuf>,

@@ -112,7 +112,9 @@ pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &O
 
     let result: Result<Finish, NodeError> = match kind {
         // The run's inputs, shared (not copied) by the input node.
-        NodeKind::Input => Ok(Finish::Done(outputs.get(node_id).cloned().unwrap_or_default())),
+        NodeKind::Input => Ok(Finish::Done(
+            outputs.get(node_id).cloned().unwrap_or_default(),
+        )),
         _ => {
             let gathered = SharedFields::new(gather_inputs(ctx.project, ctx.dag, node_id, outputs));
             if tel.wants(EventKind::InputReceived) {
@@ -278,11 +280,7 @@ fn node_started(ctx: &RunContext, node_id: &str, kind: NodeKind) -> Event {
 
 /// The checkpoint's record of a node that ended at `end_time` with `outputs` (empty for a
 /// failed agent, whose session, cost and turns are what matter).
-fn checkpoint_record(
-    trace: &NodeTrace,
-    outputs: SharedFields,
-    end_time: String,
-) -> CheckpointNode {
+fn checkpoint_record(trace: &NodeTrace, outputs: SharedFields, end_time: String) -> CheckpointNode {
     CheckpointNode {
         outputs,
         completed_at: end_time,

@@ -207,7 +207,7 @@ fn check_same_run(
     }
     let same = match &checkpoint.fingerprint {
         Some(f) => f.inputs == inputs_fingerprint(&opts.inputs),
-        None => *checkpoint.inputs == opts.inputs,
+        None => checkpoint.inputs == opts.inputs,
     };
     if same {
         return Ok(());

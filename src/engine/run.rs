@@ -19,8 +19,7 @@ use super::resume::load_resume;
 use super::scheduler::run_nodes;
 use super::spend::Spend;
 use crate::artifacts::{
-    Checkpoint, CheckpointNode, CheckpointStore, NodeTrace, RunMetadata, RunStore, SharedFields, Trace,
-    now_iso,
+    Checkpoint, CheckpointNode, CheckpointStore, NodeTrace, RunMetadata, RunStore, Trace, now_iso,
     read_watched_json,
 };
 use crate::dag::Dag;
@@ -114,7 +113,7 @@ pub fn run_workflow(
 
     let inputs = match (&resumed, opts.inputs.is_empty()) {
         (Some(c), true) => c.inputs.clone(),
-        _ => SharedFields::new(opts.inputs.clone()),
+        _ => opts.inputs.clone(),
     };
     let run_id = opts
         .run_id

@@ -13,7 +13,7 @@ use super::gather::flatten_outputs;
 use super::node_error::NodeError;
 use super::run::run_workflow;
 use super::spend::{Spend, roll_up};
-use crate::artifacts::NodeTrace;
+use crate::artifacts::{NodeTrace, SharedFields};
 use crate::project::{TriggerMode, load_project};
 use crate::telemetry::ConditionKind;
 
@@ -143,7 +143,7 @@ pub fn run_trigger(
                 .map_err(|e| trigger_error(format!("Triggered workflow failed: {e}")))?;
             let account = Spend::nested_in(&ctx.spend);
             let sub_opts = RunOptions {
-                inputs,
+                inputs: SharedFields::new(inputs),
                 dry_run: ctx.opts.dry_run,
                 artifact_dir: ctx
                     .store

@@ -160,4 +160,123 @@ mod tests {
             "a == 1 and (b)"
         );
     }
+
+    mod properties {
+        use proptest::prelude::*;
+        use serde_json::{Map, Value};
+
+        use super::super::{CompareOp, Condition, Scope, Term, parse};
+
+        fn literal() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                // Strings: any text without one of the quotes (there are no escapes).
+                "[^\"]{0,8}".prop_map(Value::String),
+                "[^']{0,8}".prop_map(Value::String),
+                any::<i64>().prop_map(Value::from),
+                any::<f64>()
+                    .prop_filter_map("finite", serde_json::Number::from_f64)
+                    .prop_map(Value::Number),
+                any::<bool>().prop_map(Value::Bool),
+                Just(Value::Null),
+            ]
+        }
+
+        fn path() -> impl Strategy<Value = String> {
+            "[a-z_][a-z0-9_]{0,4}(\\.[a-z0-9_]{1,4}){0,2}".prop_filter("not a keyword", |p| {
+                !["and", "or", "not", "true", "false", "null"].contains(&p.as_str())
+            })
+        }
+
+        fn op() -> impl Strategy<Value = CompareOp> {
+            prop_oneof![
+                Just(CompareOp::Eq),
+                Just(CompareOp::Ne),
+                Just(CompareOp::Lt),
+                Just(CompareOp::Gt),
+                Just(CompareOp::Le),
+                Just(CompareOp::Ge),
+            ]
+        }
+
+        /// Trees the parser builds: `or` holds `and`s or lower, `and` holds `not`s or
+        /// lower, `not` holds a `not` or a comparison; groups hold anything.
+        fn condition() -> impl Strategy<Value = Condition> {
+            let leaf = prop_oneof![
+                literal().prop_map(Term::Literal),
+                path().prop_map(Term::Path)
+            ];
+            let comparison = (leaf.clone(), op(), leaf.clone())
+                .prop_map(|(a, op, b)| Condition::Compare(a, op, b))
+                .boxed();
+            let truthy = leaf.prop_map(Condition::Truthy).boxed();
+            prop_oneof![comparison, truthy].prop_recursive(5, 48, 4, |inner| {
+                let group = inner.clone().prop_map(|c| Term::Group(Box::new(c)));
+                let unit = prop_oneof![
+                    group.clone().prop_map(Condition::Truthy),
+                    (
+                        group,
+                        op(),
+                        inner.clone().prop_map(|c| Term::Group(Box::new(c)))
+                    )
+                        .prop_map(|(a, op, b)| Condition::Compare(a, op, b)),
+                    inner
+                        .clone()
+                        .prop_filter_map("a not-level operand", |c| match c {
+                            c @ (Condition::Not(_)
+                            | Condition::Compare(..)
+                            | Condition::Truthy(_)) => {
+                                Some(Condition::Not(Box::new(c)))
+                            }
+                            _ => None,
+                        }),
+                ];
+                let not_level = prop_oneof![
+                    unit.clone(),
+                    inner.clone().prop_filter("not-level", |c| !matches!(
+                        c,
+                        Condition::And(_) | Condition::Or(_)
+                    ))
+                ];
+                let and = prop::collection::vec(not_level.clone(), 2..4).prop_map(Condition::And);
+                let and_level = prop_oneof![and.clone(), not_level.clone()];
+                let or = prop::collection::vec(and_level, 2..4).prop_map(Condition::Or);
+                prop_oneof![unit, and, or]
+            })
+        }
+
+        fn json() -> impl Strategy<Value = Value> {
+            literal().prop_recursive(4, 32, 4, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                    prop::collection::vec(("[a-z]{1,3}", inner), 0..4)
+                        .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn a_printed_tree_parses_back_to_itself(tree in condition()) {
+                let text = tree.to_string();
+                prop_assert_eq!(parse(&text), Ok(Some(tree)), "{}", text);
+            }
+
+            #[test]
+            fn whatever_parses_prints_back_to_the_same_tree(text in "[a-z .()'<>=!0-9-]{0,40}") {
+                if let Ok(Some(tree)) = parse(&text) {
+                    prop_assert_eq!(parse(&tree.to_string()), Ok(Some(tree)));
+                }
+            }
+
+            #[test]
+            fn evaluation_never_panics_on_any_context(
+                tree in condition(),
+                fields in prop::collection::vec(("[a-z_]{1,4}", json()), 0..6),
+            ) {
+                let context: Map<String, Value> = fields.into_iter().collect();
+                let _ = tree.evaluate(Scope::Fields(&context));
+                let _ = tree.evaluate(Scope::Output(&context));
+            }
+        }
+    }
 }

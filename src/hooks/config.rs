@@ -167,8 +167,9 @@ fn parse_hook(
         Some(value) => parse_timeout(value).ok_or_else(|| {
             fail(format!(
                 "invalid `timeout:` {} (accepted: a duration such as 10s, 500ms, 2m, or a \
-                 number of seconds; more than 0 and at most 10m)",
-                short(value)
+                 number of seconds; more than 0 and at most {})",
+                short(value),
+                format_timeout(MAX_TIMEOUT)
             ))
         })?,
     };
@@ -303,6 +304,18 @@ pub fn is_http_url(url: &str) -> bool {
         && url.parse::<ureq::http::Uri>().is_ok()
 }
 
+/// `duration` as [`parse_timeout`] reads it back: in the largest unit (`h`, `m`, `s`, `ms`)
+/// that divides it exactly (whole milliseconds; below a millisecond is dropped).
+pub fn format_timeout(duration: Duration) -> String {
+    let millis = duration.as_millis();
+    for (unit, size) in [("h", 3_600_000), ("m", 60_000), ("s", 1000)] {
+        if millis >= size && millis % size == 0 {
+            return format!("{}{unit}", millis / size);
+        }
+    }
+    format!("{millis}ms")
+}
+
 /// `10s`, `500ms`, `2m`, `1h`... or a number of seconds; `None` unless in (0, 10 min].
 pub fn parse_timeout(value: &Value) -> Option<Duration> {
     let seconds = match value {
@@ -313,15 +326,20 @@ pub fn parse_timeout(value: &Value) -> Option<Duration> {
                 .find(|c: char| !(c.is_ascii_digit() || c == '.'))
                 .unwrap_or(text.len());
             let (number, unit) = text.split_at(split);
-            let number: f64 = number.parse().ok()?;
-            let scale = match unit.trim() {
-                "" | "s" | "sec" | "secs" | "seconds" => 1.0,
-                "ms" => 0.001,
-                "m" | "min" | "mins" | "minutes" => 60.0,
-                "h" => 3600.0,
+            let millis_per_unit: u64 = match unit.trim() {
+                "" | "s" | "sec" | "secs" | "seconds" => 1000,
+                "ms" => 1,
+                "m" | "min" | "mins" | "minutes" => 60_000,
+                "h" => 3_600_000,
                 _ => return None,
             };
-            number * scale
+            // Whole numbers exactly (`300ms` is 300 ms, not 0.3 s rounded in f64).
+            if let Ok(whole) = number.parse::<u64>() {
+                let duration = Duration::from_millis(whole.checked_mul(millis_per_unit)?);
+                return (!duration.is_zero() && duration <= MAX_TIMEOUT).then_some(duration);
+            }
+            let number: f64 = number.parse().ok()?;
+            number * millis_per_unit as f64 / 1000.0
         }
         _ => return None,
     };
@@ -522,5 +540,19 @@ mod tests {
         assert!(!is_http_url("http://"));
         assert!(!is_http_url("http://:80/x"));
         assert!(!is_http_url("http://a b"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_formatted_timeout_parses_back_to_itself(millis in 1u64..=600_000) {
+            let duration = Duration::from_millis(millis);
+            let text = format_timeout(duration);
+            proptest::prop_assert_eq!(parse_timeout(&Value::String(text)), Some(duration));
+        }
+
+        #[test]
+        fn any_text_is_a_timeout_or_none(text in ".{0,24}") {
+            let _ = parse_timeout(&Value::String(text));
+        }
     }
 }

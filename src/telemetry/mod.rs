@@ -47,7 +47,7 @@ pub mod redact;
 pub mod settings;
 pub mod sink;
 pub mod trace_context;
-mod values;
+pub(crate) mod values;
 mod writer;
 
 pub use args::TelemetryArgs;

@@ -32,7 +32,6 @@ pub fn parse_size(text: &str) -> Option<u64> {
     if number.is_empty() || number.starts_with('.') || number.ends_with('.') {
         return None;
     }
-    let value: f64 = number.parse().ok()?;
     let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
@@ -40,11 +39,27 @@ pub fn parse_size(text: &str) -> Option<u64> {
         "g" | "gb" | "gib" => 1 << 30,
         _ => return None,
     };
+    // Whole numbers exactly (a float loses bytes above 2^53), fractions through f64.
+    if let Ok(whole) = number.parse::<u64>() {
+        return whole.checked_mul(multiplier).filter(|bytes| *bytes >= 1);
+    }
+    let value: f64 = number.parse().ok()?;
     let bytes = (value * multiplier as f64).round();
     if !(1.0..=(u64::MAX as f64)).contains(&bytes) {
         return None;
     }
     Some(bytes as u64)
+}
+
+/// `bytes` in the largest unit that divides it exactly (`10MB`, `64KB`, `1536B`): what
+/// [`parse_size`] reads back as the same number.
+pub fn format_size(bytes: u64) -> String {
+    for (unit, size) in [("GB", 1u64 << 30), ("MB", 1 << 20), ("KB", 1 << 10)] {
+        if bytes >= size && bytes % size == 0 {
+            return format!("{}{unit}", bytes / size);
+        }
+    }
+    format!("{bytes}B")
 }
 
 /// A whole number from 0 to [`MAX_FILES_LIMIT`].
@@ -107,5 +122,26 @@ mod tests {
         for bad in ["-1", "1001", "x", "", "2.5"] {
             assert_eq!(parse_max_files(bad), None, "{bad}");
         }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_formatted_size_parses_back_to_itself(bytes in 1u64..) {
+            proptest::prop_assert_eq!(parse_size(&format_size(bytes)), Some(bytes));
+        }
+
+        #[test]
+        fn any_text_is_a_size_or_none(text in ".{0,24}") {
+            let _ = parse_size(&text);
+        }
+    }
+
+    #[test]
+    fn whole_sizes_are_exact_and_overflow_is_refused() {
+        assert_eq!(parse_size("9007199254740993"), Some(9_007_199_254_740_993));
+        assert_eq!(parse_size("18446744073709551615B"), Some(u64::MAX));
+        assert_eq!(parse_size("18446744073709551615KB"), None);
+        assert_eq!(format_size(10 << 20), "10MB");
+        assert_eq!(format_size(1536), "1536B");
     }
 }

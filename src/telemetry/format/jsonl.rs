@@ -744,4 +744,146 @@ mod tests {
         );
         assert_eq!(v["data"]["cost_usd"].to_string(), "0.0");
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+        use crate::eventlog::EventLine;
+
+        fn json() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(Value::from),
+                any::<f64>()
+                    .prop_filter_map("finite", serde_json::Number::from_f64)
+                    .prop_map(Value::Number),
+                "\\PC{0,12}".prop_map(Value::String),
+            ];
+            leaf.prop_recursive(4, 32, 4, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                    prop::collection::vec(("\\PC{1,6}", inner), 0..4)
+                        .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+                ]
+            })
+        }
+
+        fn event() -> impl Strategy<Value = Event> {
+            prop_oneof![
+                json().prop_map(|outputs| Event::OutputProduced { outputs }),
+                json().prop_map(|inputs| Event::InputReceived { inputs }),
+                ("\\PC{0,30}", "\\PC{0,10}", any::<u64>()).prop_map(|(error, error_type, ms)| {
+                    Event::NodeFailed {
+                        node_type: NodeKind::Tool,
+                        error,
+                        error_type,
+                        duration_ms: ms,
+                    }
+                }),
+                ("\\PC{0,30}", any::<bool>()).prop_map(|(expression, result)| {
+                    Event::ConditionEvaluated {
+                        kind: ConditionKind::Edge,
+                        expression,
+                        result,
+                        edge_id: Some("e".into()),
+                        error: None,
+                    }
+                }),
+            ]
+        }
+
+        /// A secret as `.env` values look: long enough, not a number or a common word.
+        fn secret() -> impl Strategy<Value = String> {
+            "[a-z]{3}[A-Za-z0-9_-]{6,14}"
+        }
+
+        /// `value` with `secret` put somewhere in it: as a value, inside a longer string,
+        /// at some depth.
+        fn with_secret(value: Value, secret: &str, where_: usize) -> Value {
+            let placed = match where_ % 3 {
+                0 => Value::String(secret.to_string()),
+                1 => Value::String(format!("before {secret} after")),
+                _ => Value::String(format!("{secret}{secret}")),
+            };
+            match value {
+                Value::Object(mut map) if !map.is_empty() && where_ % 2 == 0 => {
+                    let key = map
+                        .keys()
+                        .nth(where_ % map.len())
+                        .cloned()
+                        .unwrap_or_default();
+                    let inner = map.remove(&key).unwrap_or(Value::Null);
+                    map.insert(key, with_secret(inner, secret, where_ / 2));
+                    Value::Object(map)
+                }
+                Value::Array(mut items) if !items.is_empty() => {
+                    let at = where_ % items.len();
+                    let inner = std::mem::take(&mut items[at]);
+                    items[at] = with_secret(inner, secret, where_ / 2);
+                    Value::Array(items)
+                }
+                other => json!({"kept": other, "value": placed}),
+            }
+        }
+
+        proptest! {
+            #[test]
+            fn a_written_line_parses_back_to_the_same_event(
+                event in event(),
+                run_id in "\\PC{1,12}",
+                parent in proptest::option::of(("\\PC{1,8}", "\\PC{1,8}")),
+                node_id in proptest::option::of("\\PC{1,8}"),
+                seq in any::<u64>(),
+            ) {
+                let scope = RunScope {
+                    run_id: run_id.clone(),
+                    parent_run_id: parent.as_ref().map(|p| p.0.clone()),
+                    parent_node_id: parent.as_ref().map(|p| p.1.clone()),
+                    root_run_id: run_id.clone(),
+                };
+                let mut out = Vec::new();
+                let envelope = Envelope {
+                    unix_millis: 1_769_163_330_123,
+                    seq,
+                    scope: &scope,
+                    node_id: node_id.as_deref(),
+                    event: &event,
+                };
+                write_line(&envelope, &mut TimestampText::default(), &PayloadPolicy::passthrough(), &mut out);
+                prop_assert_eq!(out.iter().filter(|b| **b == b'\n').count(), 1);
+                let v: Value = serde_json::from_slice(&out).expect("one JSON object");
+                prop_assert_eq!(&v["seq"], &json!(seq));
+                prop_assert_eq!(&v["run_id"], &json!(run_id));
+                let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
+                prop_assert_eq!(text(v.get("parent_run_id")), scope.parent_run_id.clone());
+                prop_assert_eq!(text(v.get("parent_node_id")), scope.parent_node_id.clone());
+                prop_assert_eq!(text(v.get("node_id")), node_id.clone());
+                prop_assert_eq!(&v["event"], &json!(event.name()));
+                prop_assert_eq!(&v["level"], &json!(event.level().as_str()));
+                prop_assert_eq!(&v["data"], &plain_data(&event));
+                // The analysis reader sees the same envelope.
+                let line = EventLine::parse(&out[..out.len() - 1]).expect("an event line");
+                prop_assert_eq!(&*line.event, event.name());
+                prop_assert_eq!(line.seq, Some(seq));
+                prop_assert_eq!(line.run_id.as_deref(), Some(run_id.as_str()));
+                prop_assert_eq!(line.node_id.as_deref(), node_id.as_deref());
+            }
+
+            #[test]
+            fn a_secret_value_never_survives_redaction(
+                value in json(),
+                secret in secret(),
+                where_ in any::<usize>(),
+            ) {
+                let inputs = with_secret(value, &secret, where_);
+                prop_assert!(inputs.to_string().contains(&secret));
+                let policy = PayloadPolicy::new(Redactor::new(true, vec![secret.clone()], &[]), None);
+                let v = line(&Event::InputReceived { inputs }, Some("n"), &scope(), &policy);
+                let text = v.to_string();
+                prop_assert!(!text.contains(&secret), "{} in {}", secret, text);
+            }
+        }
+    }
 }
