@@ -6,7 +6,7 @@
 //! (missing -> null). A term alone is a truthiness test. Comparing values of types that have
 //! no order (`'a' < 3`) is an error, which callers of edge conditions treat as false.
 //!
-//! Text is split into tokens ([`tokens`]), parsed into a [`Condition`] tree ([`parse`],
+//! Text is split into tokens ([`tokens`]), parsed into a [`Condition`] tree ([`mod@parse`],
 //! nesting bounded by [`MAX_DEPTH`]) that prints back as text ([`tree`]), and evaluated
 //! against a context ([`eval`]).
 
