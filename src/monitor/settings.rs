@@ -32,7 +32,7 @@ impl ServedProject {
     /// The project at `path` (a folder holding a manifest, or a manifest file).
     pub fn find(path: &Path) -> Result<ServedProject, TridentError> {
         let (manifest, root) = find_manifest(path)?;
-        let env = Environment::capture(&load_dotenv(&root));
+        let env = Environment::capture(&load_dotenv(&root)?);
         Ok(ServedProject {
             base_dir: root.join(".trident"),
             root,
