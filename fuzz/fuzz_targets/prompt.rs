@@ -13,6 +13,6 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if let Ok(prompt) = parse_prompt(text, Path::new("/nonexistent/prompts/a.prompt")) {
-        let _ = variable_names(&prompt.template);
+        let _ = variable_names(&prompt.body);
     }
 });

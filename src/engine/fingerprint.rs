@@ -26,6 +26,12 @@ pub fn inputs_fingerprint(inputs: &Map<String, Value>) -> String {
 /// The hashes of `project`'s manifest and of each node's definition and files.
 pub fn project_fingerprint(project: &Project) -> ProjectFingerprint {
     let mut nodes = indexmap::IndexMap::new();
+    // Each node's incoming edges, found once (a lookup per node was quadratic).
+    let mut incoming: std::collections::HashMap<&str, Vec<&crate::project::Edge>> =
+        std::collections::HashMap::new();
+    for edge in project.edges.values() {
+        incoming.entry(edge.to.as_str()).or_default().push(edge);
+    }
     for (id, kind) in project.all_nodes() {
         let mut h = Fnv::new();
         h.feed(kind.as_str().as_bytes());
@@ -53,7 +59,7 @@ pub fn project_fingerprint(project: &Project) -> ProjectFingerprint {
         if let Some(t) = project.triggers.get(&id) {
             h.debug(t);
         }
-        for edge in project.edges.values().filter(|e| e.to == id) {
+        for edge in incoming.get(id.as_str()).into_iter().flatten() {
             h.debug(edge);
         }
         nodes.insert(id, h.hex());

@@ -179,18 +179,17 @@ fn check_agent_prompts(project: &Project) -> Result<(), TridentError> {
 
 fn add_implicit_nodes(project: &mut Project) {
     let known = project.all_nodes();
+    // In order of first appearance; the sets keep a big manifest linear.
     let mut implicit_inputs = Vec::new();
     let mut implicit_outputs = Vec::new();
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for edge in project.edges.values() {
-        if !known.contains_key(&edge.from) && !implicit_inputs.contains(&edge.from) {
+        if !known.contains_key(&edge.from) && seen.insert(edge.from.as_str()) {
             implicit_inputs.push(edge.from.clone());
         }
     }
     for edge in project.edges.values() {
-        if !known.contains_key(&edge.to)
-            && !implicit_inputs.contains(&edge.to)
-            && !implicit_outputs.contains(&edge.to)
-        {
+        if !known.contains_key(&edge.to) && seen.insert(edge.to.as_str()) {
             implicit_outputs.push(edge.to.clone());
         }
     }

@@ -135,13 +135,14 @@ impl Walk {
 /// The branch and `mode: wait` trigger nodes of `project` that nothing can skip.
 fn unconditional_references(project: &Project) -> Vec<UnconditionalReference<'_>> {
     let blank = |c: &Option<String>| c.as_deref().is_none_or(|c| c.trim().is_empty());
-    let unconditional = |id: &str, condition: &Option<String>| {
-        blank(condition)
-            && project
-                .edges
-                .values()
-                .all(|edge| edge.to != id || blank(&edge.condition))
-    };
+    let gated: HashSet<&str> = project
+        .edges
+        .values()
+        .filter(|edge| !blank(&edge.condition))
+        .map(|edge| edge.to.as_str())
+        .collect();
+    let unconditional =
+        |id: &str, condition: &Option<String>| blank(condition) && !gated.contains(id);
     let branches = project
         .branches
         .values()
