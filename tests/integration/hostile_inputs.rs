@@ -115,13 +115,17 @@ fn a_condition_nested_ten_thousand_deep_is_a_validation_error() {
 
 #[test]
 fn an_input_file_over_the_size_limit_is_refused_before_it_is_read() {
-    let f = Fixture::new("hello").file("big.json", &format!("{{\"name\": \"{}\"}}", "x".repeat(2000)));
+    let f = Fixture::new("hello").file(
+        "big.json",
+        &format!("{{\"name\": \"{}\"}}", "x".repeat(2000)),
+    );
     let f = f.env("TRIDENT_MAX_INPUT_SIZE", "1KB");
     let out = f.run(&["project", "run", "--dry-run", "-f", "big.json"]);
     no_crash(&out);
     out.code(2);
     assert!(
-        out.stderr.contains("big.json is 2012 bytes, more than the 1KB a run reads as input")
+        out.stderr
+            .contains("big.json is 2012 bytes, more than the 1KB a run reads as input")
             && out.stderr.contains("TRIDENT_MAX_INPUT_SIZE"),
         "{}",
         out.stderr
@@ -134,7 +138,8 @@ fn an_input_file_over_the_size_limit_is_refused_before_it_is_read() {
     let out = bad.run(&["project", "run", "--dry-run", "-i", r#"{"name": "x"}"#]);
     out.code(2);
     assert!(
-        out.stderr.contains("TRIDENT_MAX_INPUT_SIZE (from the environment) must be a size"),
+        out.stderr
+            .contains("TRIDENT_MAX_INPUT_SIZE (from the environment) must be a size"),
         "{}",
         out.stderr
     );
