@@ -16,8 +16,9 @@ pub fn load_prompt_file(path: &Path) -> Result<PromptFile, TridentError> {
     parse_prompt(&text, path)
 }
 
-/// Split `text` at the first two lines that are exactly `---` (trailing spaces allowed).
-fn split_frontmatter(text: &str) -> Option<(&str, &str)> {
+/// Split `text` at the first two lines that are exactly `---` (trailing spaces allowed):
+/// `(where the frontmatter starts, the frontmatter, the body)`.
+fn split_frontmatter(text: &str) -> Option<(usize, &str, &str)> {
     let mut delimiters = Vec::with_capacity(2);
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
@@ -35,7 +36,7 @@ fn split_frontmatter(text: &str) -> Option<(&str, &str)> {
     }
     let front = &text[delimiters[0].1..delimiters[1].0];
     let body = &text[delimiters[1].1..];
-    Some((front, body))
+    Some((delimiters[0].1, front, body))
 }
 
 pub(crate) fn schema_fields(
@@ -76,7 +77,7 @@ pub(crate) fn schema_fields(
 
 /// Parse prompt text (the path is used for messages and kept on the result).
 pub fn parse_prompt(text: &str, path: &Path) -> Result<PromptFile, TridentError> {
-    let Some((front, body)) = split_frontmatter(text) else {
+    let Some((front_start, front, body)) = split_frontmatter(text) else {
         return Err(TridentError::Parse(format!(
             "Invalid .prompt format in {}: missing frontmatter delimiters. A prompt file starts \
              with a `---` line, the YAML frontmatter (at least `id:`), another `---` line, then \
@@ -85,7 +86,9 @@ pub fn parse_prompt(text: &str, path: &Path) -> Result<PromptFile, TridentError>
         )));
     };
     // Pad the frontmatter with the lines before it, so YAML errors report file lines.
-    let lines_before = text[..text.len() - front.len() - body.len()]
+    // (Found by fuzzing: this was cut at `len - front - body`, inside a multi-byte
+    // character when the frontmatter held one: a panic.)
+    let lines_before = text[..front_start]
         .lines()
         .count()
         .saturating_sub(1);
@@ -210,6 +213,17 @@ pub fn parse_prompt(text: &str, path: &Path) -> Result<PromptFile, TridentError>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn non_ascii_frontmatter_is_parsed_not_cut_inside_a_character() {
+        let text = "---\nid:\u{6dc}schema  mossage&---\nid: 'posilassify\n---\nbody\n";
+        assert!(parse_prompt(text, Path::new("p.prompt")).is_err());
+        let p = parse_prompt("notes\n---\nid: é\n---\nHi {{ x }}", Path::new("p.prompt"))
+            .unwrap();
+        assert_eq!((p.id.as_str(), p.body.as_str()), ("é", "Hi {{ x }}"));
+        let error = parse_prompt("---\nid: [é\n---\nx", Path::new("p.prompt")).unwrap_err();
+        assert!(error.to_string().contains("line 2"), "{error}");
+    }
 
     #[test]
     fn parses_frontmatter_and_body() {
