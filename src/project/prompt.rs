@@ -88,10 +88,7 @@ pub fn parse_prompt(text: &str, path: &Path) -> Result<PromptFile, TridentError>
     // Pad the frontmatter with the lines before it, so YAML errors report file lines.
     // (Found by fuzzing: this was cut at `len - front - body`, inside a multi-byte
     // character when the frontmatter held one: a panic.)
-    let lines_before = text[..front_start]
-        .lines()
-        .count()
-        .saturating_sub(1);
+    let lines_before = text[..front_start].lines().count();
     let padded = format!("{}{front}", "\n".repeat(lines_before));
     let fm = parse_yaml(&padded, path)?;
     let Value::Object(fm) = fm else {
@@ -221,8 +218,15 @@ mod tests {
         let p = parse_prompt("notes\n---\nid: é\n---\nHi {{ x }}", Path::new("p.prompt"))
             .unwrap();
         assert_eq!((p.id.as_str(), p.body.as_str()), ("é", "Hi {{ x }}"));
-        let error = parse_prompt("---\nid: [é\n---\nx", Path::new("p.prompt")).unwrap_err();
-        assert!(error.to_string().contains("line 2"), "{error}");
+        // YAML errors name file lines: one more line before the `---`, one line later.
+        let line = |text: &str| {
+            let error = parse_prompt(text, Path::new("p.prompt")).unwrap_err().to_string();
+            let at = error.find("line ").expect("a line number") + 5;
+            error[at..].split(|c: char| !c.is_ascii_digit()).next().unwrap().parse::<usize>().unwrap()
+        };
+        let first = line("---\nid: x\n  - bad\n---\nx");
+        assert_eq!(line("note\n---\nid: x\n  - bad\n---\nx"), first + 1);
+        assert_eq!(first, 3, "the bad line is the file's third");
     }
 
     #[test]
