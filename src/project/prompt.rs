@@ -215,17 +215,23 @@ mod tests {
     fn non_ascii_frontmatter_is_parsed_not_cut_inside_a_character() {
         let text = "---\nid:\u{6dc}schema  mossage&---\nid: 'posilassify\n---\nbody\n";
         assert!(parse_prompt(text, Path::new("p.prompt")).is_err());
-        let p = parse_prompt("notes\n---\nid: é\n---\nHi {{ x }}", Path::new("p.prompt"))
-            .unwrap();
+        let p = parse_prompt("notes\n---\nid: é\n---\nHi {{ x }}", Path::new("p.prompt")).unwrap();
         assert_eq!((p.id.as_str(), p.body.as_str()), ("é", "Hi {{ x }}"));
         // YAML errors name file lines: one more line before the `---`, one line later.
         let line = |text: &str| {
-            let error = parse_prompt(text, Path::new("p.prompt")).unwrap_err().to_string();
+            let error = parse_prompt(text, Path::new("p.prompt"))
+                .unwrap_err()
+                .to_string();
             let at = error.find("line ").expect("a line number") + 5;
-            error[at..].split(|c: char| !c.is_ascii_digit()).next().unwrap().parse::<usize>().unwrap()
+            error[at..]
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .unwrap()
+                .parse::<usize>()
+                .unwrap()
         };
-        let first = line("---\nid: x\n  - bad\n---\nx");
-        assert_eq!(line("note\n---\nid: x\n  - bad\n---\nx"), first + 1);
+        let first = line("---\nid: x\n@bad\n---\nx");
+        assert_eq!(line("note\n---\nid: x\n@bad\n---\nx"), first + 1);
         assert_eq!(first, 3, "the bad line is the file's third");
     }
 
