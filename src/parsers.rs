@@ -9,7 +9,7 @@
 //! | manifest YAML | [`crate::project::yaml::parse_yaml`], [`crate::project::manifest::project_from_manifest`] |
 //! | whole project | [`crate::project::load_project`] |
 //! | prompt files | [`crate::project::prompt::parse_prompt`] |
-//! | conditions | [`crate::expr::parse`] |
+//! | conditions | [`crate::expr::parse()`] |
 //! | templates | [`crate::template::render`] |
 //! | `.env` | [`crate::project::dotenv::parse_dotenv`] |
 //! | `-i`/`-f` inputs | [`parse_run_inputs`] |

@@ -55,14 +55,14 @@ pub fn parse_size(text: &str) -> Option<u64> {
 /// [`parse_size`] reads back as the same number.
 pub fn format_size(bytes: u64) -> String {
     for (unit, size) in [("GB", 1u64 << 30), ("MB", 1 << 20), ("KB", 1 << 10)] {
-        if bytes >= size && bytes % size == 0 {
+        if bytes >= size && bytes.is_multiple_of(size) {
             return format!("{}{unit}", bytes / size);
         }
     }
     format!("{bytes}B")
 }
 
-/// A whole number from 0 to [`MAX_FILES_LIMIT`].
+/// A whole number from 0 to `MAX_FILES_LIMIT` (1000).
 pub fn parse_max_files(text: &str) -> Option<u32> {
     text.trim()
         .parse::<u32>()

@@ -31,7 +31,7 @@ impl FrameReader {
     }
 
     /// The next whole message, if one has arrived; `Err` with the announced length when it is
-    /// larger than [`MAX_FRAME`].
+    /// larger than `MAX_FRAME`.
     pub fn next_message(&mut self) -> Result<Option<Vec<u8>>, usize> {
         let available = &self.buffer[self.start..];
         let Some(header) = available.get(..4) else {

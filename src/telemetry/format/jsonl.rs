@@ -808,7 +808,7 @@ mod tests {
                 _ => Value::String(format!("{secret}{secret}")),
             };
             match value {
-                Value::Object(mut map) if !map.is_empty() && where_ % 2 == 0 => {
+                Value::Object(mut map) if !map.is_empty() && where_.is_multiple_of(2) => {
                     let key = map
                         .keys()
                         .nth(where_ % map.len())
