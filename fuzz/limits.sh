@@ -22,7 +22,7 @@ def project(name, manifest, prompts=None):
     open(f"{name}/agent.tml", "w").write(manifest)
     for pid, text in (prompts or {}).items():
         open(f"{name}/prompts/{pid}.prompt", "w").write(text)
-head = 'trident: "0.1"\nname: big\n'
+head = 'trident: "0.1"\nname: big\ndefaults: {model: anthropic/claude-test}\n'
 # 100k nodes: an input feeding 100k output nodes.
 n = 100_000
 nodes = "".join(f"  o{i}: {{type: output}}\n" for i in range(n))
