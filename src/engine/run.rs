@@ -92,7 +92,13 @@ pub fn run_workflow(
     let (resumed, resume_sessions, previous_trace) =
         match load_resume(project, &dag, opts, &base_dir, &runtime.console)? {
             Some(r) if r.already_completed => {
-                return Ok(completed_outcome(r.checkpoint, r.previous_trace, &base_dir));
+                return Ok(completed_outcome(
+                    project,
+                    &dag,
+                    r.checkpoint,
+                    r.previous_trace,
+                    &base_dir,
+                ));
             }
             Some(r) => (Some(r.checkpoint), r.sessions, r.previous_trace),
             None => (None, HashMap::new(), HashMap::new()),
@@ -263,21 +269,7 @@ pub fn run_workflow(
         return Err(TridentError::Interrupted);
     }
 
-    // Final outputs: every output node that produced something; else, for a successful
-    // run, the last output (as the original). A failed run never reports its inputs (or
-    // any intermediate node) as its outputs.
-    let mut final_outputs = Map::new();
-    for id in project.outputs.keys() {
-        if let Some(o) = outputs.get(id) {
-            final_outputs.insert(id.clone(), Value::Object((**o).clone()));
-        }
-    }
-    if final_outputs.is_empty()
-        && error.is_none()
-        && let Some(last) = dag.order.iter().rev().find_map(|id| outputs.get(id))
-    {
-        final_outputs = (**last).clone();
-    }
+    let final_outputs = final_outputs(project, &dag, &outputs, error.is_none());
     let ended_at = now_iso();
     trace.end_time = Some(ended_at.clone());
 
@@ -357,18 +349,53 @@ pub fn run_workflow(
     })
 }
 
+/// A run's outputs: every output node that produced something; else, for a successful
+/// run, the last node's output (as the original). A failed run never reports its inputs (or
+/// any intermediate node) as its outputs.
+fn final_outputs(
+    project: &Project,
+    dag: &Dag,
+    outputs: &Outputs,
+    succeeded: bool,
+) -> Map<String, Value> {
+    let mut final_outputs = Map::new();
+    for id in project.outputs.keys() {
+        if let Some(o) = outputs.get(id) {
+            final_outputs.insert(id.clone(), Value::Object((**o).clone()));
+        }
+    }
+    if final_outputs.is_empty()
+        && succeeded
+        && let Some(last) = dag.order.iter().rev().find_map(|id| outputs.get(id))
+    {
+        final_outputs = (**last).clone();
+    }
+    final_outputs
+}
+
 /// The outcome of resuming a run that had completed: its saved outputs and trace, nothing
 /// run and nothing written.
 fn completed_outcome(
+    project: &Project,
+    dag: &Dag,
     checkpoint: Checkpoint,
     previous_trace: HashMap<String, NodeTrace>,
     base_dir: &std::path::Path,
 ) -> RunOutcome {
     let run_dir = base_dir.join("runs").join(&checkpoint.run_id);
+    // outputs.json is written after the checkpoint says `completed`: a run killed between
+    // the two has its outputs in the checkpoint only.
     let outputs = std::fs::read(run_dir.join("outputs.json"))
         .ok()
         .and_then(|b| serde_json::from_slice::<Map<String, Value>>(&b).ok())
-        .unwrap_or_default();
+        .unwrap_or_else(|| {
+            let saved: Outputs = checkpoint
+                .completed_nodes
+                .iter()
+                .map(|(id, node)| (id.clone(), node.outputs.clone()))
+                .collect();
+            final_outputs(project, dag, &saved, true)
+        });
     let trace = read_watched_json::<Trace>(&run_dir.join("trace.json"))
         .ok()
         .unwrap_or_else(|| Trace {

@@ -196,6 +196,20 @@ fn resuming_a_completed_run_says_so_and_rewrites_nothing() {
 }
 
 #[test]
+fn a_completed_run_killed_before_its_outputs_file_still_resumes_with_its_outputs() {
+    // outputs.json is written after the checkpoint says `completed`: a kill -9 between
+    // the two leaves the outputs in the checkpoint only.
+    let f = chain();
+    f.run(&["project", "run", "-i", r#"{"n": 1}"#, "--run-id", "cut"])
+        .code(0);
+    std::fs::remove_file(f.join(".trident/runs/cut/outputs.json")).unwrap();
+    let out = f.run(&["project", "run", "--resume", "cut", "-o", "json"]);
+    out.code(0);
+    assert!(out.stderr.contains("already completed"), "{}", out.stderr);
+    assert_eq!(out.json()["outputs"]["output"], json!({"n": 25}));
+}
+
+#[test]
 fn run_id_of_an_existing_run_needs_resume() {
     let f = chain();
     f.run(&["project", "run", "-i", r#"{"n": 1}"#, "--run-id", "same"])
