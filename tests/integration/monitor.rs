@@ -5,13 +5,13 @@
 
 use std::io::Write;
 use std::net::TcpStream;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::support::monitor::{Monitor, SseMessage};
-use crate::support::{Fixture, read_text, wait_until};
+use crate::support::{Fixture, read_text, start_slow_run, wait_until};
 
 /// The `gated` fixture: input -> fetch -> (slow, quick if n > 0) -> output; `slow` waits
 /// for the file `go` (then fails if `fail` exists, with the .env secret in its error).
@@ -26,21 +26,6 @@ fn finished_run(f: &Fixture, run_id: &str) {
     f.run(&["project", "run", "-i", r#"{"n": 2}"#, "--run-id", run_id])
         .code(0);
     std::fs::remove_file(f.join("go")).unwrap();
-}
-
-/// Starts `gated` as `run_id` and waits until its `slow` node runs.
-fn slow_run(f: &Fixture, run_id: &str) -> Child {
-    let child = f
-        .command(&["project", "run", "-i", r#"{"n": 1}"#, "--run-id", run_id])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let events = f.join(&format!(".trident/runs/{run_id}/events.jsonl"));
-    wait_until("the slow node to start", || {
-        read_text(&events).contains(r#""event":"node_started","level":"INFO","node_id":"slow""#)
-    });
-    child
 }
 
 fn wait_child(child: &mut Child) -> i32 {
@@ -212,7 +197,7 @@ fn monitor_follows_a_live_run_started_elsewhere_until_it_ends() {
     assert_eq!(list["runs"], serde_json::json!([]));
     assert_eq!(list["warnings"], serde_json::json!([]));
 
-    let mut run = slow_run(&f, "live-run");
+    let mut run = start_slow_run(&f, "live-run");
     // Started by another process, listed without restarting the monitor.
     let list = m.json("api/runs");
     assert_eq!(list["runs"][0]["run_id"], "live-run");
@@ -286,7 +271,7 @@ fn a_hundred_sse_clients_and_one_that_never_reads() {
     )
     .unwrap();
 
-    let mut run = slow_run(&f, "crowd-run");
+    let mut run = start_slow_run(&f, "crowd-run");
     let started = Instant::now();
     let clients: Vec<_> = (0..100)
         .map(|_| {
@@ -327,7 +312,7 @@ fn a_hundred_sse_clients_and_one_that_never_reads() {
 #[test]
 fn keep_alive_comments_flow_while_a_run_is_quiet_and_ctrl_c_ends_streams() {
     let f = gated();
-    let mut run = slow_run(&f, "quiet-run");
+    let mut run = start_slow_run(&f, "quiet-run");
     // `quick` runs beside `slow`: wait until it is done and the file is quiet.
     let events = f.join(".trident/runs/quiet-run/events.jsonl");
     wait_until("quick to be checkpointed", || {
@@ -547,7 +532,7 @@ fn corrupt_artifacts_are_skipped_and_reported_and_secrets_stay_hidden() {
 #[test]
 fn a_run_folder_deleted_while_followed_ends_its_stream() {
     let f = gated();
-    let mut run = slow_run(&f, "doomed-run");
+    let mut run = start_slow_run(&f, "doomed-run");
     let m = Monitor::start(&f, &[]);
     let mut stream = m.sse("api/runs/doomed-run/events", &[]);
     let first = stream.next_message().unwrap();

@@ -7,7 +7,7 @@ use std::process::{Child, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::support::{Fixture, jsonl_events, read_text, wait_until};
+use crate::support::{Fixture, jsonl_events, read_text, start_slow_run, wait_until};
 
 /// input -> slow -> output; `slow` waits for the file `go`, then fails if `fail` exists.
 fn slowpoke() -> Fixture {
@@ -54,21 +54,6 @@ fn wait_exit(child: &mut Child, secs: u64) -> ExitStatus {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// Starts `slowpoke` running as `run_id` and waits until its slow node has started.
-fn start_slow_run(f: &Fixture, run_id: &str) -> Child {
-    let run = f
-        .command(&["project", "run", "-i", r#"{"n": 1}"#, "--run-id", run_id])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let events = f.join(&format!(".trident/runs/{run_id}/events.jsonl"));
-    wait_until("the slow node to start", || {
-        read_text(&events).contains(r#""event":"node_started","level":"INFO","node_id":"slow""#)
-    });
-    run
 }
 
 #[test]

@@ -223,3 +223,19 @@ pub fn jsonl_events(text: &str) -> Vec<Value> {
 pub fn seqs(events: &[Value]) -> Vec<u64> {
     events.iter().map(|e| e["seq"].as_u64().unwrap()).collect()
 }
+
+/// Starts the fixture's project as `run_id` (input `{"n": 1}`) and waits until its node
+/// `slow` has started (the `gated` and `slowpoke` fixtures hold it there).
+pub fn start_slow_run(f: &Fixture, run_id: &str) -> std::process::Child {
+    let run = f
+        .command(&["project", "run", "-i", r#"{"n": 1}"#, "--run-id", run_id])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let events = f.join(&format!(".trident/runs/{run_id}/events.jsonl"));
+    wait_until("the slow node to start", || {
+        read_text(&events).contains(r#""event":"node_started","level":"INFO","node_id":"slow""#)
+    });
+    run
+}
