@@ -49,6 +49,7 @@ pub mod hooks;
 pub mod metrics;
 pub mod monitor;
 pub mod parsers;
+pub mod path_search;
 pub mod pipe_reader;
 pub mod pricing;
 pub mod process_group;

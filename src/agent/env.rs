@@ -7,6 +7,7 @@
 //! environment, so tests can give each run its own `PATH` and variables without touching the
 //! process-global environment that parallel tests share.
 
+use crate::path_search::{find_on_path, is_executable_file};
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
@@ -115,23 +116,8 @@ impl AgentEnv {
 
     /// The first executable file named `name` in the folders of `PATH`.
     fn search_path(&self, name: &OsStr) -> Option<PathBuf> {
-        let path = self.get_os("PATH")?;
-        std::env::split_paths(path)
-            .filter(|dir| !dir.as_os_str().is_empty())
-            .map(|dir| dir.join(name))
-            .find(|candidate| is_executable_file(candidate))
+        find_on_path(self.get_os("PATH")?, name)
     }
-}
-
-#[cfg(unix)]
-fn is_executable_file(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-#[cfg(not(unix))]
-fn is_executable_file(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| m.is_file())
 }
 
 #[cfg(test)]

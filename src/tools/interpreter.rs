@@ -57,11 +57,9 @@ impl InterpreterSearch {
         ask_sys_executable(&found, root).unwrap_or_else(|| PYTHON_PROGRAM.into())
     }
 
-    /// The first `program` in the folders of `PATH`.
+    /// The `program` a shell would run: the first executable of that name on `PATH`.
     fn on_path(&self, program: &str) -> Option<PathBuf> {
-        std::env::split_paths(self.path.as_ref()?)
-            .map(|folder| folder.join(program))
-            .find(|candidate| candidate.is_file())
+        crate::path_search::find_on_path(self.path.as_ref()?, program.as_ref())
     }
 
     /// The interpreter a pyenv `shim` would run from `root`, when pyenv's own files name one
@@ -232,6 +230,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let python = dir.path().join("python3");
         std::fs::write(&python, b"\x7fELF").unwrap();
+        std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
         let found = InterpreterSearch {
             path: Some(dir.path().as_os_str().to_owned()),
             pyenv_version: None,
