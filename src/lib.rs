@@ -34,6 +34,7 @@ pub mod agent;
 pub mod analysis;
 pub mod artifacts;
 pub mod board;
+pub mod checks;
 pub mod cli;
 pub mod commands;
 pub mod dag;

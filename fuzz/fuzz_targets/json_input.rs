@@ -8,7 +8,7 @@ use std::path::Path;
 use libfuzzer_sys::fuzz_target;
 use trident::parsers::parse_run_inputs;
 use trident::project::manifest::project_from_manifest;
-use trident::project::preflight::check_inputs;
+use trident::checks::preflight::check_inputs;
 use trident::project::yaml::parse_yaml;
 
 const SCHEMA: &str = "trident: \"0.1\"\nname: inputs\nnodes:\n  input:\n    type: input\n    \

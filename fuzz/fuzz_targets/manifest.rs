@@ -8,8 +8,8 @@ use std::path::Path;
 use libfuzzer_sys::fuzz_target;
 use trident::dag::Dag;
 use trident::project::manifest::project_from_manifest;
-use trident::project::preflight::check_inputs;
-use trident::project::validate::validate_edge_mappings;
+use trident::checks::preflight::check_inputs;
+use trident::checks::validate::validate_edge_mappings;
 use trident::project::yaml::parse_yaml;
 
 fuzz_target!(|data: &[u8]| {

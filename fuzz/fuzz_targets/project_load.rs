@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use libfuzzer_sys::fuzz_target;
 use trident::dag::Dag;
 use trident::project::load_project;
-use trident::project::preflight::check_project;
-use trident::project::validate::validate_project;
+use trident::checks::preflight::check_project;
+use trident::checks::validate::validate_project;
 
 const FILES: [&str; 4] = ["agent.tml", "prompts/a.prompt", ".env", "sub/agent.tml"];
 
@@ -30,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let _ = check_project(&project, &dag, &HashMap::new());
-    let _ = validate_project(&project, &dag, true);
+    let _ = validate_project(&project, &dag, true, None);
 });
 
 /// The parts of `data` between lines that are exactly `=====`.

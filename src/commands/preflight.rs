@@ -1,9 +1,11 @@
 //! The pre-flight of `trident project run`: everything that can be known wrong before the
 //! first node starts is refused then (exit 2, naming the file, node, field or variable), and
-//! warnings are printed once on stderr. See `project::preflight` for the checks.
+//! warnings are printed once on stderr. See `checks::preflight` for the checks.
 
 use std::collections::HashMap;
 
+use crate::checks::preflight::{check_inputs, check_project};
+use crate::checks::validate::ValidationReport;
 use crate::cli::RunArgs;
 use crate::dag::Dag;
 use crate::engine::resume::check_start_from;
@@ -11,9 +13,7 @@ use crate::engine::run::entrypoint_of;
 use crate::engine::{Console, RunOptions};
 use crate::error::TridentError;
 use crate::project::Project;
-use crate::project::preflight::{check_inputs, check_project};
 use crate::project::recursion::endless_recursion_errors;
-use crate::project::validate::ValidationReport;
 use crate::tools::{SignatureCacheUpdate, SignatureCheck};
 
 /// Where the run's inputs came from, for messages.

@@ -17,6 +17,7 @@ use super::run_observers::RunObservers;
 use super::wait::wait_for_signals;
 use crate::artifacts::{RunIndexFile, SharedFields};
 use crate::board::{Board, ProgressMode, ProgressSink};
+use crate::checks::validate::validate_edge_mappings_with;
 use crate::cli::{OutputMode, RunArgs};
 use crate::dag::Dag;
 use crate::engine::interrupt::install_signal_handler;
@@ -26,7 +27,6 @@ use crate::engine::{
 use crate::error::TridentError;
 use crate::exit::ExitCode;
 use crate::project::load_project;
-use crate::project::validate::validate_edge_mappings_with;
 use crate::providers::ProviderClients;
 use crate::settings::{Environment, RunSettings};
 use crate::telemetry::settings::TelemetrySettings;

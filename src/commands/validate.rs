@@ -3,6 +3,8 @@
 //! destinations too), run the pre-flight checks, report edge-mapping warnings and
 //! sub-workflow problems (recursively); `--strict` turns warnings into a failure.
 
+use crate::checks::preflight::{check_project, tool_signatures};
+use crate::checks::validate::{validate_edge_mappings_with, validate_subworkflows};
 use crate::cli::ValidateArgs;
 use crate::dag::Dag;
 use crate::error::TridentError;
@@ -10,8 +12,6 @@ use crate::exit::ExitCode;
 use crate::hooks::parse_hooks;
 use crate::metrics::{MetricsArgs, MetricsSettings};
 use crate::project::load_project;
-use crate::project::preflight::{check_project, tool_signatures};
-use crate::project::validate::{validate_edge_mappings_with, validate_subworkflows};
 use crate::settings::{Environment, PYTHON_VAR};
 use crate::telemetry::args::TelemetryArgs;
 use crate::telemetry::settings::TelemetrySettings;
@@ -39,12 +39,12 @@ pub fn validate(args: &ValidateArgs) -> Result<ExitCode, TridentError> {
     )?;
     let env = Environment::capture(&project.dotenv);
     let python = env.get(PYTHON_VAR).map(std::ffi::OsString::from);
-    let signatures = tool_signatures(&project, python);
+    let signatures = tool_signatures(&project, python.clone());
     let preflight = check_project(&project, &dag, &signatures);
     let mut warnings = preflight.warnings;
     let mut errors = preflight.errors;
     warnings.extend(validate_edge_mappings_with(&project, &dag, &signatures));
-    let sub = validate_subworkflows(&project, args.strict);
+    let sub = validate_subworkflows(&project, args.strict, python.as_ref());
     warnings.extend(sub.warnings);
     errors.extend(sub.errors);
 

@@ -57,7 +57,7 @@ pub fn check_providers(
     dag: &Dag,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(), TridentError> {
-    let errors: Vec<String> = crate::project::preflight::prompt_models(project, dag)
+    let errors: Vec<String> = crate::checks::preflight::prompt_models(project, dag)
         .into_iter()
         .filter_map(|(model, node)| {
             crate::providers::resolve_with_env(&model, env).err().map(|e| {

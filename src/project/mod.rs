@@ -6,10 +6,8 @@ pub mod dotenv;
 pub mod load;
 pub mod manifest;
 pub mod model;
-pub mod preflight;
 pub mod prompt;
 pub mod recursion;
-pub mod validate;
 pub mod yaml;
 
 pub use load::{find_manifest, load_project};

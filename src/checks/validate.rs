@@ -8,22 +8,23 @@
 //! - a mapping source written with the `output.` prefix (`output.summary`) is checked as
 //!   `summary` when `output` itself is not a field of the source, as the runtime resolves it;
 //! - an agent's prompt is the file at its `prompt:` path, not a prompt id guessed from the path;
-//! - a cycle of workflows is an error only when nothing can stop it (`super::recursion`; the
+//! - a cycle of workflows is an error only when nothing can stop it (`crate::project::recursion`; the
 //!   original refused every branch cycle and missed `self`); cycles are detected on canonical
 //!   manifest paths, so two manifests in one folder are not mistaken for a cycle;
 //! - trigger workflows are validated too (the original only followed branches).
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 
-use super::load::{find_manifest, load_project};
-use super::model::{AgentNode, NodeKind, OutputFormat, Project, PromptFile};
-use super::prompt::load_prompt_file;
-use super::recursion::endless_recursion_errors;
 use crate::dag::Dag;
+use crate::project::load::{find_manifest, load_project};
+use crate::project::model::{AgentNode, NodeKind, OutputFormat, Project, PromptFile};
+use crate::project::prompt::load_prompt_file;
+use crate::project::recursion::endless_recursion_errors;
 
 /// A non-fatal problem found while validating a project.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,12 +77,18 @@ impl ValidationReport {
 
 /// Everything `trident project validate` checks after loading: the project's own edge
 /// mappings, then its sub-workflows. With `strict`, warnings are errors too.
-pub fn validate_project(project: &Project, dag: &Dag, strict: bool) -> ValidationReport {
+/// `python` is `TRIDENT_PYTHON` as the run's settings resolved it.
+pub fn validate_project(
+    project: &Project,
+    dag: &Dag,
+    strict: bool,
+    python: Option<&OsString>,
+) -> ValidationReport {
     let mut report = ValidationReport {
-        warnings: validate_edge_mappings(project, dag),
+        warnings: validate_edge_mappings(project, dag, python),
         errors: Vec::new(),
     };
-    report.merge(validate_subworkflows(project, strict));
+    report.merge(validate_subworkflows(project, strict, python));
     if strict {
         report.promote_warnings();
     }
@@ -91,8 +98,17 @@ pub fn validate_project(project: &Project, dag: &Dag, strict: bool) -> Validatio
 /// Warnings for edge mappings whose source field the source node does not produce, whose
 /// target the node does not accept, or whose types are incompatible — same rules and same
 /// message wording as the original (so operators' grep habits keep working).
-pub fn validate_edge_mappings(project: &Project, dag: &Dag) -> Vec<ValidationWarning> {
-    mapping_warnings(project, dag, ContractCache::default())
+/// Python tool signatures are read with `python` (`TRIDENT_PYTHON`) when given.
+pub fn validate_edge_mappings(
+    project: &Project,
+    dag: &Dag,
+    python: Option<&OsString>,
+) -> Vec<ValidationWarning> {
+    let cache = ContractCache {
+        python: python.cloned(),
+        ..ContractCache::default()
+    };
+    mapping_warnings(project, dag, cache)
 }
 
 /// [`validate_edge_mappings`] with the python tool signatures already read (by the
@@ -182,11 +198,16 @@ fn mapping_warnings(
 
 /// Recursively load and validate every branch (non-`self`) and trigger workflow: a missing
 /// workflow, a sub-project that fails to load or has an invalid DAG, and a cycle of workflows
-/// that can never end (`super::recursion`) are errors naming the node and path; the sub-workflows' mapping warnings are included, prefixed
-/// with the node and path. With `strict`, warnings are errors too.
-pub fn validate_subworkflows(project: &Project, strict: bool) -> ValidationReport {
+/// that can never end (`crate::project::recursion`) are errors naming the node and path; the sub-workflows' mapping warnings are included, prefixed
+/// with the node and path. With `strict`, warnings are errors too. Their python tools are read
+/// with `python` (`TRIDENT_PYTHON`) when given.
+pub fn validate_subworkflows(
+    project: &Project,
+    strict: bool,
+    python: Option<&OsString>,
+) -> ValidationReport {
     let mut chain = vec![canonical(&project.manifest_path)];
-    let mut report = subworkflows_report(project, &mut chain, strict);
+    let mut report = subworkflows_report(project, &mut chain, strict, python);
     report.errors.extend(endless_recursion_errors(project));
     if strict {
         report.promote_warnings();
@@ -208,6 +229,7 @@ fn subworkflows_report(
     project: &Project,
     chain: &mut Vec<PathBuf>,
     strict: bool,
+    python: Option<&OsString>,
 ) -> ValidationReport {
     let branches = project
         .branches
@@ -270,7 +292,7 @@ fn subworkflows_report(
                 continue;
             }
         };
-        for warning in validate_edge_mappings(&sub_project, &sub_dag) {
+        for warning in validate_edge_mappings(&sub_project, &sub_dag, python) {
             let message = format!("{label} '{node_id}' ({workflow_path}): {}", warning.message);
             if strict {
                 report.errors.push(message.clone());
@@ -281,7 +303,7 @@ fn subworkflows_report(
             });
         }
         chain.push(manifest_path);
-        let nested = subworkflows_report(&sub_project, chain, strict);
+        let nested = subworkflows_report(&sub_project, chain, strict, python);
         chain.pop();
         report.merge(nested);
     }
@@ -310,12 +332,14 @@ struct NodeContract {
 struct ContractCache {
     by_node: HashMap<String, NodeContract>,
     tool_inputs: Option<HashMap<String, Vec<String>>>,
+    /// `TRIDENT_PYTHON`, when set: the interpreter that reads the tools' signatures.
+    python: Option<OsString>,
 }
 
 impl ContractCache {
     fn get(&mut self, project: &Project, node_id: &str, kind: NodeKind) -> &NodeContract {
         if kind == NodeKind::Tool && self.tool_inputs.is_none() {
-            let runner = crate::tools::ToolRunner::new(std::env::var_os("TRIDENT_PYTHON"));
+            let runner = crate::tools::ToolRunner::new(self.python.clone());
             self.tool_inputs = Some(crate::tools::tool_parameters(
                 &runner,
                 &project.root,
@@ -531,12 +555,12 @@ mod tests {
 
         fn mapping_warnings(&self, relative: &str) -> Vec<ValidationWarning> {
             let (project, dag) = self.load(relative);
-            validate_edge_mappings(&project, &dag)
+            validate_edge_mappings(&project, &dag, None)
         }
 
         fn subworkflow_report(&self, relative: &str, strict: bool) -> ValidationReport {
             let (project, _dag) = self.load(relative);
-            validate_subworkflows(&project, strict)
+            validate_subworkflows(&project, strict, None)
         }
     }
 

@@ -19,9 +19,9 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use super::model::{NodeKind, Project};
 use super::validate::{ValidationReport, ValidationWarning};
 use crate::dag::Dag;
+use crate::project::model::{NodeKind, Project};
 use crate::template::variable_names;
 use crate::tools::SignatureCheck;
 
@@ -138,7 +138,7 @@ fn template_variable_warnings(project: &Project, dag: &Dag) -> Vec<ValidationWar
         let prompt = match node.kind {
             NodeKind::Prompt => project.prompts.get(id).cloned(),
             NodeKind::Agent => project.agents.get(id).and_then(|a| {
-                super::prompt::load_prompt_file(&project.root.join(&a.prompt_path)).ok()
+                crate::project::prompt::load_prompt_file(&project.root.join(&a.prompt_path)).ok()
             }),
             _ => None,
         };
