@@ -26,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
     let inputs = serde_json::json!({"text": "x", "n": 1, "items": [1, 2]});
     let _ = check_inputs(&project, inputs.as_object().unwrap(), " given with -i");
     if let Ok(dag) = Dag::build(&project) {
-        let _ = validate_edge_mappings(&project, &dag);
+        let _ = validate_edge_mappings(&project, &dag, None);
         let _ = dag.order.len();
     }
 });
