@@ -1,7 +1,8 @@
 //! JSON text written the way the original's Python `json.dumps` wrote it, so that the raw
 //! `text` of a json prompt's output (the structured-output tool input) reads the same as
 //! before: `", "` and `": "` separators, non-ASCII characters escaped as `\uXXXX`
-//! (`ensure_ascii`), and floats in Python's `repr` form (`1e-05`, `1e+16`, `100.0`).
+//! (`ensure_ascii`), and floats in Python's `repr` form (`1e-05`, `1e+16`, `100.0`). `-o text`
+//! prints output objects this way too, and `--wait-for` timeouts in seconds as floats.
 
 use std::io::{self, Write};
 
@@ -80,7 +81,7 @@ impl Formatter for PythonFormatter {
 
 /// Python's `repr(float)`: the shortest round-tripping digits, positional when the decimal
 /// exponent is in -4..16, else scientific with a signed exponent of at least two digits.
-fn python_float_repr(value: f64) -> String {
+pub fn python_float_repr(value: f64) -> String {
     if !value.is_finite() {
         // JSON values cannot hold these; kept total anyway.
         return value.to_string();

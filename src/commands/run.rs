@@ -316,9 +316,14 @@ fn print_result(args: &RunArgs, outcome: &RunOutcome, stdout_is_telemetry: bool)
         OutputMode::Text => match &outcome.error {
             Some(e) => errors.push_str(&format!("FAILED: {e}\n")),
             None => {
+                // One line per output node: an object as the original's `json.dumps`
+                // wrote it (`{"a": 1}`), a string raw, another value as JSON.
                 for value in outcome.outputs.values() {
                     match value {
                         Value::String(s) => text.extend_from_slice(s.as_bytes()),
+                        Value::Object(_) => {
+                            text.extend_from_slice(crate::python_json::dumps(value).as_bytes())
+                        }
                         other => {
                             let _ = serde_json::to_writer(&mut text, other);
                         }

@@ -1,5 +1,6 @@
 //! `trident project runs`: the most recent runs from the run index, each shown by the
-//! shortest prefix of its id (8 characters at least) that `--resume` and `--run` accept;
+//! shortest prefix of its id (8 characters at least) that `--resume` and `--run` accept,
+//! followed by `...` when it is cut, as the original printed its 8-character prefixes;
 //! `--json` prints the full index records.
 
 use crate::artifacts::RunIndexFile;
@@ -49,7 +50,10 @@ pub fn runs(args: &RunsArgs) -> Result<ExitCode, TridentError> {
             None => "",
         };
         let ids = index.runs.iter().map(|r| r.run_id.as_str());
-        println!("  [{icon}] {}", unique_prefix(&run.run_id, ids));
+        // `...` marks a cut id, as the original printed it (`[✓] 9edc89ab...`).
+        let prefix = unique_prefix(&run.run_id, ids);
+        let cut = if prefix.len() < run.run_id.len() { "..." } else { "" };
+        println!("  [{icon}] {prefix}{cut}");
         println!("      Status: {}{success}", run.status);
         if run.attempts > 1 {
             println!("      Attempts: {}", run.attempts);

@@ -68,7 +68,8 @@ pub fn wait_for_signals(
                 .map(|(_, p)| p.display().to_string())
                 .collect();
             return Err(TridentError::Timeout(format!(
-                "Timed out after {timeout}s waiting for signals: {}",
+                "Timed out after {}s waiting for signals: {}",
+                crate::python_json::python_float_repr(timeout),
                 missing.join(", ")
             )));
         }

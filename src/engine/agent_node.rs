@@ -32,6 +32,13 @@ pub fn run_agent_node(
         trace.tokens.insert("output".into(), 0);
         return Ok(dry_run_output(&prompt));
     }
+    // A sub-workflow's agents were not seen by the parent's pre-run check.
+    let as_root = crate::project::agent_settings::running_as_root();
+    if let Some(problem) =
+        crate::project::agent_settings::root_refusal(node_id, &node.permission_mode, as_root)
+    {
+        return Err(NodeError::runtime(problem));
+    }
     let request = AgentRequest {
         node,
         prompt: &prompt,

@@ -71,6 +71,25 @@ pub fn check_providers(
     }
 }
 
+/// Refuse a real run whose agent nodes the Claude CLI would refuse to start (see
+/// [`agent_settings::root_refusal`]), before any node runs.
+///
+/// [`agent_settings::root_refusal`]: crate::project::agent_settings::root_refusal
+pub fn check_agents_may_start(project: &Project) -> Result<(), TridentError> {
+    use crate::project::agent_settings::{root_refusal, running_as_root};
+    let as_root = running_as_root();
+    let errors: Vec<String> = project
+        .agents
+        .values()
+        .filter_map(|agent| root_refusal(&agent.id, &agent.permission_mode, as_root))
+        .map(|problem| format!("{problem} (a --dry-run starts no agent)"))
+        .collect();
+    match errors.len() {
+        0 => Ok(()),
+        _ => Err(TridentError::Validation(errors.join("\n"))),
+    }
+}
+
 /// Run `project` with `opts`. Returns `Err` only for problems found before the run starts
 /// (bad resume id, unknown start node, invalid DAG); node failures are in the outcome.
 pub fn run_workflow(
@@ -107,6 +126,7 @@ pub fn run_workflow(
     if is_root && !opts.dry_run {
         let env = runtime.providers.env();
         check_providers(project, &dag, &|name| env(name))?;
+        check_agents_may_start(project)?;
         if let Some(agent) = project.agents.keys().next()
             && let Err(e) = crate::agent::find_claude_cli(&runtime.env_overlay)
         {

@@ -1,6 +1,7 @@
 //! The agent-node settings checked when the manifest is read: the `permission_mode`
-//! values the Claude CLI accepts (and `bypassPermissions`, which it refuses under root),
-//! and the `model:` handed to it (`anthropic/NAME` or a bare Claude model name or alias).
+//! values the Claude CLI accepts and the `model:` handed to it (`anthropic/NAME` or a bare
+//! Claude model name or alias); and `bypassPermissions` under root, which the CLI refuses,
+//! checked before a real run only (validate, graph and `--dry-run` start no agent).
 
 /// The values of `permission_mode` the Claude CLI accepts (`--permission-mode`).
 pub const PERMISSION_MODES: [&str; 7] = [
@@ -13,17 +14,21 @@ pub const PERMISSION_MODES: [&str; 7] = [
     "plan",
 ];
 
-/// Why agent `id`'s `permission_mode` cannot work, if it cannot: not a mode the CLI knows,
-/// or `bypassPermissions` while running as root (the CLI refuses
-/// `--dangerously-skip-permissions` under root, so every run would fail).
-pub fn permission_mode_problem(id: &str, mode: &str, running_as_root: bool) -> Option<String> {
-    if !PERMISSION_MODES.contains(&mode) {
-        return Some(format!(
+/// Why agent `id`'s `permission_mode` cannot work, if it is not a mode the CLI knows.
+pub fn permission_mode_problem(id: &str, mode: &str) -> Option<String> {
+    (!PERMISSION_MODES.contains(&mode)).then(|| {
+        format!(
             "Agent node '{id}' has invalid permission_mode '{mode}'. Must be one of: {} \
              (the Claude CLI's --permission-mode values; default acceptEdits).",
             PERMISSION_MODES.join(", ")
-        ));
-    }
+        )
+    })
+}
+
+/// Why agent `id` cannot start for real: `bypassPermissions` while running as root (the CLI
+/// refuses `--dangerously-skip-permissions` under root, so the agent would fail). Only a
+/// real run asks: the project still loads, validates, draws and dry-runs.
+pub fn root_refusal(id: &str, mode: &str, running_as_root: bool) -> Option<String> {
     if mode == "bypassPermissions" && running_as_root {
         return Some(format!(
             "Agent node '{id}' uses permission_mode 'bypassPermissions', which the Claude CLI \
@@ -69,19 +74,20 @@ mod tests {
     #[test]
     fn permission_modes() {
         for mode in PERMISSION_MODES {
-            assert_eq!(permission_mode_problem("w", mode, false), None);
+            assert_eq!(permission_mode_problem("w", mode), None);
         }
-        let bad = permission_mode_problem("w", "acceptAll", false).unwrap();
+        let bad = permission_mode_problem("w", "acceptAll").unwrap();
         assert!(
             bad.contains("'acceptAll'") && bad.contains("acceptEdits, auto"),
             "{bad}"
         );
-        let root = permission_mode_problem("w", "bypassPermissions", true).unwrap();
+        let root = root_refusal("w", "bypassPermissions", true).unwrap();
         assert!(
             root.contains("root") && root.contains("acceptEdits"),
             "{root}"
         );
-        assert_eq!(permission_mode_problem("w", "acceptEdits", true), None);
+        assert_eq!(root_refusal("w", "bypassPermissions", false), None);
+        assert_eq!(root_refusal("w", "acceptEdits", true), None);
     }
 
     #[test]

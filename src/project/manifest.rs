@@ -504,11 +504,7 @@ fn parse_node(
             }
             let permission_mode =
                 opt_text(spec, "permission_mode").unwrap_or_else(|| "acceptEdits".into());
-            if let Some(problem) = agent_settings::permission_mode_problem(
-                id,
-                &permission_mode,
-                agent_settings::running_as_root(),
-            ) {
+            if let Some(problem) = agent_settings::permission_mode_problem(id, &permission_mode) {
                 return Err(invalid(path, problem));
             }
             let model = opt_text(spec, "model");

@@ -103,7 +103,8 @@ fn anthropic_text_prompt_renders_template() {
     let f = Fixture::new("hello").llm(&fake);
     let out = f.run(&["project", "run", "-i", r#"{"name":"Ada"}"#, "-o", "text"]);
     out.code(0);
-    assert_eq!(out.stdout.trim(), r#"{"greeting":"Hello, Ada!"}"#);
+    // As the original printed it (Python's `json.dumps`).
+    assert_eq!(out.stdout.trim(), r#"{"greeting": "Hello, Ada!"}"#);
     let req = &fake.requests()[0];
     assert_eq!(req.path, "/v1/messages");
     assert_eq!(req.prompt(), Some("Say hello to Ada."));

@@ -473,7 +473,7 @@ fn real_cli_denied_tool_calls_are_reported() {
 
 /// Not the CLI's: the manifest checks that need no CLI at all.
 #[test]
-fn permission_modes_are_checked_at_load() {
+fn permission_modes_are_checked_before_agents_run() {
     let f = project("permission_mode: acceptAll", "Do it.");
     let out = f.run(&["project", "validate"]);
     out.code(2);
@@ -483,6 +483,11 @@ fn permission_modes_are_checked_at_load() {
         out.stderr
     );
     let f = project("permission_mode: bypassPermissions", "Do it.");
+    // Under root too: loading, validating, drawing and a dry run start no agent.
+    f.run(&["project", "validate"]).code(0);
+    f.run(&["project", "graph"]).code(0);
+    f.run(&["project", "run", "--dry-run", "--no-artifacts", "-i", r#"{"task": "x"}"#])
+        .code(0);
     let out = f.run(&["project", "run", "-i", r#"{"task": "x"}"#]);
     if running_as_root() {
         out.code(2);

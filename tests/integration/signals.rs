@@ -67,6 +67,32 @@ fn wait_for_times_out_with_exit_4() {
 }
 
 #[test]
+fn wait_for_timeout_message_says_seconds_as_the_original() {
+    // The original's --timeout is a float: `--timeout 0` says "0.0s", as does ours.
+    let f = Fixture::new("hello");
+    let out = f.run(&[
+        "project",
+        "run",
+        "--dry-run",
+        "--wait-for",
+        "signal:up.ready",
+        "--timeout",
+        "0",
+    ]);
+    out.code(4);
+    let up = f.join(".trident/signals/up.ready");
+    assert_eq!(
+        out.stderr.lines().last().unwrap_or_default(),
+        format!(
+            "Error: Timed out after 0.0s waiting for signals: {}",
+            up.display()
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
 fn wait_for_proceeds_when_the_signal_appears() {
     let f = Fixture::new("hello");
     let mut child = f
