@@ -52,7 +52,11 @@ pub fn runs(args: &RunsArgs) -> Result<ExitCode, TridentError> {
         let ids = index.runs.iter().map(|r| r.run_id.as_str());
         // `...` marks a cut id, as the original printed it (`[✓] 9edc89ab...`).
         let prefix = unique_prefix(&run.run_id, ids);
-        let cut = if prefix.len() < run.run_id.len() { "..." } else { "" };
+        let cut = if prefix.len() < run.run_id.len() {
+            "..."
+        } else {
+            ""
+        };
         println!("  [{icon}] {prefix}{cut}");
         println!("      Status: {}{success}", run.status);
         if run.attempts > 1 {

@@ -486,8 +486,15 @@ fn permission_modes_are_checked_before_agents_run() {
     // Under root too: loading, validating, drawing and a dry run start no agent.
     f.run(&["project", "validate"]).code(0);
     f.run(&["project", "graph"]).code(0);
-    f.run(&["project", "run", "--dry-run", "--no-artifacts", "-i", r#"{"task": "x"}"#])
-        .code(0);
+    f.run(&[
+        "project",
+        "run",
+        "--dry-run",
+        "--no-artifacts",
+        "-i",
+        r#"{"task": "x"}"#,
+    ])
+    .code(0);
     let out = f.run(&["project", "run", "-i", r#"{"task": "x"}"#]);
     if running_as_root() {
         out.code(2);
