@@ -278,10 +278,15 @@ fn pending_set(state: &Checkpoint) -> HashSet<String> {
         .collect()
 }
 
-/// Drop completed nodes from `pending_nodes` and stamp `updated_at`.
+/// Drop completed nodes from `pending_nodes` (all of them once the run completed: the nodes
+/// it skipped are not still to run, and the original wrote `[]` then) and stamp `updated_at`.
 fn settle(state: &mut Checkpoint) {
-    let completed = &state.completed_nodes;
-    state.pending_nodes.retain(|p| !completed.contains_key(p));
+    if state.status == "completed" {
+        state.pending_nodes.clear();
+    } else {
+        let completed = &state.completed_nodes;
+        state.pending_nodes.retain(|p| !completed.contains_key(p));
+    }
     state.updated_at = now_iso();
 }
 
@@ -331,6 +336,29 @@ mod tests {
         // Completing it later drops it from failed_nodes.
         store.record_node("b", node(Some(0.1))).unwrap();
         assert!(store.state().failed_nodes.is_empty());
+    }
+
+    #[test]
+    fn a_completed_run_has_no_pending_nodes() {
+        // "b" was skipped (never recorded); once the run completed it is not still to run.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("checkpoint.json");
+        let mut store = CheckpointStore::create(checkpoint(), &path).unwrap();
+        store.record_node("a", node(None)).unwrap();
+        store.state_mut().status = "completed".into();
+        store.finish().unwrap();
+        let loaded = CheckpointStore::load(&path).unwrap();
+        assert!(
+            loaded.pending_nodes.is_empty(),
+            "{:?}",
+            loaded.pending_nodes
+        );
+        // A failed run keeps what is still to run, for --resume.
+        let mut store = CheckpointStore::create(checkpoint(), &path).unwrap();
+        store.record_node("a", node(None)).unwrap();
+        store.state_mut().status = "failed".into();
+        store.finish().unwrap();
+        assert_eq!(CheckpointStore::load(&path).unwrap().pending_nodes, ["b"]);
     }
 
     fn node(cost: Option<f64>) -> CheckpointNode {

@@ -82,18 +82,7 @@ impl RunStore {
     /// The signals folder (manifest `orchestration.signals.directory`, relative to the
     /// project root; default `.trident/signals`).
     pub fn signals_dir(&self) -> PathBuf {
-        let dir = self
-            .orchestration
-            .as_ref()
-            .map(|o| o.signals_dir.as_str())
-            .filter(|d| !d.is_empty())
-            .unwrap_or(".trident/signals");
-        let dir = Path::new(dir);
-        if dir.is_absolute() {
-            dir.to_path_buf()
-        } else {
-            self.project_root.join(dir)
-        }
+        Orchestration::signals_dir(self.orchestration.as_ref(), &self.project_root)
     }
 
     pub fn save_metadata(&self, metadata: &RunMetadata) -> std::io::Result<Saved> {

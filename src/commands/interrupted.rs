@@ -1,7 +1,9 @@
 //! What `trident project run` tells the user when Ctrl-C, SIGTERM or SIGHUP stops a run,
 //! whatever the telemetry settings: one stderr line with the signal, the elapsed time, the
-//! run id and the exact command to resume; with `-o json`, the result object
-//! `{"success": false, "interrupted": true, "run_id": ..., "error": ...}`.
+//! run id and the exact command to resume; with `-o json`, the result object of every run
+//! (`{success, outputs, error{node_id, node_type, message, cause_type}}`, FORMAT's shape,
+//! with `cause_type: "Interrupted"`) plus `interrupted: true`, `run_id` and
+//! `resume_command`.
 
 use std::io::Write;
 use std::time::Duration;
@@ -80,11 +82,21 @@ impl InterruptReport {
         let line = self.line(signal, elapsed);
         let _ = writeln!(std::io::stderr().lock(), "{line}");
         if self.json {
+            let message = format!(
+                "Interrupted by {signal} after {:.1}s",
+                elapsed.as_secs_f64()
+            );
             let result = json!({
                 "success": false,
+                "outputs": {},
+                "error": {
+                    "node_id": null,
+                    "node_type": null,
+                    "message": message,
+                    "cause_type": "Interrupted",
+                },
                 "interrupted": true,
                 "run_id": self.run_id,
-                "error": format!("Interrupted by {signal} after {:.1}s", elapsed.as_secs_f64()),
                 "resume_command": self.resume_command,
             });
             let text = format!(

@@ -1,14 +1,16 @@
-//! `trident project signals`: list (or `--clear`) the project's orchestration signals.
+//! `trident project signals`: list (or `--clear`) the project's orchestration signals, in
+//! the folder the runs write them to (`orchestration.signals.directory`, default
+//! `.trident/signals`; the original always looked in `.trident/signals`).
 
 use crate::artifacts::Signal;
 use crate::cli::SignalsArgs;
 use crate::error::TridentError;
 use crate::exit::ExitCode;
-use crate::project::load_project;
+use crate::project::{Orchestration, load_project};
 
 pub fn signals(args: &SignalsArgs) -> Result<ExitCode, TridentError> {
     let project = load_project(&args.path)?;
-    let dir = project.root.join(".trident").join("signals");
+    let dir = Orchestration::signals_dir(project.orchestration.as_ref(), &project.root);
     if args.clear {
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(|e| {

@@ -76,7 +76,7 @@ pub fn load_dotenv(root: &Path) -> Result<IndexMap<String, String>, TridentError
         }
     };
     match parse_dotenv(&text) {
-        Ok(pairs) => Ok(pairs.into_iter().collect()),
+        Ok(pairs) => Ok(first_of_each_key(pairs)),
         Err(e) => Err(TridentError::Parse(format!(
             "{}:{}: {}",
             path.display(),
@@ -86,9 +86,28 @@ pub fn load_dotenv(root: &Path) -> Result<IndexMap<String, String>, TridentError
     }
 }
 
+/// The pairs as a map, a key given twice keeping its first value: the original set each
+/// line's variable only when not already set, so its first line won.
+fn first_of_each_key(pairs: Vec<(String, String)>) -> IndexMap<String, String> {
+    let mut map = IndexMap::with_capacity(pairs.len());
+    for (key, value) in pairs {
+        map.entry(key).or_insert(value);
+    }
+    map
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_given_twice_keeps_its_first_value() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".env"), "A=first\nB=1\nA=second\n").unwrap();
+        let env = load_dotenv(dir.path()).unwrap();
+        assert_eq!(env["A"], "first");
+        assert_eq!(env["B"], "1");
+    }
 
     #[test]
     fn parses_quotes_comments_and_export() {

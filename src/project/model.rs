@@ -204,6 +204,18 @@ pub struct Orchestration {
     pub raw: Value,
 }
 
+impl Orchestration {
+    /// The signals folder of a project rooted at `root` (`orchestration.signals.directory`,
+    /// relative to the root unless absolute; default `.trident/signals`).
+    pub fn signals_dir(orchestration: Option<&Orchestration>, root: &std::path::Path) -> PathBuf {
+        let dir = orchestration
+            .map(|o| o.signals_dir.as_str())
+            .filter(|d| !d.is_empty())
+            .unwrap_or(".trident/signals");
+        root.join(dir)
+    }
+}
+
 /// Project-wide defaults (`defaults:`).
 #[derive(Debug, Clone, Default)]
 pub struct Defaults {

@@ -330,5 +330,15 @@ fn interruption_tells_the_user_how_to_resume_even_with_telemetry_off() {
     assert_eq!(json["success"], false);
     assert_eq!(json["interrupted"], true);
     assert_eq!(json["run_id"], "int1");
-    assert!(json["error"].as_str().unwrap().contains("SIGINT"));
+    // The `-o json` shape of every run (FORMAT.md), plus the interruption's fields.
+    assert_eq!(json["outputs"], serde_json::json!({}));
+    assert_eq!(json["error"]["cause_type"], "Interrupted");
+    assert!(json["error"]["node_id"].is_null());
+    assert!(
+        json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("SIGINT"),
+        "{json}"
+    );
 }

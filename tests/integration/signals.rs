@@ -40,6 +40,40 @@ fn emit_signal_writes_started_completed_ready() {
 }
 
 #[test]
+fn signals_command_reads_the_configured_signals_directory() {
+    let manifest = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/integration/fixtures/hello/agent.tml"),
+    )
+    .unwrap();
+    let f = Fixture::new("hello").file(
+        "agent.tml",
+        &format!(
+            "{manifest}\norchestration:\n  signals: {{enabled: true, directory: shared/sigs}}\n"
+        ),
+    );
+    f.run(&[
+        "project",
+        "run",
+        "--dry-run",
+        "--emit-signal",
+        "--run-id",
+        "c1",
+        "-i",
+        r#"{"name":"A"}"#,
+    ])
+    .code(0);
+    assert_eq!(f.read_json("shared/sigs/hello.completed")["run_id"], "c1");
+    let list = f.run(&["project", "signals"]);
+    list.code(0);
+    assert!(list.stdout.contains("shared/sigs"), "{}", list.stdout);
+    assert!(list.stdout.contains("hello.completed"), "{}", list.stdout);
+    assert!(list.stdout.contains("Run ID: c1"), "{}", list.stdout);
+    f.run(&["project", "signals", "--clear"]).code(0);
+    assert!(!f.join("shared/sigs").exists());
+}
+
+#[test]
 fn failed_run_emits_failed_signal() {
     let f = Fixture::new("failing");
     f.run(&["project", "run", "--emit-signal", "-i", r#"{"n": 1}"#])
