@@ -20,7 +20,7 @@ use serde_json::json;
 use trident::project::NodeKind;
 use trident::telemetry::otlp::settings::{OtlpProtocol, OtlpSettings};
 use trident::telemetry::{
-    DestinationOptions, Event, RunHistorySink, RunTelemetry, Telemetry, TelemetrySettings,
+    DestinationOptions, Event, RunHistorySink, RunTelemetry, Telemetry, TelemetrySettings, fields,
 };
 
 const NODES: usize = 1000;
@@ -69,7 +69,7 @@ fn emit_run(run: &RunTelemetry, checkpoint: &str) {
         let node = Some(id.as_str());
         run.emit(node, || Event::node_started(NodeKind::Prompt));
         run.emit(node, || Event::InputReceived {
-            inputs: json!({"text": "hello"}),
+            inputs: fields(json!({"text": "hello"})),
         });
         run.emit(node, || Event::PromptRendered {
             model: MODEL.into(),
@@ -77,7 +77,7 @@ fn emit_run(run: &RunTelemetry, checkpoint: &str) {
             chars: 27,
         });
         run.emit(node, || Event::OutputProduced {
-            outputs: json!({"text": mock.to_string(), "score": 0}),
+            outputs: fields(json!({"text": mock.to_string(), "score": 0})),
         });
         run.emit(node, || Event::NodeCompleted {
             node_type: NodeKind::Prompt,

@@ -264,7 +264,9 @@ fn end_to_end(c: &mut Criterion) {
             run.emit(Some(&id), || Event::node_started(NodeKind::Prompt));
             if run.wants(trident::telemetry::EventKind::InputReceived) {
                 run.emit(Some(&id), || Event::InputReceived {
-                    inputs: serde_json::json!({"topic": "cats", "n": i}),
+                    inputs: trident::telemetry::fields(
+                        serde_json::json!({"topic": "cats", "n": i}),
+                    ),
                 });
             }
             busy(WORK);
@@ -281,7 +283,7 @@ fn end_to_end(c: &mut Criterion) {
                 total_cost_usd: 0.01 * i as f64,
             });
             run.emit(Some(&id), || Event::OutputProduced {
-                outputs: serde_json::json!({"text": "a short answer"}),
+                outputs: trident::telemetry::fields(serde_json::json!({"text": "a short answer"})),
             });
             run.emit(Some(&id), node_completed);
         }

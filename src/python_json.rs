@@ -13,12 +13,18 @@ use serde_json::ser::{Formatter, Serializer};
 /// `value` as Python's `json.dumps(value)` would print it.
 pub fn dumps(value: &Value) -> String {
     let mut out = Vec::new();
-    let mut serializer = Serializer::with_formatter(&mut out, PythonFormatter);
-    match value.serialize(&mut serializer) {
+    match write_dumps(&mut out, value) {
         // The formatter writes ASCII only, so the bytes are always UTF-8.
         Ok(()) => String::from_utf8(out).unwrap_or_else(|_| value.to_string()),
         Err(_) => value.to_string(),
     }
+}
+
+/// Writes `value` to `out` as Python's `json.dumps(value)` would print it (streamed: the
+/// value can be as big as a run's inputs).
+pub fn write_dumps<T: Serialize + ?Sized>(out: &mut impl Write, value: &T) -> io::Result<()> {
+    let mut serializer = Serializer::with_formatter(out, PythonFormatter);
+    value.serialize(&mut serializer).map_err(io::Error::from)
 }
 
 /// A serde_json formatter with Python's default `json.dumps` layout.

@@ -21,6 +21,9 @@ use serde::{Deserialize, Serialize};
 use super::records::{Checkpoint, CheckpointNode, now_iso};
 use super::watched::{read_watched_json, write_watched_json};
 
+/// The buffer a journal line is written through (most lines fit: one `write` each).
+const JOURNAL_BUFFER: usize = 64 * 1024;
+
 #[derive(Serialize, Deserialize)]
 #[serde(untagged)]
 enum JournalLine {
@@ -170,12 +173,16 @@ impl CheckpointStore {
                     .open(journal_path(json_path))?,
             );
         }
-        let mut bytes = serde_json::to_vec(line).unwrap_or_default();
-        bytes.push(b'\n');
-        match &mut self.journal {
-            Some(journal) => journal.write_all(&bytes),
-            None => Ok(()),
-        }
+        let Some(journal) = &self.journal else {
+            return Ok(());
+        };
+        // Streamed (a node's output can be as big as the run's inputs): a line is written
+        // in one call when it fits the buffer; a crash in the middle of a longer one leaves
+        // a torn last line, which loading ignores.
+        let mut out = std::io::BufWriter::with_capacity(JOURNAL_BUFFER, journal);
+        serde_json::to_writer(&mut out, line)?;
+        out.write_all(b"\n")?;
+        out.flush()
     }
 
     /// Record a completed node (journal append: durable at once).

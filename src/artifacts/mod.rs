@@ -16,7 +16,9 @@ pub mod closest;
 pub mod liveness;
 pub mod records;
 pub mod run_index;
+pub mod run_outputs;
 pub mod shared_fields;
+pub mod shared_text;
 pub mod store;
 pub mod watched;
 
@@ -24,6 +26,8 @@ pub use checkpoint::CheckpointStore;
 pub use closest::{closest_ids, run_id_message};
 pub use records::*;
 pub use run_index::{RunIdError, RunIndexFile, resolve_among};
+pub use run_outputs::{OutputValue, RunOutputs, flatten_fields};
 pub use shared_fields::SharedFields;
+pub use shared_text::SharedText;
 pub use store::RunStore;
 pub use watched::{read_watched_json, watched_exists};

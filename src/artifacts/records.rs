@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::shared_fields::SharedFields;
+use super::shared_text::SharedText;
 
 /// ISO 8601 UTC timestamp in the original's shape (`2026-01-23T10:15:30.123456+00:00`).
 pub fn now_iso() -> String {
@@ -217,8 +218,12 @@ pub struct NodeTrace {
     #[serde(default, skip_serializing_if = "is_false")]
     pub cached: bool,
     /// A prompt node's rendered prompt (absent for other nodes).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompt: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::shared_text"
+    )]
+    pub prompt: Option<SharedText>,
     /// Agent nodes: the tool calls the Claude CLI refused (`tool_name`, `tool_input`,
     /// `reason`). Absent when there were none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

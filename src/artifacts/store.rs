@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::atomic::{to_pretty_json, write_atomic, write_json};
+use super::atomic::{copy_atomic, write_atomic_with, write_json, write_pretty_json};
 use super::records::{BranchIteration, RunMetadata, Signal, Trace, now_iso};
 use super::run_index::RunIndexFile;
+use super::run_outputs::RunOutputs;
 use super::watched::write_watched_json;
 use crate::project::Orchestration;
 
@@ -116,24 +117,25 @@ impl RunStore {
     /// `published`, `alias`, `export`).
     pub fn save_outputs(
         &self,
-        outputs: &Map<String, Value>,
+        outputs: &RunOutputs,
         publish_to: Option<&str>,
         publish: bool,
     ) -> std::io::Result<Vec<(&'static str, PathBuf, u64)>> {
-        let bytes = to_pretty_json(outputs);
         let mut saved = Vec::new();
         let path = self.outputs_path();
-        saved.push(("outputs", path.clone(), write_atomic(&path, &bytes)?));
+        // Streamed to outputs.json; the copies are made from that file, not from memory.
+        let (mut written, len) = write_atomic_with(&path, |out| write_pretty_json(out, outputs))?;
+        saved.push(("outputs", path.clone(), len));
         if !publish {
             return Ok(saved);
         }
         let orch = self.orchestration.as_ref();
         if let Some(target) = publish_to {
             let path = self.resolve(target);
-            saved.push(("published", path.clone(), write_atomic(&path, &bytes)?));
+            saved.push(("published", path.clone(), copy_atomic(&mut written, &path)?));
         } else if let Some(target) = orch.and_then(|o| o.publish_path.as_deref()) {
             let path = self.resolve(target);
-            saved.push(("published", path.clone(), write_atomic(&path, &bytes)?));
+            saved.push(("published", path.clone(), copy_atomic(&mut written, &path)?));
             if let Some(alias) = orch.and_then(|o| o.publish_alias.as_deref()) {
                 let link = self
                     .project_root
@@ -147,13 +149,13 @@ impl RunStore {
                     let _ = std::fs::remove_file(&link);
                     let absolute = std::path::absolute(&path).unwrap_or(path.clone());
                     std::os::unix::fs::symlink(&absolute, &link)?;
-                    saved.push(("alias", link, bytes.len() as u64));
+                    saved.push(("alias", link, len));
                 }
             }
         }
         if let Some(target) = orch.and_then(|o| o.export_path.as_deref()) {
             let path = self.resolve(target);
-            saved.push(("export", path.clone(), write_atomic(&path, &bytes)?));
+            saved.push(("export", path.clone(), copy_atomic(&mut written, &path)?));
         }
         Ok(saved)
     }

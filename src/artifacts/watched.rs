@@ -24,14 +24,14 @@
 //! dashboard matches file names against.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::atomic::{to_pretty_json, write_atomic};
+use super::atomic::{write_atomic_with, write_pretty_json};
 
 /// The recovery copy of `path`: `dir/trace.json` -> `dir/.trace.prev.json`.
 pub fn recovery_path(path: &Path) -> PathBuf {
@@ -49,7 +49,16 @@ pub fn recovery_path(path: &Path) -> PathBuf {
 /// Write `bytes` to `path` in place (same inode), after a complete copy of them went to its
 /// recovery copy. Creates parent folders. Returns the byte count.
 pub fn write_watched(path: &Path, bytes: &[u8]) -> std::io::Result<u64> {
-    write_atomic(&recovery_path(path), bytes)?;
+    write_watched_with(path, |out| out.write_all(bytes))
+}
+
+/// [`write_watched`] of what `write` writes: the content is streamed to the recovery copy,
+/// then copied from it into the file, never held in memory whole.
+fn write_watched_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<u64> {
+    let (mut content, len) = write_atomic_with(&recovery_path(path), write)?;
     let file = File::options()
         .create(true)
         .read(true)
@@ -57,27 +66,31 @@ pub fn write_watched(path: &Path, bytes: &[u8]) -> std::io::Result<u64> {
         .truncate(false)
         .open(path)?;
     file.lock()?;
-    let written = rewrite(&file, bytes);
+    let written = rewrite(&file, &mut content);
     let _ = file.unlock();
-    written.map(|_| bytes.len() as u64)
+    written.map(|_| len)
 }
 
-/// Replace the content of `file` by `bytes`, so that a reader or a crash in the middle only
-/// ever finds a strict prefix of `bytes` (never valid JSON). When the old content starts
-/// with the same byte (`{`), that byte is kept rather than truncating to zero: ext4
-/// (`auto_da_alloc`) flushes a file truncated to zero when it is closed, which costs
-/// milliseconds per update; the copy, replaced by rename, is the one that reaches the disk.
-fn rewrite(file: &File, bytes: &[u8]) -> std::io::Result<()> {
-    let mut first = [0u8; 1];
-    let read = file.read_at(&mut first, 0)?;
-    let keep = u64::from(read == 1 && bytes.first() == Some(&first[0]));
+/// Replace the content of `file` by that of `content`, so that a reader or a crash in the
+/// middle only ever finds a strict prefix of the new content (never valid JSON). When the
+/// old content starts with the same byte (`{`), that byte is kept rather than truncating to
+/// zero: ext4 (`auto_da_alloc`) flushes a file truncated to zero when it is closed, which
+/// costs milliseconds per update; the copy, replaced by rename, is the one that reaches the
+/// disk.
+fn rewrite(mut file: &File, content: &mut File) -> std::io::Result<()> {
+    let (mut old_first, mut new_first) = ([0u8; 1], [0u8; 1]);
+    let old = file.read_at(&mut old_first, 0)?;
+    let new = content.read_at(&mut new_first, 0)?;
+    let keep = u64::from(old == 1 && new == 1 && old_first == new_first);
     file.set_len(keep)?;
-    file.write_all_at(bytes, 0)
+    file.seek(SeekFrom::Start(0))?;
+    content.seek(SeekFrom::Start(0))?;
+    std::io::copy(content, &mut file).map(|_| ())
 }
 
-/// Write `value` as indented JSON to `path` with [`write_watched`].
+/// Write `value` as indented JSON to `path` with [`write_watched`], streamed.
 pub fn write_watched_json<T: Serialize>(path: &Path, value: &T) -> std::io::Result<u64> {
-    write_watched(path, &to_pretty_json(value))
+    write_watched_with(path, |out| write_pretty_json(out, value))
 }
 
 /// Why neither a watched file nor its recovery copy could be read.

@@ -8,14 +8,14 @@ use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::inputs::run_inputs;
 use super::interrupted::InterruptReport;
 use super::preflight::check_before_run;
 use super::run_observers::RunObservers;
 use super::wait::wait_for_signals;
-use crate::artifacts::{RunIndexFile, SharedFields};
+use crate::artifacts::{OutputValue, RunIndexFile, RunOutputs, SharedFields};
 use crate::board::{Board, ProgressMode, ProgressSink};
 use crate::checks::validate::validate_edge_mappings_with;
 use crate::cli::{OutputMode, RunArgs};
@@ -30,7 +30,7 @@ use crate::project::load_project;
 use crate::providers::ProviderClients;
 use crate::settings::{Environment, RunSettings};
 use crate::telemetry::settings::TelemetrySettings;
-use crate::telemetry::{DestinationOptions, RunHistorySink, Telemetry};
+use crate::telemetry::{DestinationOptions, HISTORY_FLUSH_INTERVAL, RunHistorySink, Telemetry};
 
 /// The run's budget in USD: `--max-cost`, else `TRIDENT_MAX_COST`; a positive number.
 fn max_cost(flag: Option<&str>, env: Option<String>) -> Result<Option<f64>, TridentError> {
@@ -181,6 +181,10 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
     }
 
     let mut telemetry = Telemetry::builder(&settings).secrets(environment.secret_values());
+    if !settings.enabled {
+        // Nobody reads this stream live: its writer can wake less often.
+        telemetry = telemetry.flush_interval(HISTORY_FLUSH_INTERVAL);
+    }
     if progress.shows(
         std::io::stderr().is_terminal(),
         args.verbose || (settings.writes_stdout() && std::io::stdout().is_terminal()),
@@ -287,15 +291,23 @@ fn trace_summary(outcome: &RunOutcome) -> Value {
 
 /// Print the result in the `-o` format (to stderr when telemetry owns stdout).
 fn print_result(args: &RunArgs, outcome: &RunOutcome, stdout_is_telemetry: bool) {
-    let mut text: Vec<u8> = Vec::new();
     let mut errors = String::new();
+    // Streamed through a buffer: the outputs can be as big as the inputs. A closed stdout
+    // (`| head`) is not an error worth a panic.
+    let (mut stdout, mut stderr) = (std::io::stdout().lock(), std::io::stderr().lock());
+    let target: &mut dyn Write = if stdout_is_telemetry {
+        &mut stderr
+    } else {
+        &mut stdout
+    };
+    let mut text = std::io::BufWriter::with_capacity(64 * 1024, target);
     match args.output {
         OutputMode::Json => {
             // The outputs are borrowed, not copied (they can be as big as the inputs).
             #[derive(serde::Serialize)]
             struct JsonResult<'a> {
                 success: bool,
-                outputs: &'a Map<String, Value>,
+                outputs: &'a RunOutputs,
                 #[serde(skip_serializing_if = "Option::is_none")]
                 error: Option<Value>,
                 #[serde(skip_serializing_if = "Option::is_none")]
@@ -311,29 +323,31 @@ fn print_result(args: &RunArgs, outcome: &RunOutcome, stdout_is_telemetry: bool)
                 trace: args.trace.then(|| trace_summary(outcome)),
             };
             let _ = serde_json::to_writer_pretty(&mut text, &result);
-            text.push(b'\n');
+            let _ = text.write_all(b"\n");
         }
         OutputMode::Text => match &outcome.error {
             Some(e) => errors.push_str(&format!("FAILED: {e}\n")),
             None => {
                 // One line per output node: an object as the original's `json.dumps`
                 // wrote it (`{"a": 1}`), a string raw, another value as JSON.
-                for value in outcome.outputs.values() {
+                for (_, value) in outcome.outputs.entries() {
                     match value {
-                        Value::String(s) => text.extend_from_slice(s.as_bytes()),
-                        Value::Object(_) => {
-                            text.extend_from_slice(crate::python_json::dumps(value).as_bytes())
+                        OutputValue::Value(Value::String(s)) => {
+                            let _ = text.write_all(s.as_bytes());
+                        }
+                        OutputValue::Node(_) | OutputValue::Value(Value::Object(_)) => {
+                            let _ = crate::python_json::write_dumps(&mut text, &value);
                         }
                         other => {
-                            let _ = serde_json::to_writer(&mut text, other);
+                            let _ = serde_json::to_writer(&mut text, &other);
                         }
                     }
-                    text.push(b'\n');
+                    let _ = text.write_all(b"\n");
                 }
             }
         },
         OutputMode::Pretty => {
-            text.extend_from_slice(
+            let _ = text.write_all(
                 (if outcome.success() {
                     "=== Execution Complete ===\n\n"
                 } else {
@@ -342,7 +356,7 @@ fn print_result(args: &RunArgs, outcome: &RunOutcome, stdout_is_telemetry: bool)
                 .as_bytes(),
             );
             if args.trace || !outcome.success() {
-                text.extend_from_slice(b"Trace:\n");
+                let _ = text.write_all(b"Trace:\n");
                 for n in &outcome.trace.nodes {
                     let status = if n.error.is_some() {
                         "FAILED"
@@ -363,25 +377,20 @@ fn print_result(args: &RunArgs, outcome: &RunOutcome, stdout_is_telemetry: bool)
                         .as_ref()
                         .map(|e| format!(" - {e}"))
                         .unwrap_or_default();
-                    text.extend_from_slice(
-                        format!("  [{status}] {}{tokens}{error}\n", n.id).as_bytes(),
-                    );
+                    let _ = text
+                        .write_all(format!("  [{status}] {}{tokens}{error}\n", n.id).as_bytes());
                 }
-                text.push(b'\n');
+                let _ = text.write_all(b"\n");
             }
             if let Some(e) = &outcome.error {
-                text.extend_from_slice(format!("Error:\n  {e}\n\n").as_bytes());
+                let _ = text.write_all(format!("Error:\n  {e}\n\n").as_bytes());
             }
-            text.extend_from_slice(b"Outputs:\n");
+            let _ = text.write_all(b"Outputs:\n");
             let _ = serde_json::to_writer_pretty(&mut text, &outcome.outputs);
-            text.push(b'\n');
+            let _ = text.write_all(b"\n");
         }
     }
-    // A closed stdout (`| head`) is not an error worth a panic.
-    if stdout_is_telemetry {
-        let _ = std::io::stderr().lock().write_all(&text);
-    } else {
-        let _ = std::io::stdout().lock().write_all(&text);
-    }
-    let _ = std::io::stderr().lock().write_all(errors.as_bytes());
+    let _ = text.flush();
+    drop(text);
+    let _ = stderr.write_all(errors.as_bytes());
 }

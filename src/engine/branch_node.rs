@@ -10,11 +10,10 @@ use serde_json::{Map, Value};
 
 use super::budget::{budget_stops, nested_budget_error};
 use super::context::{RunContext, RunOptions, TelemetryScope};
-use super::gather::flatten_outputs;
 use super::node_error::NodeError;
 use super::run::run_workflow;
 use super::spend::{Spend, roll_up};
-use crate::artifacts::{BranchIteration, NodeTrace, SharedFields, now_iso};
+use crate::artifacts::{BranchIteration, NodeTrace, SharedFields, flatten_fields, now_iso};
 use crate::expr::evaluate_on_output;
 use crate::project::{Project, load_project};
 use crate::telemetry::{ConditionKind, Event};
@@ -119,7 +118,7 @@ pub fn run_branch(
             .ok()
             .and_then(|b| serde_json::from_slice::<BranchIteration>(&b).ok());
         if let Some(previous) = previous {
-            current = flatten_outputs(&previous.outputs);
+            current = flatten_fields(&previous.outputs);
         }
         ctx.runtime.console.progress(format!(
             "  Resuming branch {node_id} from iteration {}",
@@ -182,7 +181,7 @@ pub fn run_branch(
                 branch_id: node_id.to_string(),
                 iteration,
                 inputs: current.clone(),
-                outputs: sub.outputs.clone(),
+                outputs: sub.outputs.to_map(),
                 started_at,
                 ended_at: Some(ended_at),
                 success: sub.error.is_none(),
@@ -218,7 +217,7 @@ pub fn run_branch(
                 .console
                 .warn(format!("could not journal branch '{node_id}': {e}"));
         }
-        let flat = flatten_outputs(&sub.outputs);
+        let flat = sub.outputs.flatten();
         let Some(loop_while) = branch.loop_while.as_deref() else {
             ctx.tel.emit(Some(node_id), || Event::BranchIteration {
                 iteration: iteration + 1,

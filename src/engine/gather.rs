@@ -1,5 +1,5 @@
 //! Moving data along edges: gathering a node's inputs from its upstream outputs through
-//! edge mappings, evaluating edge conditions, and flattening a sub-workflow's outputs.
+//! edge mappings, and evaluating edge conditions.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -66,23 +66,4 @@ pub fn edge_allows(edge: &Edge, outputs: &Outputs) -> (bool, Option<String>) {
         Ok(result) => (result, None),
         Err(e) => (false, Some(e.0)),
     }
-}
-
-/// A sub-workflow's outputs (`{output_node: {...}}`) flattened for its caller: a single
-/// output node's object as it is; several objects merged; anything else kept as is.
-pub fn flatten_outputs(raw: &Map<String, Value>) -> Map<String, Value> {
-    if raw.len() == 1 {
-        if let Some(Value::Object(only)) = raw.values().next() {
-            return only.clone();
-        }
-        return raw.clone();
-    }
-    let mut flat = Map::new();
-    for value in raw.values() {
-        match value {
-            Value::Object(o) => flat.extend(o.iter().map(|(k, v)| (k.clone(), v.clone()))),
-            _ => return raw.clone(),
-        }
-    }
-    flat
 }

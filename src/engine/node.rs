@@ -119,7 +119,7 @@ pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &O
             let gathered = SharedFields::new(gather_inputs(ctx.project, ctx.dag, node_id, outputs));
             if tel.wants(EventKind::InputReceived) {
                 tel.emit(Some(node_id), || Event::InputReceived {
-                    inputs: Value::Object((*gathered).clone()),
+                    inputs: gathered.clone(),
                 });
             }
             trace.input = gathered.clone();
@@ -191,7 +191,7 @@ pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &O
         Ok(Finish::Done(output)) => {
             if tel.wants(EventKind::OutputProduced) {
                 tel.emit(Some(node_id), || Event::OutputProduced {
-                    outputs: Value::Object((*output).clone()),
+                    outputs: output.clone(),
                 });
             }
             tel.emit(Some(node_id), || Event::NodeCompleted {

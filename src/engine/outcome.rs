@@ -1,8 +1,6 @@
 //! What a run produced: its outputs and trace, and its first failed node if any.
 
-use serde_json::{Map, Value};
-
-use crate::artifacts::Trace;
+use crate::artifacts::{RunOutputs, Trace};
 use crate::exit::ExitCode;
 use crate::project::NodeKind;
 
@@ -32,7 +30,7 @@ impl std::fmt::Display for RunError {
 #[derive(Debug, Clone)]
 pub struct RunOutcome {
     pub run_id: String,
-    pub outputs: Map<String, Value>,
+    pub outputs: RunOutputs,
     pub trace: Trace,
     pub error: Option<RunError>,
     /// Where the run's artifacts are (`None` with `--no-artifacts`).

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use super::context::RunContext;
 use super::node_error::NodeError;
 use super::spend::{charge, price_call};
-use crate::artifacts::{CACHE_READ_TOKENS, CACHE_WRITE_TOKENS, NodeTrace};
+use crate::artifacts::{CACHE_READ_TOKENS, CACHE_WRITE_TOKENS, NodeTrace, SharedText};
 use crate::project::{OutputFormat, PromptFile, SchemaField};
 use crate::providers::{Completion, CompletionRequest};
 use crate::telemetry::{Event, EventKind};
@@ -177,11 +177,11 @@ pub fn run_prompt(
     };
     trace.model = Some(model.clone());
     let tel = &ctx.tel;
-    let rendered = render(&prompt.body, &template_variables(prompt, gathered));
+    let rendered = SharedText::from(render(&prompt.body, &template_variables(prompt, gathered)));
     if tel.wants(EventKind::PromptRendered) {
         tel.emit(Some(node_id), || Event::PromptRendered {
             model: model.clone(),
-            prompt: rendered.clone(),
+            prompt: SharedText::clone(&rendered),
             chars: rendered.chars().count() as u64,
         });
     }

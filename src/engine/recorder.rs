@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::console::Console;
 use super::outcome::RunError;
-use crate::artifacts::{RunEntry, RunMetadata, RunStore, Trace, now_iso};
+use crate::artifacts::{RunEntry, RunMetadata, RunOutputs, RunStore, Trace, now_iso};
 use crate::telemetry::{Event, RunTelemetry};
 
 /// Writes one run's artifacts (nothing with `--no-artifacts`: `store` is `None`).
@@ -94,7 +94,7 @@ impl RunRecorder<'_> {
     pub fn finish(
         &mut self,
         trace: &Trace,
-        outputs: &Map<String, Value>,
+        outputs: &RunOutputs,
         error: Option<&RunError>,
         publish_to: Option<&str>,
         emit_signals: bool,

@@ -6,8 +6,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use serde_json::{Map, Value};
-
 use super::checkpoint_folder::CheckpointFolder;
 use super::context::{RunContext, RunOptions, Runtime, TelemetryScope};
 use super::fingerprint::run_fingerprint;
@@ -19,8 +17,8 @@ use super::resume::load_resume;
 use super::scheduler::run_nodes;
 use super::spend::Spend;
 use crate::artifacts::{
-    Checkpoint, CheckpointNode, CheckpointStore, NodeTrace, RunMetadata, RunStore, Trace, now_iso,
-    read_watched_json,
+    Checkpoint, CheckpointNode, CheckpointStore, NodeTrace, RunMetadata, RunOutputs, RunStore,
+    SharedFields, Trace, now_iso, read_watched_json,
 };
 use crate::dag::Dag;
 use crate::error::TridentError;
@@ -372,25 +370,19 @@ pub fn run_workflow(
 /// A run's outputs: every output node that produced something; else, for a successful
 /// run, the last node's output (as the original). A failed run never reports its inputs (or
 /// any intermediate node) as its outputs.
-fn final_outputs(
-    project: &Project,
-    dag: &Dag,
-    outputs: &Outputs,
-    succeeded: bool,
-) -> Map<String, Value> {
-    let mut final_outputs = Map::new();
-    for id in project.outputs.keys() {
-        if let Some(o) = outputs.get(id) {
-            final_outputs.insert(id.clone(), Value::Object((**o).clone()));
-        }
+fn final_outputs(project: &Project, dag: &Dag, outputs: &Outputs, succeeded: bool) -> RunOutputs {
+    let by_node: Vec<(String, SharedFields)> = project
+        .outputs
+        .keys()
+        .filter_map(|id| outputs.get(id).map(|o| (id.clone(), o.clone())))
+        .collect();
+    if !by_node.is_empty() {
+        return RunOutputs::Nodes(by_node);
     }
-    if final_outputs.is_empty()
-        && succeeded
-        && let Some(last) = dag.order.iter().rev().find_map(|id| outputs.get(id))
-    {
-        final_outputs = (**last).clone();
+    match dag.order.iter().rev().find_map(|id| outputs.get(id)) {
+        Some(last) if succeeded => RunOutputs::Fields(last.clone()),
+        _ => RunOutputs::default(),
     }
-    final_outputs
 }
 
 /// The outcome of resuming a run that had completed: its saved outputs and trace, nothing
@@ -407,7 +399,7 @@ fn completed_outcome(
     // the two has its outputs in the checkpoint only.
     let outputs = std::fs::read(run_dir.join("outputs.json"))
         .ok()
-        .and_then(|b| serde_json::from_slice::<Map<String, Value>>(&b).ok())
+        .and_then(|b| serde_json::from_slice::<RunOutputs>(&b).ok())
         .unwrap_or_else(|| {
             let saved: Outputs = checkpoint
                 .completed_nodes

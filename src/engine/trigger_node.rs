@@ -9,7 +9,6 @@ use serde_json::{Map, Value, json};
 use super::branch_node::check_condition;
 use super::budget::nested_budget_error;
 use super::context::{RunContext, RunOptions, TelemetryScope};
-use super::gather::flatten_outputs;
 use super::node_error::NodeError;
 use super::run::run_workflow;
 use super::spend::{Spend, roll_up};
@@ -172,10 +171,7 @@ pub fn run_trigger(
                 .console
                 .progress("  Triggered workflow completed successfully");
             let mut output = object(json!({"triggered": true, "status": "success"}));
-            output.insert(
-                "output".into(),
-                Value::Object(flatten_outputs(&sub.outputs)),
-            );
+            output.insert("output".into(), Value::Object(sub.outputs.flatten()));
             Ok(TriggerResult {
                 output,
                 skipped: false,

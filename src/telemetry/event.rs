@@ -6,11 +6,26 @@
 //! `?` in the catalogue are omitted when `None`; `WorkflowFailed.failed_node` is not
 //! optional in the catalogue and is written as `null` when unknown.
 
-use serde_json::Value;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
 
 use super::catalogue::{Category, EventKind, Level, Verbosity};
 use super::fields::DataVisitor;
 use crate::project::NodeKind;
+
+/// A payload of named fields shared with the engine (the same type as
+/// `crate::artifacts::SharedFields`).
+pub type Fields = Arc<Map<String, Value>>;
+
+/// `value`'s fields as a shared payload (a value that is not an object becomes the single
+/// field `value`); for callers that build a payload rather than share one.
+pub fn fields(value: Value) -> Fields {
+    match value {
+        Value::Object(map) => Arc::new(map),
+        other => Arc::new(Map::from_iter([("value".to_string(), other)])),
+    }
+}
 
 /// Why a node did not run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,10 +144,10 @@ pub enum Event {
         reason: SkipReason,
         edge: Option<String>,
     },
-    /// `input_received` {inputs}.
-    InputReceived { inputs: Value },
-    /// `output_produced` {outputs}.
-    OutputProduced { outputs: Value },
+    /// `input_received` {inputs}: the node's gathered inputs, shared with the engine.
+    InputReceived { inputs: Fields },
+    /// `output_produced` {outputs}: the node's output, shared with the engine.
+    OutputProduced { outputs: Fields },
     /// `condition_evaluated` {kind, expression, result, edge_id?, error?}.
     ConditionEvaluated {
         kind: ConditionKind,
@@ -220,7 +235,8 @@ pub enum Event {
     /// `prompt_rendered` {model, prompt, chars}: a prompt node's rendered prompt.
     PromptRendered {
         model: String,
-        prompt: String,
+        /// Shared with the node's trace (`prompt` of trace.json).
+        prompt: Arc<str>,
         chars: u64,
     },
     /// `price_unknown` {model}: a model without a price (its cost is `null`).
@@ -455,8 +471,8 @@ impl Event {
                 v.label("reason", reason.as_str());
                 v.opt_text("edge", edge.as_deref());
             }
-            Event::InputReceived { inputs } => v.payload("inputs", inputs),
-            Event::OutputProduced { outputs } => v.payload("outputs", outputs),
+            Event::InputReceived { inputs } => v.fields("inputs", inputs),
+            Event::OutputProduced { outputs } => v.fields("outputs", outputs),
             Event::ConditionEvaluated {
                 kind,
                 expression,

@@ -5,7 +5,7 @@
 //! payload...). The JSON Lines and human formats implement the visitor; redaction and
 //! truncation apply to `text` and `payload` only, so fixed vocabulary is never mangled.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// Receives the fields of one event's `data`, in order.
 pub(crate) trait DataVisitor {
@@ -24,6 +24,9 @@ pub(crate) trait DataVisitor {
     /// A JSON payload (node inputs, outputs, tool input): redacted by key and by value,
     /// strings truncated.
     fn payload(&mut self, key: &'static str, value: &Value);
+    /// A JSON object payload held as its map (node inputs and outputs): visited exactly as
+    /// [`payload`](Self::payload) visits the same object.
+    fn fields(&mut self, key: &'static str, value: &Map<String, Value>);
     /// Opens a nested object; the fields up to [`end_object`](Self::end_object) are its own.
     fn begin_object(&mut self, key: &'static str);
     /// Closes the innermost nested object.

@@ -55,7 +55,7 @@ pub use builder::{DEFAULT_QUEUE_CAPACITY, TelemetryBuilder};
 pub use catalogue::{Category, EventKind, Level, Verbosity};
 pub use destination::DestinationOptions;
 pub use emitter::{RunTelemetry, Telemetry};
-pub use event::{ConditionKind, Event, SkipReason};
+pub use event::{ConditionKind, Event, Fields, SkipReason, fields};
 pub use filter::{EventFilter, LevelSetting, Selector};
 pub use format::{Envelope, Format, human_line};
 pub use guard::{SHUTDOWN_TIMEOUT, TelemetryGuard};
@@ -64,7 +64,7 @@ pub use record::RunScope;
 pub use redact::{Redactor, secret_env_values};
 pub use settings::TelemetrySettings;
 pub use sink::{FileSink, MemorySink, Rotation, RunHistorySink, Sink, StdoutSink};
-pub use writer::FLUSH_INTERVAL;
+pub use writer::{FLUSH_INTERVAL, HISTORY_FLUSH_INTERVAL};
 
 #[cfg(test)]
 mod destination_tests;

@@ -191,13 +191,13 @@ fn secrets_from_start_are_redacted_but_token_counts_are_not() {
         .start();
     let run = telemetry.for_run("r");
     run.emit(Some("n"), || Event::InputReceived {
-        inputs: json!({
+        inputs: fields(json!({
             "question": "is dotenv-value-123 safe? no",
             "api_key": "whatever",
             "input_tokens": 10,
             "header": "Bearer abcdefghijkl",
             "key": "sk-live-abcdefghijkl",
-        }),
+        })),
     });
     run.emit(Some("n"), || Event::NodeCompleted {
         node_type: NodeKind::Prompt,
@@ -254,7 +254,7 @@ fn payloads_are_truncated_except_at_debug() {
         telemetry
             .for_run("r")
             .emit(Some("n"), move || Event::OutputProduced {
-                outputs: json!({ "text": long }),
+                outputs: fields(json!({ "text": long })),
             });
         drop(guard);
         memory.events()[0]["data"]["outputs"]["text"]

@@ -29,8 +29,17 @@ use super::record::{Record, ScopeCache, ScopeId};
 /// plus the time to write one batch).
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(2);
 
+/// The drain interval of a stream nobody reads live (no stdout, file or OTLP stream: a
+/// run's own `events.jsonl` and local consumers such as progress, metrics and hooks): still
+/// far inside the 100 ms real-time bound, with a fifth of the writer's wake-ups and writes.
+pub const HISTORY_FLUSH_INTERVAL: Duration = Duration::from_millis(10);
+
 /// Formatted bytes are handed to the sinks in chunks of about this size.
 const CHUNK_BYTES: usize = 256 * 1024;
+
+/// The batch buffer's usual capacity; one taken far beyond it by a huge line (a node's
+/// output as big as the run's inputs) is given back once that line is written.
+const BUFFER_BYTES: usize = 64 * 1024;
 
 /// Owns the destinations; runs on its own thread.
 pub(crate) struct EventWriter {
@@ -63,7 +72,7 @@ impl EventWriter {
             scopes: ScopeCache::default(),
             opened: false,
             last_scope: 0,
-            buf: Vec::with_capacity(64 * 1024),
+            buf: Vec::with_capacity(BUFFER_BYTES),
             dropped_total: 0,
         }
     }
@@ -242,6 +251,9 @@ impl EventWriter {
             self.disable(index, &e, lines);
         }
         self.buf.clear();
+        if self.buf.capacity() > 4 * CHUNK_BYTES {
+            self.buf = Vec::with_capacity(BUFFER_BYTES);
+        }
     }
 
     fn disable(&mut self, index: usize, error: &io::Error, lost: u64) {

@@ -253,10 +253,15 @@ impl HumanData<'_> {
     }
 
     fn payload_field(&mut self, key: &str, value: &Value) {
-        self.flush_tokens();
         let mut json = Vec::new();
         jsonl::write_value(&mut json, value, self.policy);
-        push_pair(self.out, key, &String::from_utf8_lossy(&json));
+        self.json_pair(key, &json);
+    }
+
+    /// ` key=<json text>` of a payload written by the JSON Lines format.
+    fn json_pair(&mut self, key: &str, json: &[u8]) {
+        self.flush_tokens();
+        push_pair(self.out, key, &String::from_utf8_lossy(json));
     }
 
     /// A field read back from a jsonl line.
@@ -311,6 +316,12 @@ impl DataVisitor for HumanData<'_> {
         self.payload_field(key, value);
     }
 
+    fn fields(&mut self, key: &'static str, value: &Map<String, Value>) {
+        let mut json = Vec::new();
+        jsonl::write_object(&mut json, value, self.policy);
+        self.json_pair(key, &json);
+    }
+
     fn begin_object(&mut self, _key: &'static str) {
         self.flush_tokens();
     }
@@ -326,6 +337,7 @@ mod tests {
 
     use super::*;
     use crate::project::NodeKind;
+    use crate::telemetry::event::fields;
     use crate::telemetry::event::{Event, SkipReason};
     use crate::telemetry::record::RunScope;
     use crate::telemetry::redact::Redactor;
@@ -388,7 +400,7 @@ mod tests {
             (
                 Some("greet"),
                 Event::OutputProduced {
-                    outputs: json!({"text": "Hello there", "api_key": "x", "n": [1, 2]}),
+                    outputs: fields(json!({"text": "Hello there", "api_key": "x", "n": [1, 2]})),
                 },
             ),
             (

@@ -7,7 +7,7 @@
 //! `event`, `level`, `node_id`?, `data`. Written by hand into the batch buffer (no
 //! intermediate map), strings escaped by serde_json.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::Envelope;
 use crate::telemetry::clock::TimestampText;
@@ -104,26 +104,29 @@ pub(crate) fn write_value(out: &mut Vec<u8>, value: &Value, policy: &PayloadPoli
             }
             out.push(b']');
         }
-        Value::Object(map) => {
-            out.push(b'{');
-            for (i, (key, item)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_str(out, key);
-                out.push(b':');
-                if !item.is_null() && policy.redactor().is_secret_key(key) {
-                    write_str(out, REDACTED);
-                } else {
-                    write_value(out, item, policy);
-                }
-            }
-            out.push(b'}');
-        }
+        Value::Object(map) => write_object(out, map, policy),
         scalar => {
             let _ = serde_json::to_writer(&mut *out, scalar);
         }
     }
+}
+
+/// Appends a JSON object payload, as [`write_value`] writes the same object.
+pub(crate) fn write_object(out: &mut Vec<u8>, map: &Map<String, Value>, policy: &PayloadPolicy) {
+    out.push(b'{');
+    for (i, (key, item)) in map.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_str(out, key);
+        out.push(b':');
+        if !item.is_null() && policy.redactor().is_secret_key(key) {
+            write_str(out, REDACTED);
+        } else {
+            write_value(out, item, policy);
+        }
+    }
+    out.push(b'}');
 }
 
 struct JsonData<'a> {
@@ -184,6 +187,11 @@ impl DataVisitor for JsonData<'_> {
         write_value(self.out, value, self.policy);
     }
 
+    fn fields(&mut self, key: &'static str, value: &Map<String, Value>) {
+        self.key(key);
+        write_object(self.out, value, self.policy);
+    }
+
     fn begin_object(&mut self, key: &'static str) {
         self.key(key);
         self.out.push(b'{');
@@ -202,6 +210,7 @@ mod tests {
 
     use super::*;
     use crate::project::NodeKind;
+    use crate::telemetry::event::fields;
     use crate::telemetry::event::{ConditionKind, SkipReason};
     use crate::telemetry::policy::MAX_PAYLOAD_CHARS;
     use crate::telemetry::record::RunScope;
@@ -322,7 +331,9 @@ mod tests {
             "long": "z".repeat(1200),
         });
         let v = line(
-            &Event::InputReceived { inputs },
+            &Event::InputReceived {
+                inputs: fields(inputs),
+            },
             Some("n"),
             &scope(),
             &policy,
@@ -458,13 +469,13 @@ mod tests {
             ),
             (
                 Event::InputReceived {
-                    inputs: json!({"a":1}),
+                    inputs: fields(json!({"a":1})),
                 },
                 json!({"inputs":{"a":1}}),
             ),
             (
                 Event::OutputProduced {
-                    outputs: json!({"text":"hi"}),
+                    outputs: fields(json!({"text":"hi"})),
                 },
                 json!({"outputs":{"text":"hi"}}),
             ),
@@ -772,8 +783,12 @@ mod tests {
 
         fn event() -> impl Strategy<Value = Event> {
             prop_oneof![
-                json().prop_map(|outputs| Event::OutputProduced { outputs }),
-                json().prop_map(|inputs| Event::InputReceived { inputs }),
+                json().prop_map(|outputs| Event::OutputProduced {
+                    outputs: fields(outputs),
+                }),
+                json().prop_map(|inputs| Event::InputReceived {
+                    inputs: fields(inputs),
+                }),
                 ("\\PC{0,30}", "\\PC{0,10}", any::<u64>()).prop_map(|(error, error_type, ms)| {
                     Event::NodeFailed {
                         node_type: NodeKind::Tool,
@@ -880,6 +895,7 @@ mod tests {
                 let inputs = with_secret(value, &secret, where_);
                 prop_assert!(inputs.to_string().contains(&secret));
                 let policy = PayloadPolicy::new(Redactor::new(true, vec![secret.clone()], &[]), None);
+                let inputs = fields(inputs);
                 let v = line(&Event::InputReceived { inputs }, Some("n"), &scope(), &policy);
                 let text = v.to_string();
                 prop_assert!(!text.contains(&secret), "{} in {}", secret, text);

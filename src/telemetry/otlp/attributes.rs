@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 
 use opentelemetry_proto::tonic::common::v1::KeyValue;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::proto::kv;
 use crate::telemetry::event::Event;
@@ -89,21 +89,24 @@ impl<S: AttributeSink> Attributes<'_, S> {
                 let text = self.policy.text(s);
                 self.out.attr(key, Attr::Str(&text));
             }
-            Value::Object(map) => {
-                for (name, item) in map {
-                    let nested = format!("{key}.{name}");
-                    if !item.is_null() && self.policy.redactor().is_secret_key(name) {
-                        self.out.attr(&nested, Attr::Str(REDACTED));
-                    } else {
-                        self.payload_value(&nested, item);
-                    }
-                }
-            }
+            Value::Object(map) => self.payload_object(key, map),
             Value::Array(_) => {
                 let mut text = Vec::new();
                 write_value(&mut text, value, self.policy);
                 let text = String::from_utf8(text).unwrap_or_default();
                 self.out.attr(key, Attr::Str(&text));
+            }
+        }
+    }
+
+    /// An object payload's fields under the dotted key `key` (`key.name`).
+    fn payload_object(&mut self, key: &str, map: &Map<String, Value>) {
+        for (name, item) in map {
+            let nested = format!("{key}.{name}");
+            if !item.is_null() && self.policy.redactor().is_secret_key(name) {
+                self.out.attr(&nested, Attr::Str(REDACTED));
+            } else {
+                self.payload_value(&nested, item);
             }
         }
     }
@@ -143,6 +146,11 @@ impl<S: AttributeSink> DataVisitor for Attributes<'_, S> {
         self.payload_value(&key, value);
     }
 
+    fn fields(&mut self, key: &'static str, value: &Map<String, Value>) {
+        let key = self.key(key);
+        self.payload_object(&key, value);
+    }
+
     fn begin_object(&mut self, key: &'static str) {
         self.prefix.push(key);
     }
@@ -158,6 +166,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::telemetry::event::fields;
     use crate::telemetry::policy::MAX_PAYLOAD_CHARS;
     use crate::telemetry::redact::Redactor;
 
@@ -202,12 +211,12 @@ mod tests {
         assert!(!got.iter().any(|(k, _)| k == "cost_usd"), "NaN left out");
 
         let event = Event::InputReceived {
-            inputs: json!({
+            inputs: fields(json!({
                 "q": "key sk-abcdefghijkl here",
                 "api_key": "hunter2",
                 "deep": {"n": 1, "none": null},
                 "list": [1, "sk-abcdefghijkl"],
-            }),
+            })),
         };
         let got = attributes(&event);
         assert_eq!(
