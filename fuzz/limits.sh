@@ -38,10 +38,13 @@ project("deep", head + "nodes:\n  input: {type: input}\n  output: {type: output}
         f"  a: {{from: input, to: output, condition: \"{deep}\"}}\n")
 project("io", head + "nodes:\n  input: {type: input}\n  output: {type: output}\nedges:\n"
         "  a: {from: input, to: output, mapping: {text: text, rows: rows}}\n")
-# 100 MB of JSON: one big string; 50 MB: 600k small objects.
+# 100 MB of JSON: one big string; 44.5 MB: 600k small objects; 101.5 MB: 1.35M of them.
 json.dump({"text": "x" * 100_000_000}, open("in100mb.json", "w"))
-json.dump({"rows": [{"id": i, "v": f"value-{i}", "ok": True, "n": i * 0.5, "x": None}
-                    for i in range(600_000)]}, open("rows600k.json", "w"))
+def rows(n, path):
+    json.dump({"rows": [{"id": i, "v": f"value-{i}", "ok": True, "n": i * 0.5, "x": None}
+                        for i in range(n)]}, open(path, "w"))
+rows(600_000, "rows600k.json")
+rows(1_350_000, "rows100mb.json")
 json.dump({"text": "x" * 50_000_000}, open("in50mb.json", "w"))
 PY
 
@@ -60,8 +63,11 @@ row "manifest with 100k nodes: validate" project validate nodes100k
 row "manifest with 100k nodes: dry run" project run nodes100k --dry-run --no-artifacts -i '{"x": 1}'
 row "10 MB prompt: dry run" project run prompt10mb --dry-run --no-artifacts -i '{"x": 1}'
 row "condition nested 10k deep: validate" project validate deep
-row "50 MB JSON input (-f), artifacts on" project run io -f in50mb.json -o json
-row "600k small objects, 44 MB (-f), artifacts on" project run io -f rows600k.json -o json
+# Input -> output with every artifact on and telemetry on stdout (the result on stderr).
+row "50 MB JSON input (-f), artifacts on" project run io -f in50mb.json -o json --telemetry
+row "600k small objects, 44.5 MB (-f), artifacts on" project run io -f rows600k.json -o json --telemetry
 row "100 MB JSON input (-f): default limit" project run io -f in100mb.json -o json
 ENVS=(TRIDENT_MAX_INPUT_SIZE=200MB)
-row "100 MB JSON input, TRIDENT_MAX_INPUT_SIZE=200MB" project run io -f in100mb.json -o json --no-artifacts
+row "100 MB string (-f), artifacts on, 200MB limit" project run io -f in100mb.json -o json --telemetry
+row "1.35M small objects, 101.5 MB (-f), artifacts on" project run io -f rows100mb.json -o json --telemetry
+row "100 MB string (-f), --no-artifacts, 200MB limit" project run io -f in100mb.json -o json --no-artifacts

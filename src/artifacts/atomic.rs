@@ -74,3 +74,58 @@ pub fn write_pretty_json<T: serde::Serialize + ?Sized>(
 pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> std::io::Result<u64> {
     write_atomic_with(path, |out| write_pretty_json(out, value)).map(|(_, written)| written)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    /// A value whose indented JSON is several times the write buffer.
+    fn big() -> Value {
+        let rows: Vec<Value> = (0..20_000)
+            .map(|i| json!({"id": i, "v": format!("välue-{i}"), "x": null}))
+            .collect();
+        json!({"rows": rows, "text": "a \"quoted\"\nline"})
+    }
+
+    #[test]
+    fn streamed_json_is_byte_for_byte_the_serialised_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let value = big();
+        let expected = serde_json::to_vec_pretty(&value).unwrap();
+        assert!(expected.len() > 4 * WRITE_BUFFER);
+        let path = dir.path().join("sub/outputs.json");
+        assert_eq!(write_json(&path, &value).unwrap(), expected.len() as u64);
+        assert_eq!(std::fs::read(&path).unwrap(), expected);
+        // The copy is made from the written file, whole.
+        let (mut written, len) =
+            write_atomic_with(&path, |out| write_pretty_json(out, &value)).unwrap();
+        assert_eq!(len, expected.len() as u64);
+        let copy = dir.path().join("published/result.json");
+        assert_eq!(copy_atomic(&mut written, &copy).unwrap(), len);
+        assert_eq!(std::fs::read(&copy).unwrap(), expected);
+        assert_eq!(copy_atomic(&mut written, &copy).unwrap(), len, "again");
+        assert_eq!(std::fs::read(&copy).unwrap(), expected);
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("sub"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["outputs.json"], "no temp file left");
+    }
+
+    #[test]
+    fn a_failed_write_leaves_the_target_and_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("outputs.json");
+        write_atomic(&path, b"{\"old\": 1}").unwrap();
+        let err = write_atomic_with(&path, |out| {
+            out.write_all(&[b' '; 3 * WRITE_BUFFER])?;
+            Err(std::io::Error::other("serialiser failed"))
+        })
+        .unwrap_err();
+        assert_eq!(err.to_string(), "serialiser failed");
+        assert_eq!(std::fs::read(&path).unwrap(), b"{\"old\": 1}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

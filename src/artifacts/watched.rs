@@ -203,6 +203,28 @@ mod tests {
     }
 
     #[test]
+    fn a_big_artifact_is_streamed_to_the_copy_then_into_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trace.json");
+        write(&path, json!({"short": true}));
+        let rows: Vec<Value> = (0..30_000).map(|i| json!({"n": i, "s": "é"})).collect();
+        let value = json!({"nodes": rows});
+        let expected = serde_json::to_vec_pretty(&value).unwrap();
+        assert_eq!(
+            write_watched_json(&path, &value).unwrap(),
+            expected.len() as u64
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), expected);
+        assert_eq!(std::fs::read(recovery_path(&path)).unwrap(), expected);
+        // Back to a short content: nothing of the long one is left.
+        write(&path, json!({"short": true}));
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            serde_json::to_vec_pretty(&json!({"short": true})).unwrap()
+        );
+    }
+
+    #[test]
     fn a_torn_or_garbage_file_is_recovered_from_the_copy() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("checkpoint.json");

@@ -6,6 +6,7 @@ mod support;
 mod agents;
 mod analysis;
 mod artifacts;
+mod big_inputs;
 mod cli_basics;
 mod connections;
 mod cost;

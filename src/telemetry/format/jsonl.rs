@@ -280,6 +280,67 @@ mod tests {
     }
 
     #[test]
+    fn payload_lines_are_byte_for_byte_the_documented_shape() {
+        // Golden lines (the JSONL envelope is a public contract): shared maps and text are
+        // written exactly as the values they stand for, redacted and truncated.
+        let policy = PayloadPolicy::new(
+            Redactor::new(true, vec!["dotenv-secret".into()], &[]),
+            Some(MAX_PAYLOAD_CHARS),
+        );
+        let inputs = fields(json!({
+            "text": "é \"q\"\n\tdotenv-secret",
+            "api_key": "k",
+            "nested": {"password": null, "list": [1, 2.5, -0.0, true, null]},
+        }));
+        let scope = scope();
+        let golden = |event: &Event| {
+            let mut out = Vec::new();
+            let envelope = Envelope {
+                unix_millis: 1_769_163_330_123,
+                seq: 3,
+                scope: &scope,
+                node_id: Some("n"),
+                event,
+            };
+            write_line(&envelope, &mut TimestampText::default(), &policy, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        let head =
+            "{\"timestamp\":\"2026-01-23T10:15:30.123Z\",\"seq\":3,\"run_id\":\"0194ab12-7c3d\",";
+        let data = "{\"text\":\"é \\\"q\\\"\\n\\t[REDACTED]\",\"api_key\":\"[REDACTED]\",\"nested\":{\"password\":null,\"list\":[1,2.5,-0.0,true,null]}}";
+        assert_eq!(
+            golden(&Event::InputReceived {
+                inputs: inputs.clone()
+            }),
+            format!(
+                "{head}\"event\":\"input_received\",\"level\":\"DEBUG\",\"node_id\":\"n\",\"data\":{{\"inputs\":{data}}}}}\n"
+            )
+        );
+        assert_eq!(
+            golden(&Event::OutputProduced { outputs: inputs }),
+            format!(
+                "{head}\"event\":\"output_produced\",\"level\":\"DEBUG\",\"node_id\":\"n\",\"data\":{{\"outputs\":{data}}}}}\n"
+            )
+        );
+        assert_eq!(
+            golden(&Event::PromptRendered {
+                model: "anthropic/m".into(),
+                prompt: "Say hi, sk-abcdefghijkl".into(),
+                chars: 23,
+            }),
+            format!(
+                "{head}\"event\":\"prompt_rendered\",\"level\":\"DEBUG\",\"node_id\":\"n\",\"data\":{{\"model\":\"anthropic/m\",\"prompt\":\"Say hi, [REDACTED]\",\"chars\":23}}}}\n"
+            )
+        );
+        // A map payload and the same object as a JSON value give the same bytes.
+        let map = fields(json!({"a": {"secret": "s", "b": "x".repeat(1500)}, "c": [1]}));
+        let (mut as_map, mut as_value) = (Vec::new(), Vec::new());
+        write_object(&mut as_map, &map, &policy);
+        write_value(&mut as_value, &Value::Object((*map).clone()), &policy);
+        assert_eq!(as_map, as_value);
+    }
+
+    #[test]
     fn sub_workflow_envelope() {
         let child = RunScope {
             run_id: "child".into(),
