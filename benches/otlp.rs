@@ -26,7 +26,12 @@ enum Collector {
 
 /// A collector on 127.0.0.1 in this process; returns its base URL. Counts bytes received.
 fn collector(kind: Collector, received: Arc<AtomicU64>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    collector_at("127.0.0.1:0", kind, received)
+}
+
+/// [`collector`] listening on `address`.
+fn collector_at(address: &str, kind: Collector, received: Arc<AtomicU64>) -> String {
+    let listener = TcpListener::bind(address).unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     std::thread::spawn(move || {
         let mut held = Vec::new();
@@ -42,35 +47,46 @@ fn collector(kind: Collector, received: Arc<AtomicU64>) -> String {
     url
 }
 
+/// Answers the requests of one connection, kept alive as real collectors do (HTTP/1.1),
+/// each as soon as its body is read.
 fn answer(stream: TcpStream, kind: Collector, received: &AtomicU64) {
+    let _ = stream.set_nodelay(true);
     let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut line = String::new();
-    let mut length = 0usize;
-    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-        return;
-    }
-    loop {
-        line.clear();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
-            break;
-        }
-        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-            length = v.trim().parse().unwrap_or(0);
-        }
-    }
-    let mut body = vec![0; length];
-    let _ = reader.read_exact(&mut body);
-    received.fetch_add(length as u64, Ordering::Relaxed);
+    let mut stream = stream;
     let status = if kind == Collector::Fails500 {
         "500 Internal Server Error"
     } else {
         "200 OK"
     };
-    let mut stream = stream;
-    let _ = write!(
-        stream,
-        "HTTP/1.1 {status}\r\nContent-Type: application/x-protobuf\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    );
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut length = 0usize;
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        received.fetch_add(length as u64, Ordering::Relaxed);
+        let answered = write!(
+            stream,
+            "HTTP/1.1 {status}\r\nContent-Type: application/x-protobuf\r\nContent-Length: 0\r\n\r\n"
+        );
+        if answered.is_err() {
+            return;
+        }
+    }
 }
 
 fn run(dir: &Path, extra: &[&str]) -> Duration {
@@ -122,8 +138,35 @@ fn compare(dir: &Path, runs: usize, a: &[&str], b: &[&str]) -> (f64, f64, f64) {
     (median(ta), median(tb), (median(ratios) - 1.0) * 100.0)
 }
 
+/// The value after `flag` on the command line.
+fn arg_value(flag: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    let at = args.iter().position(|a| a == flag)?;
+    args.get(at + 1).cloned()
+}
+
+/// `--write-project DIR [--chain]` writes the 1000-node project, `--serve ADDRESS` runs
+/// the healthy collector until killed, so that whole commands can be timed from outside
+/// (`/usr/bin/time`, `hyperfine`) against the same collector.
+fn helper_modes() -> bool {
+    let mut helped = false;
+    if let Some(dir) = arg_value("--write-project") {
+        let chain = std::env::args().any(|a| a == "--chain");
+        write_project(Path::new(&dir), 1000, chain);
+        helped = true;
+    }
+    if let Some(address) = arg_value("--serve") {
+        let received = Arc::new(AtomicU64::new(0));
+        println!("{}", collector_at(&address, Collector::Healthy, received));
+        loop {
+            std::thread::park();
+        }
+    }
+    helped
+}
+
 fn main() {
-    if std::env::args().any(|a| a == "--list") {
+    if std::env::args().any(|a| a == "--list") || helper_modes() {
         return;
     }
     let runs: usize = std::env::var("OTLP_BENCH_RUNS")

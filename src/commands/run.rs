@@ -142,7 +142,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
         .or_else(|| resume_from.clone().filter(|r| !r.ends_with(".json")))
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
 
-    let opts = RunOptions {
+    let mut opts = RunOptions {
         entrypoint: args.entrypoint.clone(),
         inputs: SharedFields::new(inputs),
         dry_run: args.dry_run,
@@ -155,6 +155,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
         max_cost,
         spend: None,
         depth: 0,
+        tool_docstrings: Arc::default(),
     };
     let dag = Dag::build(&project)?;
     // Boot a python worker now, while the run is checked and prepared (no tool code runs
@@ -168,6 +169,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
         &runtime.tools,
         &runtime.console,
     )?;
+    opts.tool_docstrings = Arc::new(crate::tools::docstrings(&signatures));
     if args.dry_run || args.verbose {
         let warnings = validate_edge_mappings_with(&project, &dag, &signatures);
         if !warnings.is_empty() {

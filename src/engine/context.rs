@@ -41,6 +41,10 @@ pub struct RunOptions {
     /// How many in-process sub-workflow runs enclose this one (0: a top-level run); bounded
     /// by [`crate::project::recursion::MAX_WORKFLOW_DEPTH`].
     pub depth: usize,
+    /// The python tools' docstrings by tool id, read by the pre-flight's static
+    /// introspection: a tool node's description when its `tools:` entry has no
+    /// `description:` (empty for sub-workflows, whose tools are not introspected).
+    pub tool_docstrings: Arc<HashMap<String, String>>,
 }
 
 impl RunOptions {

@@ -243,7 +243,8 @@ pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &O
 }
 
 /// `node_started` of `node_id`: a prompt's request settings (its frontmatter, else the
-/// manifest's `defaults:`), a tool's description.
+/// manifest's `defaults:`), a tool's description (its `description:`, else a python
+/// tool's docstring).
 fn node_started(ctx: &RunContext, node_id: &str, kind: NodeKind) -> Event {
     let project = ctx.project;
     let mut event = Event::node_started(kind);
@@ -265,11 +266,13 @@ fn node_started(ctx: &RunContext, node_id: &str, kind: NodeKind) -> Event {
                     .or(project.defaults.max_tokens);
             }
             NodeKind::Tool => {
+                // The manifest's `description:`, else the python function's docstring.
                 *description = project
                     .tools
                     .get(node_id)
                     .map(|t| t.description.trim())
                     .filter(|d| !d.is_empty())
+                    .or_else(|| ctx.opts.tool_docstrings.get(node_id).map(String::as_str))
                     .map(str::to_string);
             }
             _ => {}

@@ -3,10 +3,11 @@
 # list of {"file": PATH, "function": NAME}. Never imports (so never runs) user code: each module
 # is parsed with `ast` and the function's definition read from the tree.
 # Prints one JSON list, one entry per request, in order:
-#   {"status": "ok", "parameters": [...], "required": [...], "var_keyword": BOOL}
+#   {"status": "ok", "parameters": [...], "required": [...], "var_keyword": BOOL, "doc": TEXT|null}
 #   {"status": "unknown", "detail": TEXT}   the name is bound some other way (import, assignment)
 #   {"status": "problem", "kind": KIND, "detail": TEXT}
-# KIND: `unreadable`, `syntax_error`, `missing_function`.
+# KIND: `unreadable`, `syntax_error`, `missing_function`. `doc` is the function's docstring,
+# its indentation cleaned as `inspect.cleandoc` does (null when it has none).
 # Keep this script compatible with Python 3.8.
 
 import ast
@@ -55,7 +56,7 @@ def signature(function):
         if default is None:
             required.append(arg.arg)
     return {"status": "ok", "parameters": parameters, "required": required,
-            "var_keyword": args.kwarg is not None}
+            "var_keyword": args.kwarg is not None, "doc": ast.get_docstring(function)}
 
 
 def inspect_one(path, name):

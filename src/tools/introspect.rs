@@ -38,6 +38,9 @@ pub struct ToolSignature {
     pub required: Vec<String>,
     /// Whether it takes `**kwargs` (then any input name is accepted).
     pub var_keyword: bool,
+    /// The function's docstring (indentation cleaned, trimmed; `None` when it has none or
+    /// it is blank): the tool's description when the manifest gives none.
+    pub docstring: Option<String>,
 }
 
 /// What static introspection found out about one python tool.
@@ -61,6 +64,8 @@ enum Reply {
         parameters: Vec<String>,
         required: Vec<String>,
         var_keyword: bool,
+        #[serde(default)]
+        doc: Option<String>,
     },
     Unknown {
         detail: String,
@@ -169,10 +174,16 @@ fn check_from(tool: &ToolDef, declared: &str, reply: Result<&Reply, &str>) -> Si
             parameters,
             required,
             var_keyword,
+            doc,
         }) => SignatureCheck::Known(ToolSignature {
             parameters: parameters.clone(),
             required: required.clone(),
             var_keyword: *var_keyword,
+            docstring: doc
+                .as_deref()
+                .map(str::trim)
+                .filter(|d| !d.is_empty())
+                .map(str::to_string),
         }),
         Ok(Reply::Unknown { detail }) => {
             SignatureCheck::Unknown(format!("tool '{}': {detail} in {declared}", tool.id))
@@ -182,6 +193,22 @@ fn check_from(tool: &ToolDef, declared: &str, reply: Result<&Reply, &str>) -> Si
         }
         Err(why) => SignatureCheck::Unknown(why.to_string()),
     }
+}
+
+/// The docstrings of the python tools whose signature was read, by tool id: what their
+/// spans' `gen_ai.tool.description` says when the manifest's `tools:` entry has no
+/// `description:`.
+pub fn docstrings(python: &HashMap<String, SignatureCheck>) -> HashMap<String, String> {
+    python
+        .iter()
+        .filter_map(|(id, check)| match check {
+            SignatureCheck::Known(ToolSignature {
+                docstring: Some(doc),
+                ..
+            }) => Some((id.clone(), doc.clone())),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The parameter names of every tool of `tools` whose inputs are known (python: parameters
@@ -292,14 +319,17 @@ mod tests {
         project.write(
             "tools/geo.py",
             "open('ran', 'w').write('the module ran')\nimport nonexistent_dependency\n\
-             def lookup(city, country='NO', *args, units, scale=1, **kwargs):\n    pass\n\
-             async def execute(a, /, b=2):\n    pass\n",
+             def lookup(city, country='NO', *args, units, scale=1, **kwargs):\n    \
+             \"\"\"Looks a city up.\n\n    Returns its coordinates.\n    \"\"\"\n    pass\n\
+             async def execute(a, /, b=2):\n    pass\n\
+             def blank():\n    '   '\n",
         );
         let checks = signatures(
             &project,
             &[
                 python_tool("l", "geo", Some("lookup")),
                 python_tool("e", "geo", None),
+                python_tool("b", "geo", Some("blank")),
             ],
         );
         assert_eq!(
@@ -313,6 +343,7 @@ mod tests {
                 ],
                 required: vec!["city".into(), "units".into()],
                 var_keyword: true,
+                docstring: Some("Looks a city up.\n\nReturns its coordinates.".into()),
             })
         );
         assert_eq!(
@@ -321,7 +352,17 @@ mod tests {
                 parameters: vec!["a".into(), "b".into()],
                 required: vec!["a".into()],
                 var_keyword: false,
+                docstring: None,
             })
+        );
+        // A blank docstring says nothing; only documented functions describe their tool.
+        assert!(matches!(&checks["b"], SignatureCheck::Known(s) if s.docstring.is_none()));
+        assert_eq!(
+            docstrings(&checks),
+            HashMap::from([(
+                "l".to_string(),
+                "Looks a city up.\n\nReturns its coordinates.".to_string()
+            )])
         );
         assert!(!project.root().join("ran").exists(), "module code was run");
     }

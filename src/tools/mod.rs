@@ -66,7 +66,7 @@ pub use command_template::shell_quote;
 pub use error::ToolError;
 pub use events_file::{EVENTS_ENV, INVALID_EVENT};
 pub use interpreter::InterpreterSearch;
-pub use introspect::{SignatureCacheUpdate, SignatureCheck, ToolSignature};
+pub use introspect::{SignatureCacheUpdate, SignatureCheck, ToolSignature, docstrings};
 pub use module_location::{ModuleLocation, locate_module};
 pub use observer::{IgnoreReports, ToolObserver, ToolReport};
 pub use python_pool::PythonPool;

@@ -18,8 +18,9 @@ use crate::fnv::Fnv;
 
 /// The cache file's name inside the cache folder.
 const FILE_NAME: &str = "python-signatures.json";
-/// Bumped when the meaning of a reply changes (older files are then ignored).
-const FORMAT: u32 = 1;
+/// Bumped when the meaning of a reply changes (older files are then ignored and the
+/// modules read again). 2: replies carry the function's docstring.
+const FORMAT: u32 = 2;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct CacheFile<R> {
@@ -176,6 +177,14 @@ mod tests {
     fn a_damaged_cache_file_is_ignored() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(FILE_NAME), b"{not json").unwrap();
+        let cache = SignatureCache::<String>::load(dir.path());
+        assert!(cache.entries.is_empty());
+        // A file of the previous format (replies without docstrings) is read again.
+        std::fs::write(
+            dir.path().join(FILE_NAME),
+            br#"{"format":1,"entries":{"k":{"module_hash":"h","reply":"old"}}}"#,
+        )
+        .unwrap();
         let cache = SignatureCache::<String>::load(dir.path());
         assert!(cache.entries.is_empty());
     }

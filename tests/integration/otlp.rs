@@ -205,7 +205,11 @@ fn tools_failures_and_skips() {
             "    function: ok\n  boom:",
             "    function: ok\n    description: Checks the number\n  boom:",
         );
-    let f = f.file("agent.tml", &manifest);
+    // Docstrings describe python tools the manifest leaves undescribed.
+    let ops = "def ok(n):\n    \"\"\"Passes the number on.\"\"\"\n    return {\"n\": n}\n\n\n\
+               def boom(n):\n    \"\"\"\n    Fails on purpose.\n\n    Always.\n    \"\"\"\n    \
+               raise ValueError(f\"bad value {n}\")\n";
+    let f = f.file("agent.tml", &manifest).file("tools/ops.py", ops);
     let out = f.run(&[
         "project",
         "run",
@@ -231,7 +235,20 @@ fn tools_failures_and_skips() {
     assert_eq!(first.attr("gen_ai.tool.type"), "function");
     assert_eq!(first.attr("gen_ai.tool.description"), "Checks the number");
     let boom = rx.span("execute_tool boom");
-    assert_eq!(boom.attr("gen_ai.tool.description"), Value::Null);
+    assert_eq!(boom.attr("gen_ai.tool.description"), "Fails on purpose.\n\nAlways.");
+    // The signature cache keeps the docstrings (its format changed with them).
+    let cache: Value = serde_json::from_str(
+        &std::fs::read_to_string(f.join(".trident/cache/python-signatures.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(cache["format"], 2);
+    let docs: Vec<&str> = cache["entries"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(|e| e["reply"]["doc"].as_str())
+        .collect();
+    assert!(docs.contains(&"Fails on purpose.\n\nAlways."), "{cache}");
     assert_eq!(boom.status_code, ERROR);
     assert_eq!(boom.attr("error.type"), "ToolError");
     assert!(!boom.status_message.is_empty());
@@ -369,6 +386,8 @@ edges:
     assert_eq!(root.trace_state, "vendor=abc");
     let probe = rx.span("execute_tool probe");
     child_of(&probe, &root);
+    // Neither a `description:` nor a docstring: no description attribute.
+    assert_eq!(probe.attr("gen_ai.tool.description"), Value::Null);
     let seen = out.json()["outputs"]["output"]["seen"]
         .as_str()
         .unwrap()
