@@ -130,6 +130,7 @@ impl TelemetryBuilder {
             queue: EventQueue::new(capacity, Clock::start()),
             filter: mask,
             propagation: settings.otlp.as_ref().map(Propagation::new),
+            triggered_env: settings.triggered_run_env(),
         });
         let writer = EventWriter::new(
             Arc::clone(&core),

@@ -29,6 +29,9 @@ pub(crate) struct Core {
     pub filter: EventFilter,
     /// Trace context handed to child processes, when OpenTelemetry export is on.
     pub propagation: Option<Propagation>,
+    /// The stream's settings as variables, for `fire-and-forget` runs
+    /// ([`TelemetrySettings::triggered_run_env`]).
+    pub triggered_env: Vec<(&'static str, String)>,
 }
 
 /// The telemetry stream of one `trident` invocation. Cheap to clone.
@@ -231,18 +234,20 @@ impl RunTelemetry {
         }
     }
 
-    /// The variables a `fire-and-forget` run started by node `node_id` gets: the trace
-    /// context of [`RunTelemetry::trace_env`] and this run's OpenTelemetry settings, so it
-    /// exports to the same place and appears in this run's trace.
+    /// The variables a `fire-and-forget` run started by node `node_id` gets: this run's
+    /// telemetry settings and, with OpenTelemetry export on, the trace context of
+    /// [`RunTelemetry::trace_env`] and the export settings, so it writes and exports where
+    /// this run does and appears in this run's trace.
     pub fn triggered_run_env(&self, node_id: &str) -> Vec<(&'static str, String)> {
-        match self.inner.as_ref().map(|h| (h, &h.core.propagation)) {
-            Some((h, Some(p))) => {
-                let mut vars = p.trace_env(&h.scope, node_id);
-                vars.extend(p.settings_env());
-                vars
-            }
-            _ => Vec::new(),
+        let Some(h) = &self.inner else {
+            return Vec::new();
+        };
+        let mut vars = h.core.triggered_env.clone();
+        if let Some(p) = &h.core.propagation {
+            vars.extend(p.trace_env(&h.scope, node_id));
+            vars.extend(p.settings_env());
         }
+        vars
     }
 }
 

@@ -33,6 +33,16 @@ impl LevelSetting {
         Some(setting)
     }
 
+    /// The spelling [`LevelSetting::parse`] reads back.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LevelSetting::Verbosity(v) => v.as_str(),
+            LevelSetting::Floor(Level::Error) => "error",
+            // `parse` makes floors of WARNING and ERROR only.
+            LevelSetting::Floor(_) => "warning",
+        }
+    }
+
     /// Whether an event of `kind` passes this level on its own.
     pub fn admits(self, kind: EventKind) -> bool {
         self.admits_at(kind, kind.level())
@@ -81,6 +91,18 @@ impl Selector {
             _ => return None,
         };
         Some(Selector::Severity(level))
+    }
+
+    /// The spelling [`Selector::parse`] reads back.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Selector::Event(kind) => kind.name(),
+            Selector::Category(category) => category.as_str(),
+            Selector::Severity(Level::Error) => "error",
+            Selector::Severity(Level::Warning) => "warning",
+            Selector::Severity(Level::Info) => "info",
+            Selector::Severity(Level::Debug) => "debug",
+        }
     }
 
     /// Parses a comma-separated list; empty items are ignored. On failure returns the

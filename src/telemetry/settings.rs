@@ -190,6 +190,40 @@ impl TelemetrySettings {
     pub fn event_filter(&self) -> EventFilter {
         EventFilter::new(self.level, &self.filter)
     }
+
+    /// The variables a `fire-and-forget` run is started with so that its telemetry is this
+    /// run's, however this run got it (flags, variables or its manifest): variables come
+    /// before the triggered project's manifest. The OpenTelemetry settings are added by
+    /// the trace context (`RunTelemetry::triggered_run_env`); extra `redact` keys of the
+    /// manifest have no variable and are not passed on.
+    pub fn triggered_run_env(&self) -> Vec<(&'static str, String)> {
+        let on_off = |on: bool| if on { "on" } else { "off" }.to_string();
+        let mut vars = vec![(env_vars::ENABLED, on_off(self.enabled))];
+        if self.otlp.is_none() {
+            vars.push((env_vars::OTLP, on_off(false)));
+        }
+        if !self.enabled {
+            return vars;
+        }
+        vars.push((env_vars::FORMAT, self.format.as_str().to_string()));
+        vars.push((env_vars::STDOUT, on_off(self.stdout)));
+        if let Some(file) = &self.file {
+            vars.push((env_vars::FILE, file.display().to_string()));
+        }
+        if let Some(level) = self.level {
+            vars.push((env_vars::LEVEL, level.as_str().to_string()));
+        }
+        if !self.filter.is_empty() {
+            let list: Vec<&str> = self.filter.iter().map(|s| s.as_str()).collect();
+            vars.push((env_vars::FILTER, list.join(",")));
+        }
+        if let Some(size) = self.max_size {
+            vars.push((env_vars::MAX_SIZE, size.to_string()));
+        }
+        vars.push((env_vars::MAX_FILES, self.max_files.to_string()));
+        vars.push((env_vars::REDACT, on_off(self.redact)));
+        vars
+    }
 }
 
 /// Where a value came from, as named in error messages.
@@ -616,6 +650,45 @@ mod tests {
         let on = Case::new().args(|a| a.telemetry = true).ok();
         assert!(on.writes_stdout());
         assert_eq!(TelemetrySettings::on(), on);
+    }
+
+    #[test]
+    fn a_triggered_run_inherits_the_settings_however_they_were_given() {
+        let parent = Case::new()
+            .manifest(json!({
+                "enabled": true, "format": "human", "file": "logs/{run_id}.log",
+                "level": "warning", "filter": "node,agent_turn_started,error",
+                "max_size": "1MB", "max_files": 3, "redact": false,
+            }))
+            .args(|a| a.telemetry_stdout = true)
+            .ok();
+        let vars: HashMap<&str, String> = parent.triggered_run_env().into_iter().collect();
+        assert_eq!(vars["TRIDENT_TELEMETRY_OTLP"], "off");
+        // Variables come before the triggered project's own manifest.
+        let env = |k: &str| vars.get(k).cloned();
+        let child = TelemetrySettings::resolve(
+            &TelemetryArgs::default(),
+            &env,
+            Some(&json!({"enabled": false, "level": "debug", "otlp": "on", "format": "jsonl"})),
+            Path::new("/elsewhere"),
+            Path::new("/cwd"),
+        )
+        .unwrap();
+        assert_eq!(child, parent);
+        assert_eq!(child.file.as_deref(), Some(Path::new("/project/logs/{run_id}.log")));
+
+        // Off stays off, whatever the triggered project says.
+        let vars = Case::new().ok().triggered_run_env();
+        let env = |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
+        let child = TelemetrySettings::resolve(
+            &TelemetryArgs::default(),
+            &env,
+            Some(&json!({"enabled": true, "otlp": "on"})),
+            Path::new("/elsewhere"),
+            Path::new("/cwd"),
+        )
+        .unwrap();
+        assert_eq!(child, TelemetrySettings::default());
     }
 
     #[test]

@@ -666,13 +666,17 @@ fn a_fire_and_forget_run_joins_its_parents_trace() {
         .replace("mode: wait", "mode: fire-and-forget")
         .replace("mapping: {result: output.upper}", "mapping: {pid: pid}");
     std::fs::write(f.join("agent.tml"), manifest).unwrap();
-    // The settings come from the flag: the child inherits them through its environment.
+    // The settings come from the flags: the child inherits them through its environment
+    // (its events go to the parent's file too).
+    let log = f.join("events.jsonl");
     f.run(&[
         "project",
         "run",
         "-i",
         r#"{"word": "hi"}"#,
         &format!("--telemetry-otlp={}", rx.url()),
+        "--telemetry-file",
+        log.to_str().unwrap(),
     ])
     .code(0);
     let root = rx.span("invoke_workflow parent");
@@ -690,4 +694,12 @@ fn a_fire_and_forget_run_joins_its_parents_trace() {
         .unwrap();
     assert_eq!(child.trace_id, root.trace_id);
     assert_ne!(child.attr("trident.run_id"), root.attr("trident.run_id"));
+    let child_run = child.attr("trident.run_id").as_str().unwrap().to_string();
+    crate::support::wait_until("the triggered run's events in the parent's file", || {
+        std::fs::read_to_string(&log).unwrap_or_default().lines().any(|l| {
+            serde_json::from_str::<Value>(l).is_ok_and(|e| {
+                e["run_id"] == child_run.as_str() && e["event"] == "workflow_completed"
+            })
+        })
+    });
 }

@@ -24,8 +24,10 @@ const QUEUE_BATCHES: usize = 256;
 /// How long the thread gathers before exporting what it has.
 const EXPORT_INTERVAL: Duration = Duration::from_millis(200);
 /// Spans or log records gathered that make the thread export at once (a request holds
-/// them and what came with the last writer batch).
-const MAX_BATCH: u64 = 2048;
+/// them and what came with the last writer batch): the OpenTelemetry SDKs' default batch
+/// size. A large run is exported while it goes, in requests of about 100 KB, and its end
+/// waits only for the last one.
+const MAX_BATCH: u64 = 512;
 
 /// Spans or log records already encoded (`wire`), and how many.
 #[derive(Debug, Default)]

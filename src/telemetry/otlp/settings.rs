@@ -25,6 +25,8 @@ pub mod otel_vars {
     pub const TIMEOUT: &str = "OTEL_EXPORTER_OTLP_TIMEOUT";
     pub const SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
     pub const RESOURCE_ATTRIBUTES: &str = "OTEL_RESOURCE_ATTRIBUTES";
+    pub const TRACES_EXPORTER: &str = "OTEL_TRACES_EXPORTER";
+    pub const LOGS_EXPORTER: &str = "OTEL_LOGS_EXPORTER";
 }
 
 /// The endpoint used when nothing names one.
@@ -119,6 +121,11 @@ pub struct OtlpSettings {
     pub traces_endpoint: String,
     /// Where log records are POSTed.
     pub logs_endpoint: String,
+    /// Whether spans are exported (`OTEL_TRACES_EXPORTER`: `otlp`, the default, or `none`).
+    pub traces: bool,
+    /// Whether log records are exported (`OTEL_LOGS_EXPORTER`: `otlp` or `none`): a
+    /// backend that takes traces only (Jaeger, Langfuse, Phoenix) would refuse them.
+    pub logs: bool,
     /// Extra request headers (secrets: never printed).
     pub headers: Vec<(String, String)>,
     /// The encoding.
@@ -139,6 +146,8 @@ impl fmt::Debug for OtlpSettings {
         f.debug_struct("OtlpSettings")
             .field("traces_endpoint", &self.traces_endpoint)
             .field("logs_endpoint", &self.logs_endpoint)
+            .field("traces", &self.traces)
+            .field("logs", &self.logs)
             .field("headers", &header_names)
             .field("protocol", &self.protocol)
             .field("timeout", &self.timeout)
@@ -235,11 +244,30 @@ impl OtlpSettings {
         let service_name = var(otel_vars::SERVICE_NAME)
             .or(from_attributes)
             .unwrap_or_else(|| DEFAULT_SERVICE_NAME.to_string());
+        let exporter = |name: &'static str| -> Result<bool, TridentError> {
+            let Some(text) = var(name) else {
+                return Ok(true);
+            };
+            let names: Vec<String> = text.split(',').map(|n| n.trim().to_ascii_lowercase()).collect();
+            if names.iter().any(|n| n == "otlp") {
+                Ok(true)
+            } else if names.iter().all(|n| n == "none") {
+                Ok(false)
+            } else {
+                Err(TridentError::Validation(format!(
+                    "invalid value {text:?} for environment variable {name} (accepted: otlp, none; trident exports OTLP only)"
+                )))
+            }
+        };
+        let traces = exporter(otel_vars::TRACES_EXPORTER)?;
+        let logs = exporter(otel_vars::LOGS_EXPORTER)?;
         let parent = env(TRACEPARENT_ENV)
             .and_then(|tp| TraceParent::parse(&tp, env(TRACESTATE_ENV).as_deref()));
         Ok(Some(OtlpSettings {
             traces_endpoint,
             logs_endpoint,
+            traces,
+            logs,
             headers,
             protocol,
             timeout,
@@ -385,6 +413,30 @@ mod tests {
             ("OTEL_RESOURCE_ATTRIBUTES", "service.name=fromattrs"),
         ]);
         assert_eq!(s.service_name, "svc");
+    }
+
+    #[test]
+    fn traces_or_logs_can_be_left_out() {
+        let s = on(&[]);
+        assert!(s.traces && s.logs);
+        let s = on(&[("OTEL_LOGS_EXPORTER", "none")]);
+        assert!(s.traces && !s.logs);
+        let s = on(&[("OTEL_TRACES_EXPORTER", " None "), ("OTEL_LOGS_EXPORTER", "otlp")]);
+        assert!(!s.traces && s.logs);
+        assert!(on(&[("OTEL_TRACES_EXPORTER", "otlp,console")]).traces);
+        let Err(TridentError::Validation(message)) =
+            resolve(&OtlpSwitch::On, &[("OTEL_LOGS_EXPORTER", "console")])
+        else {
+            panic!("console is not an exporter trident has");
+        };
+        assert!(message.contains("OTEL_LOGS_EXPORTER"), "{message}");
+        assert!(message.contains("otlp, none"), "{message}");
+        // Not judged when the export is off (other programs share the variables).
+        assert!(
+            resolve(&OtlpSwitch::Off, &[("OTEL_LOGS_EXPORTER", "console")])
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]

@@ -24,6 +24,10 @@ pub struct OtlpSink {
     log_count: u64,
     exporter: Exporter,
     log_filter: EventFilter,
+    /// Whether spans and log records are exported (`OTEL_TRACES_EXPORTER`,
+    /// `OTEL_LOGS_EXPORTER`).
+    traces: bool,
+    logs_on: bool,
     endpoint: String,
     notices: Notices,
     finished: bool,
@@ -47,7 +51,13 @@ impl OtlpSink {
             log_count: 0,
             exporter,
             log_filter,
-            endpoint: without_credentials(&settings.traces_endpoint),
+            traces: settings.traces,
+            logs_on: settings.logs,
+            endpoint: without_credentials(if settings.traces {
+                &settings.traces_endpoint
+            } else {
+                &settings.logs_endpoint
+            }),
             notices,
             finished: false,
             reported: false,
@@ -100,11 +110,13 @@ impl Sink for OtlpSink {
         if self.finished {
             return Ok(());
         }
-        if self.log_filter.allows_event(event.event) {
+        if self.logs_on && self.log_filter.allows_event(event.event) {
             self.tree.log_record(event, policy, &mut self.logs);
             self.log_count += 1;
         }
-        self.tree.record(event, policy);
+        if self.traces {
+            self.tree.record(event, policy);
+        }
         Ok(())
     }
 
@@ -186,6 +198,8 @@ mod tests {
         let settings = OtlpSettings {
             traces_endpoint: format!("{url}/v1/traces"),
             logs_endpoint: format!("{url}/v1/logs"),
+            traces: true,
+            logs: true,
             headers: Vec::new(),
             protocol: OtlpProtocol::HttpProtobuf,
             timeout: Duration::from_secs(1),
