@@ -5,14 +5,19 @@
                                                      # 127.0.0.1, prints its URL; saves each
                                                      # /v1/traces body into DIR; Ctrl-C stops
   python3 docs/tools/otlp_waterfall.py draw DIR OUT.svg
+  python3 docs/tools/otlp_waterfall.py fake-anthropic  # a stand-in for the Anthropic API
+                                                     # on 127.0.0.1 (answers after 0.3 s),
+                                                     # prints its URL
 
 Standard library only. Run trident with OTEL_EXPORTER_OTLP_PROTOCOL=http/json and
---telemetry-otlp=<the printed URL>.
+--telemetry-otlp=<the printed URL>. The picture in docs/TELEMETRY.md is the run of
+docs/tools/trace-demo (see "For developers" there).
 """
 import html
 import json
 import os
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 
@@ -32,6 +37,34 @@ def receive(out_dir):
             self.send_header("Content-Length", "2")
             self.end_headers()
             self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    print(f"http://127.0.0.1:{server.server_port}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+def fake_anthropic():
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+            time.sleep(0.3)
+            body = json.dumps({
+                "id": "msg_demo", "type": "message", "role": "assistant",
+                "model": request.get("model", "claude"), "stop_reason": "end_turn",
+                "content": [{"type": "text", "text": "Sunny and mild, 21 C."}],
+                "usage": {"input_tokens": 48, "output_tokens": 12},
+            }).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
 
         def log_message(self, *args):
             pass
@@ -131,6 +164,8 @@ if __name__ == "__main__":
         receive(sys.argv[2])
     elif len(sys.argv) == 4 and sys.argv[1] == "draw":
         draw(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 2 and sys.argv[1] == "fake-anthropic":
+        fake_anthropic()
     else:
         print(__doc__)
         sys.exit(2)

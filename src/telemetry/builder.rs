@@ -120,7 +120,10 @@ impl TelemetryBuilder {
         if wanted.is_empty() {
             return (Telemetry::disabled(), TelemetryGuard::disabled());
         }
-        let redactors = Redactors::new(self.secrets, &settings.redact_keys);
+        // The OTLP header values are secrets too, wherever they would appear.
+        let mut secrets = self.secrets;
+        secrets.extend(settings.otlp.iter().flat_map(|o| o.secret_values()));
+        let redactors = Redactors::new(secrets, &settings.redact_keys);
         let destinations = wanted
             .into_iter()
             .map(|(sink, options)| Destination::new(sink, options, &redactors))

@@ -196,6 +196,63 @@ fn openai_json_encoding_headers_and_resource_from_the_environment() {
 }
 
 #[test]
+fn header_values_never_reach_the_events() {
+    let rx = OtlpReceiver::start(Behaviour::Healthy);
+    // A tool that prints its environment would put the credential into the events.
+    let f = Fixture::empty()
+        .file(
+            "agent.tml",
+            r#"trident: "0.1"
+name: leaky
+nodes:
+  input: {type: input, schema: {x: {type: string, description: x}}}
+  output: {type: output}
+tools:
+  leak:
+    type: shell
+    command: "printenv OTEL_EXPORTER_OTLP_HEADERS"
+edges:
+  a: {from: input, to: leak, mapping: {x: x}}
+  b: {from: leak, to: output, mapping: {seen: output}}
+"#,
+        )
+        .env(
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "x-honeycomb-team=hc%2Dteam%2Dkey%2D42,x-team=data",
+        );
+    let log = f.join("t.jsonl");
+    let out = f.run(&[
+        "project",
+        "run",
+        "-i",
+        r#"{"x": "1"}"#,
+        "--run-id",
+        "leaky-1",
+        &format!("--telemetry-otlp={}", rx.url()),
+        "--telemetry-level",
+        "verbose",
+        "--telemetry-file",
+        log.to_str().unwrap(),
+    ]);
+    out.code(0);
+    assert!(rx.requests().iter().all(|r| {
+        r.headers
+            .iter()
+            .any(|(k, v)| k == "x-honeycomb-team" && v == "hc-team-key-42")
+    }));
+    let file = std::fs::read_to_string(&log).unwrap();
+    let history =
+        std::fs::read_to_string(f.join(".trident/runs/leaky-1/events.jsonl")).unwrap();
+    let logs = format!("{:?}", rx.logs());
+    for (what, text) in [("file", &file), ("events.jsonl", &history), ("OTLP logs", &logs)] {
+        assert!(!text.contains("hc%2Dteam"), "{what}: {text}");
+        assert!(text.contains("[REDACTED]"), "{what}: the tool output is there, redacted");
+        // A short value is no credential and stays readable.
+        assert!(text.contains("x-team=data"), "{what}: {text}");
+    }
+}
+
+#[test]
 fn tools_failures_and_skips() {
     let rx = OtlpReceiver::start(Behaviour::Healthy);
     let f = Fixture::new("failing");
@@ -369,7 +426,9 @@ edges:
             "TRACEPARENT",
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
         )
-        .env("TRACESTATE", "vendor=abc");
+        .env("TRACESTATE", "vendor=abc")
+        // A traces-only backend: no log requests, so nothing refused and no warning.
+        .env("OTEL_LOGS_EXPORTER", "none");
     let out = f.run(&[
         "project",
         "run",
@@ -388,6 +447,13 @@ edges:
     child_of(&probe, &root);
     // Neither a `description:` nor a docstring: no description attribute.
     assert_eq!(probe.attr("gen_ai.tool.description"), Value::Null);
+    assert!(rx.logs().is_empty());
+    assert!(
+        rx.requests().iter().all(|r| r.path == "/v1/traces"),
+        "{:?}",
+        rx.requests().iter().map(|r| &r.path).collect::<Vec<_>>()
+    );
+    assert!(!out.stderr.contains("OpenTelemetry"), "{}", out.stderr);
     let seen = out.json()["outputs"]["output"]["seen"]
         .as_str()
         .unwrap()

@@ -128,6 +128,9 @@ pub struct OtlpSettings {
     pub logs: bool,
     /// Extra request headers (secrets: never printed).
     pub headers: Vec<(String, String)>,
+    /// The header values as given (percent-encoded) and decoded, to redact wherever they
+    /// appear in events ([`OtlpSettings::secret_values`]).
+    pub(crate) header_secrets: Vec<String>,
     /// The encoding.
     pub protocol: OtlpProtocol,
     /// The most one export may take, and the most the run's end waits for the exporter.
@@ -219,6 +222,9 @@ impl OtlpSettings {
                 }
             },
         };
+        let header_secrets = var(otel_vars::HEADERS)
+            .map(|text| header_secrets(&text))
+            .unwrap_or_default();
         let headers = match var(otel_vars::HEADERS) {
             None => Vec::new(),
             Some(text) => parse_pairs(&text).ok_or_else(|| {
@@ -269,12 +275,19 @@ impl OtlpSettings {
             traces,
             logs,
             headers,
+            header_secrets,
             protocol,
             timeout,
             service_name,
             resource_attributes,
             parent,
         }))
+    }
+
+    /// Values to redact wherever they appear in events (a tool may print its environment):
+    /// the header values, as given and decoded, of 8 characters or more.
+    pub fn secret_values(&self) -> Vec<String> {
+        self.header_secrets.clone()
     }
 
     /// The variables a `fire-and-forget` run is started with so that it exports where this
@@ -290,6 +303,24 @@ impl OtlpSettings {
             (otel_vars::SERVICE_NAME, self.service_name.clone()),
         ]
     }
+}
+
+/// Header values shorter than this are not redacted in events (`x-team=data` would
+/// otherwise hide every "data").
+const MIN_SECRET_LEN: usize = 8;
+
+/// The values of `OTEL_EXPORTER_OTLP_HEADERS` as given and decoded, long enough to be
+/// credentials.
+fn header_secrets(text: &str) -> Vec<String> {
+    let mut secrets = Vec::new();
+    for value in text.split(',').filter_map(|i| i.split_once('=')).map(|(_, v)| v.trim()) {
+        secrets.push(value.to_string());
+        secrets.extend(percent_decode(value));
+    }
+    secrets.retain(|v| v.len() >= MIN_SECRET_LEN);
+    secrets.sort();
+    secrets.dedup();
+    secrets
 }
 
 /// `base` with `path` appended after exactly one `/`.
@@ -453,6 +484,8 @@ mod tests {
             ]
         );
         assert!(!format!("{s:?}").contains("c2VjcmV0"));
+        // Redacted in events as given and decoded; the short value is no credential.
+        assert_eq!(s.secret_values(), ["Basic c2VjcmV0", "Basic%20c2VjcmV0"]);
         let e = resolve(
             &OtlpSwitch::On,
             &[("OTEL_EXPORTER_OTLP_HEADERS", "Authorization:Bearer sekrit")],

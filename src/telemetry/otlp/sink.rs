@@ -201,6 +201,7 @@ mod tests {
             traces: true,
             logs: true,
             headers: Vec::new(),
+            header_secrets: Vec::new(),
             protocol: OtlpProtocol::HttpProtobuf,
             timeout: Duration::from_secs(1),
             service_name: "trident".into(),
