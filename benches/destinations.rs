@@ -45,7 +45,10 @@ fn otlp_settings(url: &str) -> OtlpSettings {
     OtlpSettings {
         traces_endpoint: format!("{url}/v1/traces"),
         logs_endpoint: format!("{url}/v1/logs"),
+        traces: true,
+        logs: true,
         headers: Vec::new(),
+        header_secrets: Vec::new(),
         protocol: OtlpProtocol::HttpProtobuf,
         timeout: Duration::from_secs(10),
         service_name: "trident".into(),

@@ -675,7 +675,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(child, parent);
-        assert_eq!(child.file.as_deref(), Some(Path::new("/project/logs/{run_id}.log")));
+        assert_eq!(
+            child.file.as_deref(),
+            Some(Path::new("/project/logs/{run_id}.log"))
+        );
 
         // Off stays off, whatever the triggered project says.
         let vars = Case::new().ok().triggered_run_env();

@@ -241,12 +241,18 @@ edges:
             .any(|(k, v)| k == "x-honeycomb-team" && v == "hc-team-key-42")
     }));
     let file = std::fs::read_to_string(&log).unwrap();
-    let history =
-        std::fs::read_to_string(f.join(".trident/runs/leaky-1/events.jsonl")).unwrap();
+    let history = std::fs::read_to_string(f.join(".trident/runs/leaky-1/events.jsonl")).unwrap();
     let logs = format!("{:?}", rx.logs());
-    for (what, text) in [("file", &file), ("events.jsonl", &history), ("OTLP logs", &logs)] {
+    for (what, text) in [
+        ("file", &file),
+        ("events.jsonl", &history),
+        ("OTLP logs", &logs),
+    ] {
         assert!(!text.contains("hc%2Dteam"), "{what}: {text}");
-        assert!(text.contains("[REDACTED]"), "{what}: the tool output is there, redacted");
+        assert!(
+            text.contains("[REDACTED]"),
+            "{what}: the tool output is there, redacted"
+        );
         // A short value is no credential and stays readable.
         assert!(text.contains("x-team=data"), "{what}: {text}");
     }
@@ -292,7 +298,10 @@ fn tools_failures_and_skips() {
     assert_eq!(first.attr("gen_ai.tool.type"), "function");
     assert_eq!(first.attr("gen_ai.tool.description"), "Checks the number");
     let boom = rx.span("execute_tool boom");
-    assert_eq!(boom.attr("gen_ai.tool.description"), "Fails on purpose.\n\nAlways.");
+    assert_eq!(
+        boom.attr("gen_ai.tool.description"),
+        "Fails on purpose.\n\nAlways."
+    );
     // The signature cache keeps the docstrings (its format changed with them).
     let cache: Value = serde_json::from_str(
         &std::fs::read_to_string(f.join(".trident/cache/python-signatures.json")).unwrap(),
@@ -762,10 +771,13 @@ fn a_fire_and_forget_run_joins_its_parents_trace() {
     assert_ne!(child.attr("trident.run_id"), root.attr("trident.run_id"));
     let child_run = child.attr("trident.run_id").as_str().unwrap().to_string();
     crate::support::wait_until("the triggered run's events in the parent's file", || {
-        std::fs::read_to_string(&log).unwrap_or_default().lines().any(|l| {
-            serde_json::from_str::<Value>(l).is_ok_and(|e| {
-                e["run_id"] == child_run.as_str() && e["event"] == "workflow_completed"
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .any(|l| {
+                serde_json::from_str::<Value>(l).is_ok_and(|e| {
+                    e["run_id"] == child_run.as_str() && e["event"] == "workflow_completed"
+                })
             })
-        })
     });
 }

@@ -130,7 +130,7 @@ pub struct OtlpSettings {
     pub headers: Vec<(String, String)>,
     /// The header values as given (percent-encoded) and decoded, to redact wherever they
     /// appear in events ([`OtlpSettings::secret_values`]).
-    pub(crate) header_secrets: Vec<String>,
+    pub header_secrets: Vec<String>,
     /// The encoding.
     pub protocol: OtlpProtocol,
     /// The most one export may take, and the most the run's end waits for the exporter.
@@ -254,7 +254,10 @@ impl OtlpSettings {
             let Some(text) = var(name) else {
                 return Ok(true);
             };
-            let names: Vec<String> = text.split(',').map(|n| n.trim().to_ascii_lowercase()).collect();
+            let names: Vec<String> = text
+                .split(',')
+                .map(|n| n.trim().to_ascii_lowercase())
+                .collect();
             if names.iter().any(|n| n == "otlp") {
                 Ok(true)
             } else if names.iter().all(|n| n == "none") {
@@ -313,7 +316,11 @@ const MIN_SECRET_LEN: usize = 8;
 /// credentials.
 fn header_secrets(text: &str) -> Vec<String> {
     let mut secrets = Vec::new();
-    for value in text.split(',').filter_map(|i| i.split_once('=')).map(|(_, v)| v.trim()) {
+    for value in text
+        .split(',')
+        .filter_map(|i| i.split_once('='))
+        .map(|(_, v)| v.trim())
+    {
         secrets.push(value.to_string());
         secrets.extend(percent_decode(value));
     }
@@ -452,7 +459,10 @@ mod tests {
         assert!(s.traces && s.logs);
         let s = on(&[("OTEL_LOGS_EXPORTER", "none")]);
         assert!(s.traces && !s.logs);
-        let s = on(&[("OTEL_TRACES_EXPORTER", " None "), ("OTEL_LOGS_EXPORTER", "otlp")]);
+        let s = on(&[
+            ("OTEL_TRACES_EXPORTER", " None "),
+            ("OTEL_LOGS_EXPORTER", "otlp"),
+        ]);
         assert!(!s.traces && s.logs);
         assert!(on(&[("OTEL_TRACES_EXPORTER", "otlp,console")]).traces);
         let Err(TridentError::Validation(message)) =
