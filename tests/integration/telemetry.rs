@@ -335,14 +335,8 @@ fn invalid_settings_are_refused_before_the_run() {
 
 #[test]
 fn precedence_cli_over_env_over_manifest() {
-    let manifest = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/integration/fixtures/hello/agent.tml"),
-    )
-    .unwrap();
-    let f = Fixture::new("hello").file(
-        "agent.tml",
-        &format!("{manifest}\ntelemetry:\n  enabled: true\n  format: human\n  file: logs/t.log\n"),
+    let f = Fixture::hello_with_manifest_tail(
+        "telemetry:\n  enabled: true\n  format: human\n  file: logs/t.log\n",
     );
     let args = [
         "project",
@@ -358,12 +352,10 @@ fn precedence_cli_over_env_over_manifest() {
         text.starts_with('['),
         "manifest: human, file relative to the project"
     );
-    let env = Fixture::new("hello")
-        .file(
-            "agent.tml",
-            &format!("{manifest}\ntelemetry:\n  enabled: true\n  format: human\n  file: t.log\n"),
-        )
-        .env("TRIDENT_TELEMETRY_FORMAT", "jsonl");
+    let env = Fixture::hello_with_manifest_tail(
+        "telemetry:\n  enabled: true\n  format: human\n  file: t.log\n",
+    )
+    .env("TRIDENT_TELEMETRY_FORMAT", "jsonl");
     env.run(&args).code(0);
     events(&std::fs::read_to_string(env.join("t.log")).unwrap());
     let mut cli_args = args.to_vec();

@@ -93,6 +93,13 @@ impl Fixture {
         f.file("agent.tml", &manifest)
     }
 
+    /// The `hello` fixture with `tail` (YAML sections) appended to its manifest.
+    pub fn hello_with_manifest_tail(tail: &str) -> Fixture {
+        let f = Fixture::new("hello");
+        let manifest = std::fs::read_to_string(f.join("agent.tml")).unwrap();
+        f.file("agent.tml", &format!("{manifest}\n{tail}"))
+    }
+
     /// Write (or replace) a file of the project.
     pub fn file(self, rel: &str, content: &str) -> Fixture {
         let path = self.path().join(rel);
