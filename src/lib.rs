@@ -19,7 +19,8 @@
 //!   [`delivery`]: their best-effort HTTP sends (Pushgateway, webhooks).
 //! - [`process_group`], [`death_watch`] and [`pipe_reader`]: child processes (tools, agent
 //!   CLIs): their process groups, stopped on interruption or when trident dies, and their
-//!   output pipes.
+//!   output pipes; [`output_limit`] (`TRIDENT_MAX_OUTPUT_SIZE`) and [`tail_buffer`]: how much
+//!   of what they print is taken in.
 //! - [`parsers`]: every parser of untrusted text in one place (fuzz targets, properties).
 //! - [`python_json`]: JSON text as the original's Python `json.dumps` wrote it.
 //! - [`settings`]: the run's environment (process + `.env` overlay) and runtime settings,
@@ -49,6 +50,7 @@ pub mod fnv;
 pub mod hooks;
 pub mod metrics;
 pub mod monitor;
+pub mod output_limit;
 pub mod parsers;
 pub mod path_search;
 pub mod pipe_reader;
@@ -58,6 +60,7 @@ pub mod project;
 pub mod providers;
 pub mod python_json;
 pub mod settings;
+pub mod tail_buffer;
 pub mod telemetry;
 pub mod template;
 pub mod tools;

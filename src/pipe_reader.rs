@@ -8,16 +8,16 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::Instant;
 
+use crate::tail_buffer::TailBuffer;
+
 /// One output pipe, drained by its own thread.
 pub struct PipeReader {
-    buffer: Arc<Mutex<Vec<u8>>>,
+    buffer: Arc<Mutex<TailBuffer>>,
     /// Disconnects when the reading thread ends (end of file or read error).
     done: Receiver<()>,
-    /// Keep at most the last this many bytes (`None`: everything).
-    tail: Option<usize>,
 }
 
-fn lock(buffer: &Mutex<Vec<u8>>) -> MutexGuard<'_, Vec<u8>> {
+fn lock(buffer: &Mutex<TailBuffer>) -> MutexGuard<'_, TailBuffer> {
     // Only appends and drains run under this lock; a poisoned buffer is still a valid buffer.
     buffer
         .lock()
@@ -28,7 +28,7 @@ impl PipeReader {
     /// Start draining `pipe` (nothing to drain when `None`), keeping everything, or only the
     /// last `tail` bytes.
     pub fn start(pipe: Option<impl Read + Send + 'static>, tail: Option<usize>) -> PipeReader {
-        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let buffer = Arc::new(Mutex::new(TailBuffer::new(tail)));
         let (done_sender, done) = mpsc::channel::<()>();
         if let Some(mut pipe) = pipe {
             let buffer = Arc::clone(&buffer);
@@ -38,24 +38,14 @@ impl PipeReader {
                 loop {
                     match pipe.read(&mut chunk) {
                         Ok(0) => break,
-                        Ok(read) => {
-                            let mut kept = lock(&buffer);
-                            kept.extend_from_slice(&chunk[..read]);
-                            // Trim in halves, not per read, so trimming stays cheap.
-                            if let Some(tail) = tail
-                                && kept.len() > 2 * tail
-                            {
-                                let cut = kept.len() - tail;
-                                kept.drain(..cut);
-                            }
-                        }
+                        Ok(read) => lock(&buffer).push(&chunk[..read]),
                         Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                         Err(_) => break,
                     }
                 }
             });
         }
-        PipeReader { buffer, done, tail }
+        PipeReader { buffer, done }
     }
 
     /// Wait (until `deadline` at most) for end of file.
@@ -68,21 +58,16 @@ impl PipeReader {
     /// Everything kept, after waiting (until `deadline` at most) for end of file.
     pub fn finish(self, deadline: Instant) -> Vec<u8> {
         self.wait(deadline);
-        let mut kept = std::mem::take(&mut *lock(&self.buffer));
-        if let Some(tail) = self.tail {
-            let cut = kept.len().saturating_sub(tail);
-            kept.drain(..cut);
-        }
-        kept
+        std::mem::take(&mut *lock(&self.buffer)).into_tail()
     }
 
     /// The kept bytes as trimmed text, after waiting (until `deadline` at most) for end of
     /// file; the reader stays usable.
     pub fn snapshot(&self, deadline: Instant) -> String {
         self.wait(deadline);
-        let kept = lock(&self.buffer);
-        let start = self.tail.map_or(0, |tail| kept.len().saturating_sub(tail));
-        String::from_utf8_lossy(&kept[start..]).trim().to_string()
+        String::from_utf8_lossy(lock(&self.buffer).tail())
+            .trim()
+            .to_string()
     }
 }
 

@@ -2,7 +2,8 @@
 //! over the project's `.env` values (which never override a variable already set), and the
 //! runtime settings resolved from it and validated before any node runs
 //! (`TRIDENT_MAX_PARALLEL`, `TRIDENT_RETRY_BASE_MS`, `TRIDENT_PROVIDER_TIMEOUT_SECS`,
-//! `TRIDENT_PYTHON`, `TRIDENT_CLAUDE_BIN`, `TRIDENT_MAX_INPUT_SIZE`, provider keys and URLs).
+//! `TRIDENT_PYTHON`, `TRIDENT_CLAUDE_BIN`, `TRIDENT_MAX_INPUT_SIZE`,
+//! `TRIDENT_MAX_OUTPUT_SIZE`, provider keys and URLs).
 //!
 //! Raw -> resolved, as the telemetry settings do: a bad value is an error naming the
 //! variable and where it came from (the environment or `.env`), exit 2 before the run. The
@@ -16,6 +17,9 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 
 use crate::error::TridentError;
+use crate::output_limit::{
+    DEFAULT_MAX_OUTPUT_SIZE, MAX_OUTPUT_SIZE_VAR, MIN_MAX_OUTPUT_SIZE, OutputLimit,
+};
 use crate::providers::{EnvLookup, ProviderSettings};
 
 /// Variable: most nodes running at once (default 64).
@@ -123,6 +127,8 @@ pub struct RunSettings {
     pub python: Option<OsString>,
     /// `TRIDENT_MAX_INPUT_SIZE`: the largest input file a run reads, in bytes.
     pub max_input_bytes: u64,
+    /// `TRIDENT_MAX_OUTPUT_SIZE`: the most a tool or agent CLI hands over in one piece.
+    pub output_limit: OutputLimit,
 }
 
 impl RunSettings {
@@ -145,22 +151,48 @@ impl RunSettings {
             .get(PYTHON_VAR)
             .filter(|p| !p.trim().is_empty())
             .map(OsString::from);
-        let max_input_bytes = match env.get(MAX_INPUT_SIZE_VAR).map(str::trim) {
-            None | Some("") => DEFAULT_MAX_INPUT_SIZE,
-            Some(v) => crate::telemetry::values::parse_size(v).ok_or_else(|| {
-                TridentError::Validation(format!(
-                    "{MAX_INPUT_SIZE_VAR} (from {}) must be a size such as 64MB or 1GB, got '{v}'",
-                    env.source(MAX_INPUT_SIZE_VAR)
-                ))
-            })?,
-        };
+        let max_input_bytes = size_setting(&env, MAX_INPUT_SIZE_VAR, DEFAULT_MAX_INPUT_SIZE, 0)?;
+        let output_limit = OutputLimit::new(size_setting(
+            &env,
+            MAX_OUTPUT_SIZE_VAR,
+            DEFAULT_MAX_OUTPUT_SIZE as u64,
+            MIN_MAX_OUTPUT_SIZE as u64,
+        )?);
         Ok(RunSettings {
             env: Arc::new(env),
             max_parallel,
             provider,
             python,
             max_input_bytes,
+            output_limit,
         })
+    }
+}
+
+/// Size variable `name` of `env` in bytes (`default` when unset or empty); an error naming
+/// the variable and its source when it is not a size or is under `minimum`.
+fn size_setting(
+    env: &Environment,
+    name: &str,
+    default: u64,
+    minimum: u64,
+) -> Result<u64, TridentError> {
+    let Some(value) = env.get(name).map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(default);
+    };
+    match crate::telemetry::values::parse_size(value) {
+        Some(bytes) if bytes >= minimum => Ok(bytes),
+        parsed => Err(TridentError::Validation(format!(
+            "{name} (from {}) must be a size such as 64MB or 1GB{}, got '{value}'",
+            env.source(name),
+            match parsed {
+                Some(_) => format!(
+                    " of at least {}",
+                    crate::telemetry::values::format_size(minimum)
+                ),
+                None => String::new(),
+            }
+        ))),
     }
 }
 
@@ -207,5 +239,29 @@ mod tests {
             RunSettings::resolve(env(&[(MAX_PARALLEL_VAR, "8")], &[(PYTHON_VAR, "py")])).unwrap();
         assert_eq!(ok.max_parallel, 8);
         assert_eq!(ok.python, Some(OsString::from("py")));
+    }
+
+    #[test]
+    fn the_output_limit_is_a_size_of_at_least_one_kilobyte() {
+        let ok = RunSettings::resolve(env(&[(MAX_OUTPUT_SIZE_VAR, "2MB")], &[])).unwrap();
+        assert_eq!(ok.output_limit.bytes(), 2 << 20);
+        let unset = RunSettings::resolve(env(&[], &[])).unwrap();
+        assert_eq!(unset.output_limit, OutputLimit::default());
+        for (value, expected) in [
+            ("big", "must be a size such as 64MB or 1GB, got 'big'"),
+            (
+                "100",
+                "must be a size such as 64MB or 1GB of at least 1KB, got '100'",
+            ),
+        ] {
+            let e = RunSettings::resolve(env(&[], &[(MAX_OUTPUT_SIZE_VAR, value)]))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("TRIDENT_MAX_OUTPUT_SIZE (from the project's .env)")
+                    && e.contains(expected),
+                "{e}"
+            );
+        }
     }
 }

@@ -41,6 +41,7 @@ pub use run::DEFAULT_TIMEOUT_SECS;
 use env::AgentEnv;
 use events::AgentEvents;
 
+use crate::output_limit::OutputLimit;
 use crate::project::{AgentNode, OutputFormat, PromptFile};
 use crate::telemetry::RunTelemetry;
 
@@ -57,6 +58,8 @@ pub struct AgentRequest<'a> {
     pub resume_session: Option<&'a str>,
     pub telemetry: &'a RunTelemetry,
     pub node_id: &'a str,
+    /// The longest CLI output line read (`TRIDENT_MAX_OUTPUT_SIZE`); longer ones are skipped.
+    pub output_limit: OutputLimit,
 }
 
 /// What a successful agent run produced.

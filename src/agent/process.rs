@@ -20,13 +20,12 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::leftovers::Leftovers;
+use crate::output_limit::OutputLimit;
 use crate::pipe_reader::PipeReader;
 use crate::process_group;
 
 /// Stderr bytes kept for error messages (the end of it, where the reason usually is).
 pub const STDERR_TAIL: usize = 4096;
-/// Longest stdout line read; a longer one is skipped (bounds memory whatever the CLI prints).
-pub const MAX_LINE: usize = 64 * 1024 * 1024;
 /// Lines read ahead of the consumer before the reader waits (and the CLI with it).
 const LINE_QUEUE: usize = 256;
 /// Longest pause between two checks of the child once its stdout has closed.
@@ -39,7 +38,7 @@ pub const STOP_GRACE: Duration = Duration::from_secs(5);
 pub enum StdoutItem {
     /// A line (without its end of line; invalid UTF-8 replaced).
     Line(String),
-    /// A line over [`MAX_LINE`] bytes, skipped; `head` is its beginning.
+    /// A line over the [`OutputLimit`], skipped unread into memory; `head` is its beginning.
     TooLong { bytes: usize, head: String },
     /// Reading failed; nothing more will come.
     ReadError(String),
@@ -72,8 +71,13 @@ pub struct AgentProcess {
 
 impl AgentProcess {
     /// Starts `command` in a new process group, with `stdin` as its whole input (`None`:
-    /// no input at all).
-    pub fn spawn(mut command: Command, stdin: Option<String>) -> io::Result<AgentProcess> {
+    /// no input at all); stdout lines over `limit` are skipped (bounding memory whatever the
+    /// CLI prints).
+    pub fn spawn(
+        mut command: Command,
+        stdin: Option<String>,
+        limit: OutputLimit,
+    ) -> io::Result<AgentProcess> {
         become_subreaper(&mut command);
         let process_group::GroupChild {
             mut child,
@@ -86,7 +90,7 @@ impl AgentProcess {
         }
         let (sender, lines) = mpsc::sync_channel(LINE_QUEUE);
         if let Some(stdout) = child.stdout.take() {
-            thread::spawn(move || read_lines(stdout, sender));
+            thread::spawn(move || read_lines(stdout, limit.bytes(), sender));
         }
         let stderr = PipeReader::start(child.stderr.take(), Some(STDERR_TAIL));
         Ok(AgentProcess {
@@ -251,21 +255,21 @@ fn become_subreaper(command: &mut Command) {
     let _ = command;
 }
 
-fn read_lines(stdout: impl Read, sender: SyncSender<StdoutItem>) {
+fn read_lines(stdout: impl Read, max_line: usize, sender: SyncSender<StdoutItem>) {
     let mut reader = BufReader::new(stdout);
     let mut buffer = Vec::new();
     loop {
         buffer.clear();
         let read = (&mut reader)
-            .take(MAX_LINE as u64 + 1)
+            .take(max_line as u64 + 1)
             .read_until(b'\n', &mut buffer);
         let item = match read {
             Ok(0) => return,
-            Ok(_) if buffer.len() > MAX_LINE && buffer.last() != Some(&b'\n') => {
+            Ok(_) if buffer.len() > max_line && buffer.last() != Some(&b'\n') => {
                 let mut bytes = buffer.len();
                 let rest = reader.skip_until(b'\n');
                 bytes += rest.unwrap_or(0);
-                let head = String::from_utf8_lossy(&buffer[..200]).into_owned();
+                let head = String::from_utf8_lossy(&buffer[..buffer.len().min(200)]).into_owned();
                 StdoutItem::TooLong { bytes, head }
             }
             Ok(_) => {
@@ -309,7 +313,12 @@ mod tests {
 
     #[test]
     fn lines_arrive_as_they_are_written() {
-        let mut process = AgentProcess::spawn(sh("echo one; sleep 2; echo two"), None).unwrap();
+        let mut process = AgentProcess::spawn(
+            sh("echo one; sleep 2; echo two"),
+            None,
+            OutputLimit::default(),
+        )
+        .unwrap();
         let started = Instant::now();
         match process.next(Duration::from_secs(5)) {
             Next::Item(StdoutItem::Line(line)) => assert_eq!(line, "one"),
@@ -334,6 +343,7 @@ mod tests {
         let mut process = AgentProcess::spawn(
             sh("cat; printf 'a\\r\\n\\377b\\nlast'; head -c 10000 /dev/zero | tr '\\0' x >&2; echo END >&2"),
             Some("from stdin\n".into()),
+            OutputLimit::default(),
         )
         .unwrap();
         assert_eq!(collect(&process), ["from stdin", "a", "\u{fffd}b", "last"]);
@@ -347,7 +357,12 @@ mod tests {
 
     #[test]
     fn kill_stops_the_whole_group_and_reaps() {
-        let mut process = AgentProcess::spawn(sh("sleep 30 & sleep 30; echo never"), None).unwrap();
+        let mut process = AgentProcess::spawn(
+            sh("sleep 30 & sleep 30; echo never"),
+            None,
+            OutputLimit::default(),
+        )
+        .unwrap();
         let started = Instant::now();
         process.kill();
         assert!(process.try_wait().unwrap().is_some(), "reaped");
@@ -368,7 +383,7 @@ mod tests {
              while :; do sleep 0.05; done",
             marker.display()
         );
-        let mut process = AgentProcess::spawn(sh(&script), None).unwrap();
+        let mut process = AgentProcess::spawn(sh(&script), None, OutputLimit::default()).unwrap();
         assert!(
             matches!(process.next(Duration::from_secs(10)), Next::Item(StdoutItem::Line(l)) if l == "started")
         );
@@ -433,12 +448,13 @@ mod tests {
 
     #[test]
     fn live_clis_are_registered_until_reaped() {
-        let mut process = AgentProcess::spawn(sh("sleep 30"), None).unwrap();
+        let mut process =
+            AgentProcess::spawn(sh("sleep 30"), None, OutputLimit::default()).unwrap();
         let group = i32::try_from(process.id()).unwrap();
         assert!(process_group::is_registered(group));
         process.kill();
         assert!(!process_group::is_registered(group));
-        let mut quick = AgentProcess::spawn(sh("exit 0"), None).unwrap();
+        let mut quick = AgentProcess::spawn(sh("exit 0"), None, OutputLimit::default()).unwrap();
         let group = i32::try_from(quick.id()).unwrap();
         assert!(quick.wait_until(None).unwrap().is_some());
         assert!(
@@ -452,10 +468,34 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn drop_kills_a_running_cli() {
-        let process = AgentProcess::spawn(sh("sleep 30"), None).unwrap();
+        let process = AgentProcess::spawn(sh("sleep 30"), None, OutputLimit::default()).unwrap();
         let pid = process.id();
         drop(process);
         // Reaped: no such process (not even a zombie) any more.
         assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
+    }
+
+    #[test]
+    fn a_line_over_the_limit_is_skipped_and_the_next_one_read() {
+        let process = AgentProcess::spawn(
+            sh("echo first; head -c 5000 /dev/zero | tr '\\0' x; echo; echo after"),
+            None,
+            OutputLimit::new(2048),
+        )
+        .unwrap();
+        let mut items = Vec::new();
+        while let Next::Item(item) = process.next(Duration::from_secs(10)) {
+            items.push(item);
+        }
+        assert!(matches!(&items[0], StdoutItem::Line(l) if l == "first"));
+        match &items[1] {
+            StdoutItem::TooLong { bytes, head } => {
+                assert_eq!(*bytes, 5001);
+                assert_eq!(head.len(), 200);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(&items[2], StdoutItem::Line(l) if l == "after"));
+        assert_eq!(items.len(), 3);
     }
 }

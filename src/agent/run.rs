@@ -19,6 +19,7 @@ use super::process::{AgentProcess, Next, STOP_GRACE, StdoutItem};
 use super::stream::{ApiError, PermissionDenial, ResultMessage, StreamMessage, parse_line};
 use super::turns::TurnTracker;
 use super::{AgentOutcome, AgentRequest, AgentStats};
+use crate::output_limit::MAX_OUTPUT_SIZE_VAR;
 use crate::telemetry::Event;
 
 /// Seconds an agent may run when its node sets no `timeout:`.
@@ -61,8 +62,8 @@ pub fn run_agent_in(
     let started = Instant::now();
     let mut child = command.to_command(env, req.node.pass_api_key);
     child.envs(req.telemetry.trace_env(node_id));
-    let mut process =
-        AgentProcess::spawn(child, command.stdin_prompt.clone()).map_err(|error| {
+    let mut process = AgentProcess::spawn(child, command.stdin_prompt.clone(), req.output_limit)
+        .map_err(|error| {
             let hint = if error.kind() == std::io::ErrorKind::NotFound {
                 format!(" Install the Claude CLI with: {INSTALL_HINT}")
             } else {
@@ -181,9 +182,18 @@ pub fn run_agent_in(
         } else {
             format!(": {stderr}")
         };
+        let too_long = if reader.too_long > 0 {
+            format!(
+                "; {} of them longer than {}: raise {MAX_OUTPUT_SIZE_VAR} to read them",
+                reader.too_long,
+                req.output_limit.describe()
+            )
+        } else {
+            String::new()
+        };
         return Err(reader.fail(AgentError::cli(format!(
             "Agent '{node_id}': the Claude CLI exited without its final `result` line (read \
-             {} lines, skipped {} as malformed){stderr}",
+             {} lines, skipped {} as malformed{too_long}){stderr}",
             reader.lines, reader.skipped
         ))));
     };
@@ -215,6 +225,8 @@ struct StreamReader {
     denied_ids: HashSet<String>,
     lines: u64,
     skipped: u64,
+    /// Of the skipped lines, those over the output limit.
+    too_long: u64,
 }
 
 impl StreamReader {
@@ -224,7 +236,14 @@ impl StreamReader {
         let line = match item {
             StdoutItem::Line(line) => line,
             StdoutItem::TooLong { bytes, head } => {
-                self.skip(events, &head, format!("line of {bytes} bytes is too long"));
+                self.too_long += 1;
+                self.skip(
+                    events,
+                    &head,
+                    format!(
+                        "line of {bytes} bytes is over the output limit ({MAX_OUTPUT_SIZE_VAR})"
+                    ),
+                );
                 return false;
             }
             StdoutItem::ReadError(error) => {

@@ -183,6 +183,7 @@ struct Setup<'a> {
     root: PathBuf,
     resume: Option<&'a str>,
     cancel_after: Option<Duration>,
+    output_limit: crate::output_limit::OutputLimit,
 }
 
 impl<'a> Setup<'a> {
@@ -195,6 +196,7 @@ impl<'a> Setup<'a> {
             root: fake.path().to_path_buf(),
             resume: None,
             cancel_after: None,
+            output_limit: crate::output_limit::OutputLimit::default(),
         }
     }
 
@@ -213,6 +215,7 @@ impl<'a> Setup<'a> {
             resume_session: self.resume,
             telemetry: &telemetry,
             node_id: "worker",
+            output_limit: self.output_limit,
         };
         let mut events = Vec::new();
         let mut sink = |event| {
@@ -571,6 +574,41 @@ fn missing_result_line_is_a_failure() {
 }
 
 #[test]
+fn a_line_over_the_output_limit_is_skipped_and_named_when_the_result_is_lost() {
+    let big = "x".repeat(5000);
+    // A long assistant line is skipped, the run goes on to its result.
+    let fake = Fake::new(&[
+        init(),
+        assistant("m1", json!([{"type": "text", "text": big}]), json!({})),
+        result("done", json!({})),
+    ]);
+    let mut setup = Setup::new(&fake);
+    setup.output_limit = crate::output_limit::OutputLimit::new(2048);
+    let run = setup.run();
+    assert!(
+        run.names()
+            .iter()
+            .any(|n| n.contains("is over the output limit (TRIDENT_MAX_OUTPUT_SIZE)")),
+        "{:?}",
+        run.names()
+    );
+    assert_eq!(run.ok().output["text"], "done");
+    // A result line over the limit: the failure says which setting reads it.
+    let fake = Fake::new(&[init(), result(&big, json!({}))]);
+    let mut setup = Setup::new(&fake);
+    setup.output_limit = crate::output_limit::OutputLimit::new(2048);
+    let run = setup.run();
+    let message = &run.err().message;
+    assert!(
+        message.contains(
+            "skipped 1 as malformed; 1 of them longer than 2KB \
+             (TRIDENT_MAX_OUTPUT_SIZE): raise TRIDENT_MAX_OUTPUT_SIZE to read them"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
 fn missing_cli_says_how_to_install() {
     let fake = Fake::new(&[]);
     let mut setup = Setup::new(&fake);
@@ -714,6 +752,7 @@ fn events_reach_real_telemetry_while_the_agent_works() {
         resume_session: None,
         telemetry: &run_telemetry,
         node_id: "worker",
+        output_limit: crate::output_limit::OutputLimit::default(),
     };
     std::thread::scope(|scope| {
         let agent = scope.spawn(|| run_agent_in_env(&setup.env, &req, &|| false));

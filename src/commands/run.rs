@@ -81,10 +81,12 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
             run_settings.python.clone(),
             crate::tools::InterpreterSearch::from_vars(env),
             &environment.overlay(),
-        ),
+        )
+        .with_output_limit(run_settings.output_limit),
         schedule: Schedule::resolve(args.schedule, &env).map_err(TridentError::Validation)?,
         providers: ProviderClients::new(environment.lookup()),
         env_overlay: Arc::new(environment.overlay()),
+        output_limit: run_settings.output_limit,
         ..Runtime::default()
     };
     let max_cost = max_cost(args.max_cost.as_deref(), env("TRIDENT_MAX_COST"))?;

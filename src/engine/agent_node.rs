@@ -47,6 +47,7 @@ pub fn run_agent_node(
         resume_session: ctx.resume_sessions.get(node_id).map(String::as_str),
         telemetry: &ctx.tel,
         node_id,
+        output_limit: ctx.runtime.output_limit,
     };
     let interrupted = || ctx.runtime.is_interrupted();
     match run_agent_cancellable(&request, &ctx.runtime.env_overlay, &interrupted) {

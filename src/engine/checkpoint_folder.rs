@@ -2,15 +2,28 @@
 //! journal into `checkpoint.json` whenever something was recorded, at most every
 //! [`FOLD_INTERVAL`], so readers of `checkpoint.json` (the dashboard) are never more than
 //! that behind, even while a long node runs, and a chain of a thousand quick levels does
-//! not rewrite the file a thousand times.
+//! not rewrite the file a thousand times. A big checkpoint takes long to write (and holds
+//! the store's lock meanwhile): the pause after a fold is at least [`PAUSE_PER_FOLD_TIME`]
+//! times what that fold took, so folding costs at most about a tenth of the run however
+//! big the checkpoint grows (a fixed interval made a 100 000-node run quadratic).
 
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use super::console::Console;
 use crate::artifacts::CheckpointStore;
 use crate::artifacts::checkpoint::FOLD_INTERVAL;
+
+/// The pause after a fold, in multiples of the time that fold took (when longer than
+/// [`FOLD_INTERVAL`]).
+pub const PAUSE_PER_FOLD_TIME: u32 = 9;
+
+/// How long to wait before the next fold, after one that took `took`.
+fn pause_after(took: Duration) -> Duration {
+    FOLD_INTERVAL.max(took.saturating_mul(PAUSE_PER_FOLD_TIME))
+}
 
 /// The running folder thread; [`CheckpointFolder::stop`] ends it.
 pub struct CheckpointFolder {
@@ -38,11 +51,14 @@ impl CheckpointFolder {
             .name("trident-checkpoint".into())
             .spawn(move || {
                 let mut warned = false;
-                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(FOLD_INTERVAL) {
+                let mut pause = FOLD_INTERVAL;
+                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(pause) {
+                    let started = Instant::now();
                     let result = checkpoint
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
                         .fold_if_dirty();
+                    pause = pause_after(started.elapsed());
                     if let Err(e) = result
                         && !warned
                     {
@@ -64,5 +80,19 @@ impl CheckpointFolder {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slow_folds_are_spaced_out_in_proportion() {
+        assert_eq!(pause_after(Duration::from_millis(1)), FOLD_INTERVAL);
+        assert_eq!(
+            pause_after(Duration::from_millis(500)),
+            Duration::from_millis(4500)
+        );
     }
 }

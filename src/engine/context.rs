@@ -84,6 +84,8 @@ pub struct Runtime {
     /// The project's `.env` values the process environment lacks: added to the
     /// environment of agent CLIs (tools get them from `tools`).
     pub env_overlay: Arc<Vec<(String, String)>>,
+    /// `TRIDENT_MAX_OUTPUT_SIZE`: the longest agent CLI line read (tools get it from `tools`).
+    pub output_limit: crate::output_limit::OutputLimit,
 }
 
 impl Runtime {

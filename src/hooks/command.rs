@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use super::job::HookJob;
 use crate::delivery::describe_duration;
+use crate::output_limit::OutputLimit;
 use crate::tools::observer::IgnoreReports;
 use crate::tools::subprocess::{ProcessFailure, run_with_stdin};
 
@@ -36,7 +37,14 @@ pub fn run_command(
     let mut stdin = job.line.clone();
     stdin.push(b'\n');
     let timeout = deadline.saturating_duration_since(Instant::now());
-    match run_with_stdin(process, Some(stdin), Some(timeout), &IgnoreReports, None) {
+    match run_with_stdin(
+        process,
+        Some(stdin),
+        Some(timeout),
+        OutputLimit::default(),
+        &IgnoreReports,
+        None,
+    ) {
         Ok(done) if done.status.success() => Ok(()),
         Ok(done) => {
             let status = match done.status.code() {
@@ -48,6 +56,11 @@ pub fn run_command(
         Err(ProcessFailure::TimedOut { after, stderr }) => Err(format!(
             "timed out after {} and was killed{}",
             describe_duration(after),
+            quoted(&stderr)
+        )),
+        Err(ProcessFailure::OutputTooLarge { limit, stderr, .. }) => Err(format!(
+            "printed more than {} on stdout and was stopped{}",
+            limit.describe(),
             quoted(&stderr)
         )),
         Err(ProcessFailure::Spawn(e)) => Err(format!("could not start sh: {e}")),

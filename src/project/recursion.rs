@@ -1,6 +1,6 @@
 //! Workflows that run themselves without end: a branch (`workflow: self`, `.`, its own
-//! manifest, or through other workflows) or a `mode: wait` trigger that leads back into a
-//! workflow already running it, with nothing that could stop the recursion.
+//! manifest, or through other workflows) or a trigger that leads back into a workflow
+//! already running it, with nothing that could stop the recursion.
 //!
 //! A reference is *unconditional* when its node has no `condition:` and no edge into it has
 //! a `condition:` (the only ways a node is skipped). A cycle of workflows made of
@@ -8,8 +8,10 @@
 //! refused by `project validate` and before a run starts (exit 2, naming the node and the
 //! cycle). `loop_while` does not help: each iteration runs the sub-workflow, which recurses
 //! before the loop condition is read. A fire-and-forget trigger starts a separate process, so
-//! it never nests and ends no cycle here. Recursion that a condition can stop is allowed; the
-//! engine bounds its depth at run time ([`MAX_WORKFLOW_DEPTH`]).
+//! it never nests, but a cycle through one is endless all the same: each run starts the next
+//! `trident` process (two such triggers double them at every step), so it is refused too.
+//! Recursion that a condition can stop is allowed; the engine bounds its in-process depth at
+//! run time ([`MAX_WORKFLOW_DEPTH`]).
 
 use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
@@ -21,17 +23,34 @@ use super::model::{Project, TriggerMode};
 /// top-level run; the node that would start one more fails with a clear error.
 pub const MAX_WORKFLOW_DEPTH: usize = 32;
 
-/// A node that runs a workflow in this process, with nothing that can skip it.
+/// A node that runs a workflow, with nothing that can skip it.
 struct UnconditionalReference<'p> {
     label: &'static str,
     node_id: &'p str,
     workflow_path: &'p str,
+    /// A fire-and-forget trigger: the workflow runs in a new process.
+    detached: bool,
 }
 
-/// One workflow on the path being explored, and the reference that led out of it.
+impl UnconditionalReference<'_> {
+    /// `(branch 'again')`, `(fire-and-forget trigger 'again')`, as shown in a cycle.
+    fn shown(&self) -> String {
+        let kind = if self.detached {
+            "fire-and-forget trigger"
+        } else if self.label == "Branch" {
+            "branch"
+        } else {
+            "trigger"
+        };
+        format!("({kind} '{}')", self.node_id)
+    }
+}
+
+/// One workflow on the path being explored, and the reference that led out of it: how it is
+/// shown, and whether it starts a new process.
 struct Step {
     manifest: PathBuf,
-    via: Option<(String, String)>,
+    via: Option<(String, bool)>,
 }
 
 /// An error for each cycle of workflows that would run itself without end, starting from
@@ -85,7 +104,7 @@ impl Walk {
                 continue;
             };
             if let Some(last) = self.path.last_mut() {
-                last.via = Some((reference.label.to_string(), reference.node_id.to_string()));
+                last.via = Some((reference.shown(), reference.detached));
             }
             self.path.push(Step {
                 manifest: target,
@@ -108,21 +127,29 @@ impl Walk {
             label,
             node_id,
             workflow_path,
+            ..
         } = reference;
         let mut cycle: Vec<String> = Vec::new();
+        let mut detached = reference.detached;
         for step in &self.path[start..] {
             cycle.push(self.shown(&step.manifest));
-            if let Some((label, node)) = &step.via {
-                cycle.push(format!("({} '{node}')", label.to_lowercase()));
+            if let Some((shown, step_detached)) = &step.via {
+                cycle.push(shown.clone());
+                detached |= step_detached;
             }
         }
-        cycle.push(format!("({} '{node_id}')", label.to_lowercase()));
+        cycle.push(reference.shown());
         cycle.push(self.shown(target));
+        let outcome = if detached {
+            "as a new trident process, without end"
+        } else {
+            "until the stack overflows"
+        };
         format!(
             "{label} '{node_id}': circular workflow reference to {workflow_path} that never \
              ends: {} (none of these nodes has a `condition:` or a conditional edge into it, \
-             so every run starts the next one until the stack overflows). Add a `condition:` \
-             that stops the recursion, or remove the reference.",
+             so every run starts the next one {outcome}). Add a `condition:` that stops the \
+             recursion, or remove the reference.",
             cycle.join(" -> ")
         )
     }
@@ -132,7 +159,7 @@ impl Walk {
     }
 }
 
-/// The branch and `mode: wait` trigger nodes of `project` that nothing can skip.
+/// The branch and trigger nodes of `project` that nothing can skip.
 fn unconditional_references(project: &Project) -> Vec<UnconditionalReference<'_>> {
     let blank = |c: &Option<String>| c.as_deref().is_none_or(|c| c.trim().is_empty());
     let gated: HashSet<&str> = project
@@ -151,15 +178,17 @@ fn unconditional_references(project: &Project) -> Vec<UnconditionalReference<'_>
             label: "Branch",
             node_id: &b.id,
             workflow_path: &b.workflow_path,
+            detached: false,
         });
     let triggers = project
         .triggers
         .values()
-        .filter(|t| t.mode == TriggerMode::Wait && unconditional(&t.id, &t.condition))
+        .filter(|t| unconditional(&t.id, &t.condition))
         .map(|t| UnconditionalReference {
             label: "Trigger",
             node_id: &t.id,
             workflow_path: &t.workflow_path,
+            detached: t.mode == TriggerMode::FireAndForget,
         });
     branches.chain(triggers).collect()
 }
@@ -235,7 +264,7 @@ mod tests {
     }
 
     #[test]
-    fn a_waiting_trigger_of_its_own_folder_is_refused_a_detached_one_is_not() {
+    fn a_trigger_of_its_own_folder_is_refused_waiting_or_detached() {
         let dir = tempfile::tempdir().unwrap();
         let nodes = "  again: {type: trigger, workflow: ., mode: wait}\n";
         let project = project_in(
@@ -251,7 +280,46 @@ mod tests {
             dir.path(),
             &[("agent.tml", &manifest(nodes, THROUGH_AGAIN))],
         );
+        let errors = endless_recursion_errors(&project);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].contains(
+                "agent.tml -> (fire-and-forget trigger 'again') -> agent.tml (none of these \
+                 nodes has a `condition:` or a conditional edge into it, so every run starts \
+                 the next one as a new trident process, without end)"
+            ),
+            "{errors:?}"
+        );
+        // With a condition it may stop: allowed.
+        let nodes = "  again: {type: trigger, workflow: ., condition: \"x < 3\"}\n";
+        let project = project_in(
+            dir.path(),
+            &[("agent.tml", &manifest(nodes, THROUGH_AGAIN))],
+        );
         assert!(endless_recursion_errors(&project).is_empty());
+    }
+
+    #[test]
+    fn a_cycle_with_one_detached_step_is_an_endless_chain_of_processes() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = manifest(
+            "  to_b: {type: trigger, workflow: ../b, mode: fire-and-forget}\n",
+            "  e: {from: input, to: to_b}\n",
+        );
+        let b = manifest(
+            "  to_a: {type: branch, workflow: ../a/agent.tml}\n",
+            "  e: {from: input, to: to_a}\n",
+        );
+        let project = project_in(dir.path(), &[("a/agent.tml", &a), ("b/agent.tml", &b)]);
+        let errors = endless_recursion_errors(&project);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].contains(
+                "agent.tml -> (fire-and-forget trigger 'to_b') -> ../b/agent.tml -> (branch \
+                 'to_a') -> agent.tml"
+            ) && errors[0].contains("as a new trident process, without end"),
+            "{errors:?}"
+        );
     }
 
     #[test]

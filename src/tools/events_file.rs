@@ -5,7 +5,8 @@
 //! The file lives in a fresh folder only the user can read (`0700`) under the system's
 //! temporary folder, and both are removed when the call ends. A line that is not such an
 //! object is reported as a WARNING event `invalid_tool_event` carrying the line and the reason,
-//! never dropped silently.
+//! never dropped silently. A line longer than the [`OutputLimit`] is reported the same way
+//! as soon as it passes the limit, and the rest of it is skipped unread into memory.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value, json};
 
 use super::observer::{ToolObserver, ToolReport};
+use crate::output_limit::OutputLimit;
 use crate::telemetry::Level;
 
 /// The environment variable naming the file.
@@ -31,12 +33,16 @@ pub struct EventsFile {
     folder: PathBuf,
     path: PathBuf,
     reader: File,
+    /// The line being written, while under the limit.
     partial: Vec<u8>,
+    limit: OutputLimit,
+    /// Inside a line over the limit (already reported): skip to its end.
+    skipping: bool,
 }
 
 impl EventsFile {
-    /// Creates the folder and the empty file.
-    pub fn create() -> io::Result<EventsFile> {
+    /// Creates the folder and the empty file; lines over `limit` are refused.
+    pub fn create(limit: OutputLimit) -> io::Result<EventsFile> {
         let folder =
             std::env::temp_dir().join(format!("trident-events-{}", uuid::Uuid::new_v4().simple()));
         let mut builder = std::fs::DirBuilder::new();
@@ -56,6 +62,8 @@ impl EventsFile {
             path,
             reader,
             partial: Vec::new(),
+            limit,
+            skipping: false,
         })
     }
 
@@ -66,14 +74,35 @@ impl EventsFile {
 
     /// Reports the complete lines written since the last look.
     pub fn poll(&mut self, observer: &dyn ToolObserver) {
-        let mut fresh = Vec::new();
-        if self.reader.read_to_end(&mut fresh).is_err() || fresh.is_empty() {
-            return;
+        let mut chunk = [0u8; 64 * 1024];
+        loop {
+            match self.reader.read(&mut chunk) {
+                Ok(0) => return,
+                Ok(read) => self.take(&chunk[..read], observer),
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => return,
+            }
         }
-        self.partial.extend_from_slice(&fresh);
-        while let Some(end) = self.partial.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = self.partial.drain(..=end).collect();
-            report_line(&line[..end], observer);
+    }
+
+    /// Splits freshly read `bytes` into lines (each byte looked at once).
+    fn take(&mut self, mut bytes: &[u8], observer: &dyn ToolObserver) {
+        while !bytes.is_empty() {
+            let end = memchr::memchr(b'\n', bytes);
+            let piece = &bytes[..end.unwrap_or(bytes.len())];
+            bytes = end.map_or(&[][..], |at| &bytes[at + 1..]);
+            if !self.skipping {
+                self.partial.extend_from_slice(piece);
+                if self.limit.exceeded_by(self.partial.len()) {
+                    report_too_long(&std::mem::take(&mut self.partial), self.limit, observer);
+                    self.skipping = true;
+                } else if end.is_some() {
+                    report_line(&std::mem::take(&mut self.partial), observer);
+                }
+            }
+            if end.is_some() {
+                self.skipping = false;
+            }
         }
     }
 
@@ -82,6 +111,7 @@ impl EventsFile {
         self.poll(observer);
         let rest = std::mem::take(&mut self.partial);
         report_line(&rest, observer);
+        self.skipping = false;
     }
 }
 
@@ -100,16 +130,29 @@ fn report_line(line: &[u8], observer: &dyn ToolObserver) {
     }
     match parse_line(text) {
         Ok(report) => observer.tool_event(report),
-        Err(reason) => {
-            let shown: String = text.chars().take(INVALID_LINE_CHARS).collect();
-            let data = json!({"line": shown, "error": reason});
-            observer.tool_event(ToolReport {
-                name: INVALID_EVENT.to_string(),
-                level: Level::Warning,
-                data: data.as_object().cloned().unwrap_or_default(),
-            });
-        }
+        Err(reason) => report_invalid(text, reason, observer),
     }
+}
+
+/// Reports the start of a line that passed `limit` (the rest of it is skipped).
+fn report_too_long(start: &[u8], limit: OutputLimit, observer: &dyn ToolObserver) {
+    let head = String::from_utf8_lossy(&start[..start.len().min(INVALID_LINE_CHARS * 4)]);
+    let reason = format!(
+        "line longer than {}: skipped; write big data to a file and send its path",
+        limit.describe()
+    );
+    report_invalid(&head, reason, observer);
+}
+
+/// Reports `invalid_tool_event` for `text` (cut) and `reason`.
+fn report_invalid(text: &str, reason: String, observer: &dyn ToolObserver) {
+    let shown: String = text.chars().take(INVALID_LINE_CHARS).collect();
+    let data = json!({"line": shown, "error": reason});
+    observer.tool_event(ToolReport {
+        name: INVALID_EVENT.to_string(),
+        level: Level::Warning,
+        data: data.as_object().cloned().unwrap_or_default(),
+    });
 }
 
 /// `{"event": NAME, "data": {...}, "level"?: LEVEL}` as a report, or why not.
@@ -158,7 +201,7 @@ mod tests {
     #[test]
     fn lines_are_reported_as_they_complete_and_the_folder_is_removed() {
         let recorder = Recorder::default();
-        let mut events = EventsFile::create().unwrap();
+        let mut events = EventsFile::create(OutputLimit::default()).unwrap();
         let path = events.path().to_path_buf();
         let mut writer = std::fs::OpenOptions::new()
             .append(true)
@@ -198,5 +241,44 @@ mod tests {
             let error = parse_line(line).unwrap_err();
             assert!(error.contains(reason), "{line}: {error}");
         }
+    }
+
+    #[test]
+    fn a_line_over_the_limit_is_reported_once_and_skipped_in_bounded_memory() {
+        let recorder = Recorder::default();
+        let mut events = EventsFile::create(OutputLimit::new(2048)).unwrap();
+        let mut writer = std::fs::OpenOptions::new()
+            .append(true)
+            .open(events.path())
+            .unwrap();
+        writer
+            .write_all(b"{\"event\": \"big\", \"data\": {\"x\": \"")
+            .unwrap();
+        for _ in 0..100 {
+            writer.write_all(&[b'x'; 1000]).unwrap();
+            events.poll(&recorder);
+            assert!(events.partial.len() <= 2048 + 1000);
+        }
+        writer.write_all(b"\"}}\n{\"event\": \"after\"}\n").unwrap();
+        // A long line read in one piece, newline included, is refused the same way.
+        let mut whole = b"{\"event\": \"big\", \"data\": {\"x\": \"".to_vec();
+        whole.extend([b'x'; 5000]);
+        whole.extend(b"\"}}\n");
+        writer.write_all(&whole).unwrap();
+        events.finish(&recorder);
+        let got = recorder.events.lock().unwrap();
+        let names: Vec<&str> = got.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, [INVALID_EVENT, "after", INVALID_EVENT]);
+        let error = got[0].data["error"].as_str().unwrap();
+        assert!(
+            error.contains("longer than 2KB (TRIDENT_MAX_OUTPUT_SIZE)"),
+            "{error}"
+        );
+        assert!(
+            got[0].data["line"]
+                .as_str()
+                .unwrap()
+                .starts_with("{\"event\": \"big\"")
+        );
     }
 }

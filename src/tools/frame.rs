@@ -1,6 +1,7 @@
 //! The framing of the python worker protocol: each message is a 4-byte big-endian length
 //! followed by that many bytes of UTF-8 JSON. [`encode`] builds one frame; [`FrameReader`]
-//! collects bytes as they arrive and yields whole messages.
+//! collects bytes as they arrive and yields whole messages, refusing a message longer than
+//! its limit as soon as its length arrives (before its bytes are held).
 
 /// Largest message accepted (a bigger length means the channel is corrupt).
 pub const MAX_FRAME: usize = 1 << 30;
@@ -14,13 +15,35 @@ pub fn encode(payload: &[u8]) -> Vec<u8> {
 }
 
 /// Reassembles frames from the bytes of a stream.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct FrameReader {
     buffer: Vec<u8>,
     start: usize,
+    /// Longest message accepted.
+    limit: usize,
+}
+
+impl Default for FrameReader {
+    fn default() -> Self {
+        FrameReader::with_limit(MAX_FRAME)
+    }
 }
 
 impl FrameReader {
+    /// A reader accepting messages of at most `limit` bytes (and never over [`MAX_FRAME`]).
+    pub fn with_limit(limit: usize) -> FrameReader {
+        FrameReader {
+            buffer: Vec::new(),
+            start: 0,
+            limit: limit.min(MAX_FRAME),
+        }
+    }
+
+    /// Changes the longest message accepted (at most [`MAX_FRAME`]).
+    pub fn set_limit(&mut self, limit: usize) {
+        self.limit = limit.min(MAX_FRAME);
+    }
+
     /// Appends bytes read from the stream.
     pub fn push(&mut self, bytes: &[u8]) {
         if self.start > 0 && self.start == self.buffer.len() {
@@ -31,14 +54,14 @@ impl FrameReader {
     }
 
     /// The next whole message, if one has arrived; `Err` with the announced length when it is
-    /// larger than `MAX_FRAME`.
+    /// over the limit.
     pub fn next_message(&mut self) -> Result<Option<Vec<u8>>, usize> {
         let available = &self.buffer[self.start..];
         let Some(header) = available.get(..4) else {
             return Ok(None);
         };
         let length = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
-        if length > MAX_FRAME {
+        if length > self.limit {
             return Err(length);
         }
         let Some(payload) = available.get(4..4 + length) else {
@@ -91,5 +114,15 @@ mod tests {
         let mut reader = FrameReader::default();
         reader.push(&u32::MAX.to_be_bytes());
         assert_eq!(reader.next_message(), Err(u32::MAX as usize));
+    }
+
+    #[test]
+    fn a_message_over_the_limit_is_refused_from_its_length_alone() {
+        let mut reader = FrameReader::with_limit(10);
+        reader.push(&encode(b"0123456789"));
+        assert_eq!(reader.next_message().unwrap().unwrap(), b"0123456789");
+        // Only the header of an 11-byte message: refused before its bytes come.
+        reader.push(&11u32.to_be_bytes());
+        assert_eq!(reader.next_message(), Err(11));
     }
 }

@@ -282,6 +282,7 @@ fn run_script(
     let finished = super::subprocess::run_to_completion(
         command,
         Some(INTROSPECTION_TIMEOUT),
+        crate::output_limit::OutputLimit::default(),
         &super::observer::IgnoreReports,
         None,
     )

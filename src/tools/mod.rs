@@ -33,6 +33,10 @@
 //! limit when absent); every tool process dies with trident, even on `kill -9`
 //! ([`crate::death_watch`]); what a tool prints is also reported line by line to the
 //! [`ToolObserver`] (`tool_output` events at `debug`).
+//!
+//! **Sizes** ([`OutputLimit`], `TRIDENT_MAX_OUTPUT_SIZE`): a result (shell stdout, python
+//! return value) or one event over the limit fails the node before it is held whole; of what
+//! a tool prints for people only the last `limit` bytes are kept (`passed_output.rs`).
 
 mod command_template;
 mod error;
@@ -42,6 +46,7 @@ mod interpreter;
 pub mod introspect;
 mod module_location;
 pub mod observer;
+mod passed_output;
 mod python;
 mod python_pool;
 mod python_worker;
@@ -59,6 +64,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use crate::output_limit::OutputLimit;
 use crate::project::ToolDef;
 use tool_env::ToolEnv;
 
@@ -79,6 +85,8 @@ pub struct ToolRunner {
     python: Arc<PythonPool>,
     /// Variables added to every tool's environment (the run's `.env` overlay).
     base_env: ToolEnv,
+    /// The most bytes a tool hands over in one piece.
+    output_limit: OutputLimit,
 }
 
 impl ToolRunner {
@@ -100,7 +108,14 @@ impl ToolRunner {
         ToolRunner {
             python: Arc::new(PythonPool::with_env(python, search, base_env.clone())),
             base_env,
+            output_limit: OutputLimit::default(),
         }
+    }
+
+    /// This runner with `limit` (`TRIDENT_MAX_OUTPUT_SIZE`) on what a tool hands over.
+    pub fn with_output_limit(mut self, limit: OutputLimit) -> ToolRunner {
+        self.output_limit = limit;
+        self
     }
 
     /// Runs tool `tool` of the project at `project_root` with the gathered `inputs`; returns
@@ -120,6 +135,7 @@ impl ToolRunner {
                 tool,
                 inputs,
                 tool.timeout,
+                self.output_limit,
                 observer,
             ),
             "shell" => shell::run_shell_tool(
@@ -127,6 +143,7 @@ impl ToolRunner {
                 tool,
                 inputs,
                 tool.timeout,
+                self.output_limit,
                 observer,
                 &self.base_env,
             ),

@@ -22,12 +22,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
+use crate::output_limit::{MAX_OUTPUT_SIZE_VAR, OutputLimit};
 use crate::project::ToolDef;
 
 use super::error::ToolError;
 use super::interpreter::PYTHON_PROGRAM;
 use super::module_location::{ModuleLocation, locate_module};
 use super::observer::ToolObserver;
+use super::passed_output::pass_to_stderr;
 use super::python_pool::PythonPool;
 use super::python_worker::{CallEnd, CallOutcome, CallRequest, WorkerReply};
 use super::tool_env::ToolEnv;
@@ -43,6 +45,7 @@ pub fn run_python_tool(
     tool: &ToolDef,
     inputs: &Map<String, Value>,
     timeout: Option<Duration>,
+    limit: OutputLimit,
     observer: &dyn ToolObserver,
 ) -> Result<Map<String, Value>, ToolError> {
     let module = locate_module(project_root, tool)?;
@@ -81,9 +84,9 @@ pub fn run_python_tool(
         env: &env,
     };
     let deadline = timeout.and_then(|limit| Instant::now().checked_add(limit));
-    let outcome = worker.call(&request, deadline, observer);
+    let outcome = worker.call(&request, deadline, limit, observer);
     pool.checkin(&root, worker);
-    let result = interpret(&tool.id, &module, function, outcome)?;
+    let result = interpret(&tool.id, &module, function, outcome, limit)?;
     Ok(output_object(result))
 }
 
@@ -110,13 +113,16 @@ fn interpret(
     module: &ModuleLocation,
     function: &str,
     outcome: CallOutcome,
+    limit: OutputLimit,
 ) -> Result<Value, ToolError> {
-    let CallOutcome { end, output } = outcome;
+    let CallOutcome {
+        end,
+        output,
+        output_left_out,
+    } = outcome;
     match end {
         CallEnd::Replied(WorkerReply::Success { result }) => {
-            if !output.is_empty() {
-                eprint!("{}", String::from_utf8_lossy(&output));
-            }
+            pass_to_stderr(tool_id, &output, output_left_out, limit);
             Ok(result)
         }
         CallEnd::Replied(WorkerReply::Failure {
@@ -137,6 +143,13 @@ fn interpret(
         CallEnd::TimedOut(after) => Err(ToolError::new(format!(
             "Tool '{tool_id}' timed out after {after:.1?} and was killed (its `timeout:` under \
              `tools:`)"
+        ))
+        .with_stderr_tail(&output)),
+        CallEnd::TooLarge { bytes, .. } => Err(ToolError::new(format!(
+            "Tool '{tool_id}' sent a result or a trident_tool.emit event of {bytes} bytes, over \
+             {}: its {PYTHON_PROGRAM} worker was stopped. Write big data to a file and return \
+             its path, or raise {MAX_OUTPUT_SIZE_VAR}",
+            limit.describe()
         ))
         .with_stderr_tail(&output)),
         CallEnd::Protocol(problem) => Err(ToolError::new(format!(
@@ -206,6 +219,7 @@ mod tests {
             tool,
             &inputs(input),
             Some(Duration::from_secs(60)),
+            OutputLimit::default(),
             &IgnoreReports,
         )
         .map(Value::Object)
@@ -404,6 +418,7 @@ mod tests {
             &tool,
             &inputs(json!({"url": "example.org"})),
             None,
+            OutputLimit::default(),
             &IgnoreReports,
         )
         .unwrap();
@@ -497,6 +512,7 @@ mod tests {
             &python_tool("slow", "slow", None),
             &Map::new(),
             Some(Duration::from_millis(1500)),
+            OutputLimit::default(),
             &IgnoreReports,
         )
         .unwrap_err();

@@ -9,7 +9,9 @@
 //!
 //! A worker that dies during a call, overruns its timeout, or asks to be retired (after
 //! `SystemExit`/`KeyboardInterrupt`) is killed with its whole group and reaped; the pool
-//! starts a fresh one for the next call.
+//! starts a fresh one for the next call. So is one that sends a message (its result, an
+//! event) over the call's [`OutputLimit`], refused from its length before it is read; of
+//! what the tool prints only the last `limit` bytes are kept.
 
 use std::ffi::OsStr;
 use std::io::{self, Read, Write};
@@ -26,6 +28,8 @@ use super::observer::{OutputLines, ToolObserver, ToolReport};
 use super::readiness::{time_left, wait_readable};
 use super::tool_env::ToolEnv;
 use crate::death_watch::DeathWatch;
+use crate::output_limit::OutputLimit;
+use crate::tail_buffer::TailBuffer;
 use crate::telemetry::Level;
 
 /// The worker script; see its header for the protocol.
@@ -86,6 +90,8 @@ pub enum CallEnd {
     Died(Option<ExitStatus>),
     /// The deadline passed; the worker and its group were killed.
     TimedOut(Duration),
+    /// The worker announced a message of `bytes`, over `limit`; it was killed.
+    TooLarge { bytes: usize, limit: OutputLimit },
     /// The channel broke or carried garbage.
     Protocol(String),
 }
@@ -107,11 +113,23 @@ pub enum WorkerReply {
     },
 }
 
-/// What one call produced: how it ended and everything the tool printed.
+/// What one call produced: how it ended and what the tool printed (its last `limit` bytes).
 #[derive(Debug)]
 pub struct CallOutcome {
     pub end: CallEnd,
     pub output: Vec<u8>,
+    /// How many printed bytes came before `output`.
+    pub output_left_out: u64,
+}
+
+impl CallOutcome {
+    fn new(end: CallEnd, output: TailBuffer) -> CallOutcome {
+        CallOutcome {
+            end,
+            output_left_out: output.left_out(),
+            output: output.into_tail(),
+        }
+    }
 }
 
 /// One message on the reply pipe.
@@ -208,24 +226,29 @@ impl PythonWorker {
         self.boot_time.take()
     }
 
-    /// Runs one call, until `deadline` at most.
+    /// Runs one call, until `deadline` at most, taking in messages of `limit` bytes at most.
     pub fn call(
         &mut self,
         request: &CallRequest<'_>,
         deadline: Option<Instant>,
+        limit: OutputLimit,
         observer: &dyn ToolObserver,
     ) -> CallOutcome {
         let started = Instant::now();
         let mut lines = OutputLines::new(observer);
-        let mut output = std::mem::take(&mut self.carried_output);
-        lines.feed(&output);
+        let mut output = TailBuffer::new(Some(limit.bytes()));
+        let carried = std::mem::take(&mut self.carried_output);
+        output.push(&carried);
+        lines.feed(&carried);
+        drop(carried);
+        self.replies_buffer.set_limit(limit.bytes());
         let payload = match serde_json::to_vec(&WireRequest::from(request)) {
             Ok(payload) => payload,
             Err(error) => {
-                return CallOutcome {
-                    end: CallEnd::Protocol(format!("cannot encode its inputs as JSON: {error}")),
+                return CallOutcome::new(
+                    CallEnd::Protocol(format!("cannot encode its inputs as JSON: {error}")),
                     output,
-                };
+                );
             }
         };
         if self.requests.write_all(&encode(&payload)).is_err() {
@@ -233,10 +256,7 @@ impl PythonWorker {
             self.spent = true;
             let status = self.drain_and_reap(&mut output, &mut lines);
             lines.finish();
-            return CallOutcome {
-                end: CallEnd::Died(status),
-                output,
-            };
+            return CallOutcome::new(CallEnd::Died(status), output);
         }
 
         let mut reply: Option<Value> = None;
@@ -282,18 +302,21 @@ impl PythonWorker {
                 match read_some(&mut self.output, &mut chunk) {
                     Some(read) => {
                         let bytes = &chunk[..read];
-                        if let Some(position) = find(bytes, &self.sentinel, &output) {
+                        if let Some(position) = find(bytes, &self.sentinel, output.held_mut()) {
                             // Everything before the marker is this call's; anything after
                             // belongs to whatever the tool left running.
                             let (mine, rest) =
-                                split_at_marker(&mut output, bytes, position, &self.sentinel);
+                                split_at_marker(output.held_mut(), bytes, position, &self.sentinel);
                             lines.feed(&mine);
                             self.carried_output.extend_from_slice(&rest);
                             marker_seen = true;
                         } else if marker_seen {
-                            self.carried_output.extend_from_slice(bytes);
+                            // Bounded like the call's own output (the next call keeps a tail).
+                            if !limit.exceeded_by(self.carried_output.len()) {
+                                self.carried_output.extend_from_slice(bytes);
+                            }
                         } else {
-                            output.extend_from_slice(bytes);
+                            output.push(bytes);
                             lines.feed(bytes);
                         }
                     }
@@ -316,15 +339,11 @@ impl PythonWorker {
                     let message = match self.replies_buffer.next_message() {
                         Ok(Some(message)) => message,
                         Ok(None) => break,
-                        Err(length) => {
+                        Err(bytes) => {
                             self.kill();
                             self.drain_and_reap(&mut output, &mut lines);
-                            return CallOutcome {
-                                end: CallEnd::Protocol(format!(
-                                    "the worker announced a {length}-byte message"
-                                )),
-                                output,
-                            };
+                            lines.finish();
+                            return CallOutcome::new(CallEnd::TooLarge { bytes, limit }, output);
                         }
                     };
                     match serde_json::from_slice::<Message>(&message) {
@@ -343,10 +362,10 @@ impl PythonWorker {
                             self.kill();
                             self.drain_and_reap(&mut output, &mut lines);
                             lines.finish();
-                            return CallOutcome {
-                                end: CallEnd::Protocol(format!("unreadable message: {error}")),
+                            return CallOutcome::new(
+                                CallEnd::Protocol(format!("unreadable message: {error}")),
                                 output,
-                            };
+                            );
                         }
                     }
                 }
@@ -358,7 +377,7 @@ impl PythonWorker {
             self.boot_time = Some(self.started.elapsed());
         }
         if let Some(end) = end {
-            return CallOutcome { end, output };
+            return CallOutcome::new(end, output);
         }
         let end = match reply.map(serde_json::from_value::<WorkerReply>) {
             Some(Ok(reply)) => {
@@ -373,7 +392,7 @@ impl PythonWorker {
             }
             None => CallEnd::Protocol("no reply".into()),
         };
-        CallOutcome { end, output }
+        CallOutcome::new(end, output)
     }
 
     /// The worker's exit status if it exits within `limit` (it closed its reply channel, so
@@ -404,7 +423,7 @@ impl PythonWorker {
     /// reap the worker and return its exit status.
     fn drain_and_reap(
         &mut self,
-        output: &mut Vec<u8>,
+        output: &mut TailBuffer,
         lines: &mut OutputLines<'_>,
     ) -> Option<ExitStatus> {
         let until = Instant::now() + DRAIN_GRACE;
@@ -417,7 +436,7 @@ impl PythonWorker {
             }
             match read_some(&mut self.output, &mut chunk) {
                 Some(read) => {
-                    output.extend_from_slice(&chunk[..read]);
+                    output.push(&chunk[..read]);
                     lines.feed(&chunk[..read]);
                 }
                 None => break,

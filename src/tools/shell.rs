@@ -14,7 +14,9 @@
 //!   fields are the node's output, plus `output` holding the trimmed text unless the object has
 //!   its own `output` field; otherwise the output is `{"output": <trimmed text>}`.
 //! - A non-zero exit (or death by a signal) fails the node with the exit code and the last
-//!   lines of stderr. On success stderr is passed through to our stderr in one piece.
+//!   lines of stderr. On success stderr is passed through to our stderr in one piece (its
+//!   last `limit` bytes).
+//! - Stdout over the [`OutputLimit`] stops the command and fails the node.
 
 use std::path::Path;
 use std::process::{Command, ExitStatus};
@@ -22,12 +24,14 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use crate::output_limit::{MAX_OUTPUT_SIZE_VAR, OutputLimit};
 use crate::project::ToolDef;
 
 use super::command_template::{render_command, shell_text};
 use super::error::ToolError;
 use super::events_file::{EVENTS_ENV, EventsFile};
 use super::observer::ToolObserver;
+use super::passed_output::pass_to_stderr;
 use super::subprocess::{ProcessFailure, run_to_completion};
 use super::tool_env::ToolEnv;
 
@@ -44,6 +48,7 @@ pub fn run_shell_tool(
     tool: &ToolDef,
     inputs: &Map<String, Value>,
     timeout: Option<Duration>,
+    limit: OutputLimit,
     observer: &dyn ToolObserver,
     base_env: &ToolEnv,
 ) -> Result<Map<String, Value>, ToolError> {
@@ -74,7 +79,7 @@ pub fn run_shell_tool(
         .arg("-c")
         .arg(&command_line)
         .current_dir(project_root);
-    let mut events = EventsFile::create().map_err(|error| {
+    let mut events = EventsFile::create(limit).map_err(|error| {
         ToolError::new(format!(
             "Shell tool '{}': cannot create its $TRIDENT_EVENTS file in {}: {error}",
             tool.id,
@@ -90,32 +95,42 @@ pub fn run_shell_tool(
         env.set(name, value);
     }
     env.apply(&mut command);
-    let finished =
-        run_to_completion(command, timeout, observer, Some(&mut events)).map_err(|failure| {
-            match failure {
-                ProcessFailure::Spawn(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                    ToolError::new(format!(
-                        "{SHELL_PROGRAM} was not found on PATH (needed by shell tool '{}'), or the \
+    let finished = run_to_completion(command, timeout, limit, observer, Some(&mut events))
+        .map_err(|failure| match failure {
+            ProcessFailure::Spawn(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                ToolError::new(format!(
+                    "{SHELL_PROGRAM} was not found on PATH (needed by shell tool '{}'), or the \
                  project root {} does not exist",
-                        tool.id,
-                        project_root.display()
-                    ))
-                }
-                ProcessFailure::Spawn(error) => ToolError::new(format!(
-                    "Could not start {SHELL_PROGRAM} for shell tool '{}' in {}: {error}",
                     tool.id,
                     project_root.display()
-                )),
-                ProcessFailure::Wait(error) => ToolError::new(format!(
-                    "Lost track of the {SHELL_PROGRAM} process of shell tool '{}': {error}",
-                    tool.id
-                )),
-                ProcessFailure::TimedOut { after, stderr } => ToolError::new(format!(
-                    "Shell tool '{}' timed out after {after:.1?} and was killed",
-                    tool.id
                 ))
-                .with_stderr_tail(&stderr),
             }
+            ProcessFailure::Spawn(error) => ToolError::new(format!(
+                "Could not start {SHELL_PROGRAM} for shell tool '{}' in {}: {error}",
+                tool.id,
+                project_root.display()
+            )),
+            ProcessFailure::Wait(error) => ToolError::new(format!(
+                "Lost track of the {SHELL_PROGRAM} process of shell tool '{}': {error}",
+                tool.id
+            )),
+            ProcessFailure::TimedOut { after, stderr } => ToolError::new(format!(
+                "Shell tool '{}' timed out after {after:.1?} and was killed",
+                tool.id
+            ))
+            .with_stderr_tail(&stderr),
+            ProcessFailure::OutputTooLarge {
+                read,
+                limit,
+                stderr,
+            } => ToolError::new(format!(
+                "Shell tool '{}' printed more than {} on stdout ({read} bytes read) and was \
+                     stopped: stdout is the tool's result. Write big data to a file and print \
+                     its path, or raise {MAX_OUTPUT_SIZE_VAR}",
+                tool.id,
+                limit.describe()
+            ))
+            .with_stderr_tail(&stderr),
         })?;
 
     if !finished.status.success() {
@@ -126,9 +141,7 @@ pub fn run_shell_tool(
         ))
         .with_stderr_tail(&finished.stderr));
     }
-    if !finished.stderr.is_empty() {
-        eprint!("{}", String::from_utf8_lossy(&finished.stderr));
-    }
+    pass_to_stderr(&tool.id, &finished.stderr, finished.stderr_left_out, limit);
     Ok(output_from_stdout(&finished.stdout))
 }
 
@@ -187,6 +200,7 @@ mod tests {
             &shell_tool("sh_tool", command),
             &inputs(input),
             Some(Duration::from_secs(30)),
+            OutputLimit::default(),
             &IgnoreReports,
             &ToolEnv::new(),
         )
@@ -287,6 +301,7 @@ mod tests {
             &tool,
             &Map::new(),
             None,
+            OutputLimit::default(),
             &IgnoreReports,
             &ToolEnv::new(),
         )
@@ -303,6 +318,7 @@ mod tests {
                 &tool,
                 &Map::new(),
                 None,
+                OutputLimit::default(),
                 &IgnoreReports,
                 &ToolEnv::new()
             )
@@ -321,6 +337,7 @@ mod tests {
             // Long enough for a loaded machine to start bash and print (the message must
             // carry the stderr so far), far shorter than the `sleep`.
             Some(Duration::from_secs(3)),
+            OutputLimit::default(),
             &IgnoreReports,
             &ToolEnv::new(),
         )

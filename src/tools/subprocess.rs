@@ -7,6 +7,9 @@
 //! helper processes) with a [`crate::death_watch::DeathWatch`], so it dies with trident even on
 //! `kill -9`. stdin is `/dev/null` (or given bytes, for event hooks). A Ctrl-C at the terminal reaches trident but not the tool;
 //! the interruption path stops it.
+//!
+//! Memory stays bounded by an [`OutputLimit`]: stdout (the result) over it stops the process
+//! ([`ProcessFailure::OutputTooLarge`]); of stderr only the last `limit` bytes are kept.
 
 use std::io::{self, Read};
 use std::os::fd::AsFd;
@@ -16,6 +19,8 @@ use std::time::{Duration, Instant};
 use super::events_file::EventsFile;
 use super::observer::{OutputLines, ToolObserver};
 use super::readiness::{time_left, wait_readable};
+use crate::output_limit::OutputLimit;
+use crate::tail_buffer::TailBuffer;
 
 /// How long, after the tool process has ended, its stdout/stderr may stay open before we stop
 /// reading them. Pipes close when the process exits unless something it left running in the
@@ -31,7 +36,10 @@ const TICK: Duration = Duration::from_millis(10);
 pub struct FinishedProcess {
     pub status: ExitStatus,
     pub stdout: Vec<u8>,
+    /// The end of stderr: its last `limit` bytes.
     pub stderr: Vec<u8>,
+    /// How many bytes of stderr came before [`stderr`](FinishedProcess::stderr).
+    pub stderr_left_out: u64,
 }
 
 /// Why a tool process produced no [`FinishedProcess`].
@@ -43,18 +51,26 @@ pub enum ProcessFailure {
     Wait(io::Error),
     /// The deadline passed; the process tree was killed and reaped.
     TimedOut { after: Duration, stderr: Vec<u8> },
+    /// Stdout grew past the limit (`read` bytes so far); the process tree was killed and
+    /// reaped.
+    OutputTooLarge {
+        read: usize,
+        limit: OutputLimit,
+        stderr: Vec<u8>,
+    },
 }
 
 /// Runs `command` (stdin empty) and returns its exit status and captured output, killing it
-/// once `timeout` has elapsed. Stderr lines and the events in `events` go to `observer` as
-/// they come.
+/// once `timeout` has elapsed or once its stdout is over `limit`. Stderr lines and the
+/// events in `events` go to `observer` as they come.
 pub fn run_to_completion(
     command: Command,
     timeout: Option<Duration>,
+    limit: OutputLimit,
     observer: &dyn ToolObserver,
     events: Option<&mut EventsFile>,
 ) -> Result<FinishedProcess, ProcessFailure> {
-    run_with_stdin(command, None, timeout, observer, events)
+    run_with_stdin(command, None, timeout, limit, observer, events)
 }
 
 /// [`run_to_completion`] with `stdin` as the child's whole standard input (written by a
@@ -63,6 +79,7 @@ pub fn run_with_stdin(
     command: Command,
     stdin: Option<Vec<u8>>,
     timeout: Option<Duration>,
+    output_limit: OutputLimit,
     observer: &dyn ToolObserver,
     mut events: Option<&mut EventsFile>,
 ) -> Result<FinishedProcess, ProcessFailure> {
@@ -76,7 +93,8 @@ pub fn run_with_stdin(
     } = crate::process_group::spawn(command, stdin).map_err(ProcessFailure::Spawn)?;
     let mut stdout_pipe: Option<ChildStdout> = child.stdout.take();
     let mut stderr_pipe: Option<ChildStderr> = child.stderr.take();
-    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let mut stdout = Vec::new();
+    let mut stderr = TailBuffer::new(Some(output_limit.bytes()));
     let mut lines = OutputLines::new(observer);
     let mut chunk = vec![0u8; 64 * 1024];
     let mut status: Option<ExitStatus> = None;
@@ -118,15 +136,29 @@ pub fn run_with_stdin(
             Ok(ready) => ready,
             Err(error) => break Err(ProcessFailure::Wait(error)),
         };
-        if ready[0] && !read_into(&mut stdout_pipe, &mut chunk, &mut stdout) {
-            stdout_pipe = None;
+        if ready[0] {
+            match read_some(&mut stdout_pipe, &mut chunk) {
+                Some(read) => stdout.extend_from_slice(&chunk[..read]),
+                None => stdout_pipe = None,
+            }
+            if output_limit.exceeded_by(stdout.len()) {
+                kill_process_tree(&mut child, group);
+                let _ = child.wait();
+                break Err(ProcessFailure::OutputTooLarge {
+                    read: stdout.len(),
+                    limit: output_limit,
+                    stderr: Vec::new(),
+                });
+            }
         }
         if ready[1] {
-            let before = stderr.len();
-            if !read_into(&mut stderr_pipe, &mut chunk, &mut stderr) {
-                stderr_pipe = None;
+            match read_some(&mut stderr_pipe, &mut chunk) {
+                Some(read) => {
+                    stderr.push(&chunk[..read]);
+                    lines.feed(&chunk[..read]);
+                }
+                None => stderr_pipe = None,
             }
-            lines.feed(&stderr[before..]);
         }
         if stdout_pipe.is_none() && stderr_pipe.is_none() && status.is_none() {
             // Both pipes closed: the child is exiting; wait for it (bounded by its deadline).
@@ -156,31 +188,36 @@ pub fn run_with_stdin(
             Ok(FinishedProcess {
                 status,
                 stdout,
-                stderr,
+                stderr_left_out: stderr.left_out(),
+                stderr: stderr.into_tail(),
             })
         }
-        (Err(ProcessFailure::TimedOut { after, .. }), _) => {
-            Err(ProcessFailure::TimedOut { after, stderr })
+        (Err(ProcessFailure::TimedOut { after, .. }), _) => Err(ProcessFailure::TimedOut {
+            after,
+            stderr: stderr.into_tail(),
+        }),
+        (Err(ProcessFailure::OutputTooLarge { read, limit, .. }), _) => {
+            Err(ProcessFailure::OutputTooLarge {
+                read,
+                limit,
+                stderr: stderr.into_tail(),
+            })
         }
         (Err(failure), _) => Err(failure),
         (Ok(()), None) => Err(ProcessFailure::Wait(io::Error::other("no exit status"))),
     }
 }
 
-/// One read from `pipe` appended to `into`; false at end of file (or on a read error).
-fn read_into<R: Read>(pipe: &mut Option<R>, chunk: &mut [u8], into: &mut Vec<u8>) -> bool {
-    let Some(reader) = pipe.as_mut() else {
-        return false;
-    };
+/// One read from `pipe` into `chunk`: how many bytes; `None` at end of file (or on a read
+/// error).
+fn read_some<R: Read>(pipe: &mut Option<R>, chunk: &mut [u8]) -> Option<usize> {
+    let reader = pipe.as_mut()?;
     loop {
         match reader.read(chunk) {
-            Ok(0) => return false,
-            Ok(read) => {
-                into.extend_from_slice(&chunk[..read]);
-                return true;
-            }
+            Ok(0) => return None,
+            Ok(read) => return Some(read),
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => return false,
+            Err(_) => return None,
         }
     }
 }
@@ -236,6 +273,7 @@ mod tests {
         let finished = run_to_completion(
             sh("echo out; echo err >&2; exit 3"),
             None,
+            OutputLimit::default(),
             &IgnoreReports,
             None,
         )
@@ -250,6 +288,7 @@ mod tests {
         let finished = run_to_completion(
             sh("cat; head -c 1048576 /dev/zero; head -c 300000 /dev/zero >&2"),
             Some(Duration::from_secs(30)),
+            OutputLimit::default(),
             &IgnoreReports,
             None,
         )
@@ -267,6 +306,7 @@ mod tests {
         let failure = run_to_completion(
             sh("echo before >&2; sleep 30; echo never"),
             Some(Duration::from_secs(3)),
+            OutputLimit::default(),
             &IgnoreReports,
             None,
         )
@@ -284,8 +324,14 @@ mod tests {
     #[test]
     fn background_process_holding_the_pipes_does_not_hang() {
         let started = Instant::now();
-        let finished = run_to_completion(sh("echo done; sleep 5 &"), None, &IgnoreReports, None)
-            .expect("sh runs");
+        let finished = run_to_completion(
+            sh("echo done; sleep 5 &"),
+            None,
+            OutputLimit::default(),
+            &IgnoreReports,
+            None,
+        )
+        .expect("sh runs");
         assert_eq!(finished.stdout, b"done\n");
         assert!(started.elapsed() < PIPE_GRACE + Duration::from_secs(3));
     }
@@ -295,6 +341,7 @@ mod tests {
         let failure = run_to_completion(
             Command::new("trident-no-such-program"),
             None,
+            OutputLimit::default(),
             &IgnoreReports,
             None,
         )
@@ -302,5 +349,45 @@ mod tests {
         assert!(
             matches!(failure, ProcessFailure::Spawn(ref error) if error.kind() == io::ErrorKind::NotFound)
         );
+    }
+
+    #[test]
+    fn stdout_over_the_limit_stops_the_process_and_stderr_keeps_its_end() {
+        let limit = OutputLimit::new(4096);
+        let started = Instant::now();
+        // Without the limit this would print for 30 s.
+        let failure = run_to_completion(
+            sh("echo start >&2; sleep 0.3; while :; do echo xxxxxxxxxxxxxxxxxxxxxxxxxxxx; done"),
+            Some(Duration::from_secs(30)),
+            limit,
+            &IgnoreReports,
+            None,
+        )
+        .expect_err("over the limit");
+        assert!(started.elapsed() < Duration::from_secs(10));
+        match failure {
+            ProcessFailure::OutputTooLarge {
+                read,
+                limit: l,
+                stderr,
+            } => {
+                assert!(read > 4096 && read <= 4096 + 64 * 1024, "{read}");
+                assert_eq!(l, limit);
+                assert_eq!(stderr, b"start\n");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let finished = run_to_completion(
+            sh("head -c 10000 /dev/zero | tr '\\0' a >&2; printf end >&2; echo ok"),
+            None,
+            limit,
+            &IgnoreReports,
+            None,
+        )
+        .expect("sh runs");
+        assert_eq!(finished.stdout, b"ok\n");
+        assert_eq!(finished.stderr.len(), 4096);
+        assert!(finished.stderr.ends_with(b"aaend"));
+        assert_eq!(finished.stderr_left_out, 10_003 - 4096);
     }
 }

@@ -51,6 +51,8 @@ fn a_workflow_running_itself_without_end_is_refused_before_it_runs() {
         "{type: branch, workflow: ., loop_while: \"x < 3\"}",
         "{type: branch, workflow: ./agent.tml}",
         "{type: trigger, workflow: ., mode: wait}",
+        // A detached run of itself: an endless chain of trident processes.
+        "{type: trigger, workflow: ., mode: fire-and-forget}",
     ] {
         let f = recursive(node);
         let validate = f.run(&["project", "validate"]);

@@ -18,6 +18,7 @@ mod monitor;
 mod monitor_browser;
 mod nodes;
 mod otlp;
+mod output_limits;
 mod preflight;
 mod providers;
 mod python_tools;
