@@ -122,6 +122,34 @@ mod tests {
     }
 
     #[test]
+    fn the_deepest_conditions_fit_a_small_worker_stack() {
+        // Engine workers evaluate conditions on spawned threads (2 MB stacks by default):
+        // the deepest accepted condition, and the refusal of a 10 000-deep one, fit in half
+        // of that even in a debug build (measured: over 512 KB, under 1 MB).
+        let worker = std::thread::Builder::new()
+            .stack_size(1024 * 1024)
+            .spawn(|| {
+                let deepest = format!(
+                    "{}not (output.a.b.c == 1 or x){}",
+                    "(".repeat(MAX_DEPTH - 2),
+                    ")".repeat(MAX_DEPTH - 2)
+                );
+                let data = json!({"a": {"b": {"c": 1}}});
+                let accepted = evaluate_on_output(&deepest, data.as_object().unwrap());
+                let refused = check_syntax(&format!(
+                    "{}a{}",
+                    "(".repeat(10_000),
+                    ")".repeat(10_000)
+                ));
+                (accepted, refused.is_err())
+            })
+            .unwrap();
+        let (accepted, refused) = worker.join().expect("no stack overflow");
+        assert_eq!(accepted.unwrap(), false);
+        assert!(refused);
+    }
+
+    #[test]
     fn nesting_is_bounded_and_long_chains_are_flat() {
         let deep = format!("{}a{}", "(".repeat(10_000), ")".repeat(10_000));
         let error = check_syntax(&deep).unwrap_err();

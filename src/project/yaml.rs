@@ -4,6 +4,12 @@
 //! reports line and column. It reads YAML 1.2, so `yes`/`no`/`on`/`off` stay strings (the
 //! boolean fields accept them through [`as_bool`]) and a duplicate key keeps its last value,
 //! as in the original's PyYAML.
+//!
+//! Nesting: the parser refuses documents nested deeper than 128 levels, but its scanner
+//! takes time quadratic in the depth of unclosed flow brackets (`[[[[...`: 40 000 of them
+//! took 9 s in a debug build, 100 000 over two minutes) before that error. So a linear
+//! pre-scan ([`flow_nesting_over`]) refuses brackets nested deeper than
+//! [`MAX_FLOW_NESTING`] first.
 
 use std::path::Path;
 
@@ -24,10 +30,73 @@ pub fn as_bool(v: &Value) -> Option<bool> {
     }
 }
 
+/// Flow brackets (`[`, `{`) nested deeper than this are refused before parsing (far over
+/// the parser's own limit of 128, so brackets inside text never trip it in practice).
+pub const MAX_FLOW_NESTING: usize = 1000;
+
+/// Where (1-based line and column) flow brackets first nest deeper than `limit`, counting
+/// `[`/`{` and `]`/`}` outside quoted scalars and comments, in one pass.
+pub fn flow_nesting_over(text: &str, limit: usize) -> Option<(usize, usize)> {
+    let (mut line, mut column) = (1, 0);
+    let mut depth = 0usize;
+    let (mut single, mut double, mut comment, mut escaped) = (false, false, false, false);
+    // What came before: a quote or `#` only opens a scalar or comment after a separator.
+    let mut after_separator = true;
+    for c in text.chars() {
+        column += 1;
+        if c == '\n' {
+            (line, column) = (line + 1, 0);
+            comment = false;
+            after_separator = true;
+            continue;
+        }
+        if comment {
+            continue;
+        }
+        if double {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => double = false,
+                _ => {}
+            }
+            continue;
+        }
+        if single {
+            // `''` inside single quotes closes and reopens: the same as an escaped quote.
+            single = c != '\'';
+            continue;
+        }
+        match c {
+            '\'' if after_separator => single = true,
+            '"' if after_separator => double = true,
+            '#' if after_separator => comment = true,
+            '[' | '{' => {
+                depth += 1;
+                if depth > limit {
+                    return Some((line, column));
+                }
+            }
+            ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        after_separator = matches!(c, ' ' | '\t' | '[' | '{' | ',' | ':' | '-' | '?');
+    }
+    None
+}
+
 /// Parse a YAML document into a JSON value (an empty document is `{}`).
 pub fn parse_yaml(text: &str, path: &Path) -> Result<Value, TridentError> {
     if text.trim().is_empty() {
         return Ok(Value::Object(Default::default()));
+    }
+    if let Some((line, column)) = flow_nesting_over(text, MAX_FLOW_NESTING) {
+        return Err(TridentError::Parse(format!(
+            "Cannot parse {}: brackets nested more than {MAX_FLOW_NESTING} levels deep at line \
+             {line} column {column} (YAML values may nest at most 128 levels). Flatten that \
+             value.",
+            path.display()
+        )));
     }
     match yaml_serde::from_str::<Value>(text) {
         Ok(Value::Null) => Ok(Value::Object(Default::default())),
@@ -77,5 +146,34 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("agent.tml") && e.contains("line"), "{e}");
+    }
+
+    #[test]
+    fn deep_flow_brackets_are_refused_in_linear_time_naming_the_place() {
+        let deep = format!("a: 1\nb: {}{}\n", "[".repeat(200_000), "]".repeat(200_000));
+        let e = parse_yaml(&deep, Path::new("agent.tml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("agent.tml: brackets nested more than 1000 levels deep at line 2 column 1004"),
+            "{e}"
+        );
+        // Brackets in quotes and comments do not count; moderate nesting is the parser's.
+        let many = "[".repeat(2000);
+        let quoted = format!(
+            "a: '{many}'\nb: \"{many}\\\" {many}\"\nc: it's fine\n# {many}\nd: [[1]]\n"
+        );
+        assert_eq!(flow_nesting_over(&quoted, MAX_FLOW_NESTING), None);
+        let v = parse_yaml(&quoted, Path::new("x")).unwrap();
+        assert_eq!(v["d"], serde_json::json!([[1]]));
+        // An apostrophe inside a plain scalar opens no quote.
+        assert_eq!(
+            flow_nesting_over(&format!("c: it's\nd: {many}"), MAX_FLOW_NESTING),
+            Some((2, 1004))
+        );
+        let e = parse_yaml(&format!("a: {}", "[".repeat(500)), Path::new("x"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("recursion limit"), "{e}");
     }
 }
