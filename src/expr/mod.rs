@@ -136,16 +136,13 @@ mod tests {
                 );
                 let data = json!({"a": {"b": {"c": 1}}});
                 let accepted = evaluate_on_output(&deepest, data.as_object().unwrap());
-                let refused = check_syntax(&format!(
-                    "{}a{}",
-                    "(".repeat(10_000),
-                    ")".repeat(10_000)
-                ));
+                let refused =
+                    check_syntax(&format!("{}a{}", "(".repeat(10_000), ")".repeat(10_000)));
                 (accepted, refused.is_err())
             })
             .unwrap();
         let (accepted, refused) = worker.join().expect("no stack overflow");
-        assert_eq!(accepted.unwrap(), false);
+        assert!(!accepted.unwrap());
         assert!(refused);
     }
 

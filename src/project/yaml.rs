@@ -155,14 +155,15 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            e.contains("agent.tml: brackets nested more than 1000 levels deep at line 2 column 1004"),
+            e.contains(
+                "agent.tml: brackets nested more than 1000 levels deep at line 2 column 1004"
+            ),
             "{e}"
         );
         // Brackets in quotes and comments do not count; moderate nesting is the parser's.
         let many = "[".repeat(2000);
-        let quoted = format!(
-            "a: '{many}'\nb: \"{many}\\\" {many}\"\nc: it's fine\n# {many}\nd: [[1]]\n"
-        );
+        let quoted =
+            format!("a: '{many}'\nb: \"{many}\\\" {many}\"\nc: it's fine\n# {many}\nd: [[1]]\n");
         assert_eq!(flow_nesting_over(&quoted, MAX_FLOW_NESTING), None);
         let v = parse_yaml(&quoted, Path::new("x")).unwrap();
         assert_eq!(v["d"], serde_json::json!([[1]]));
