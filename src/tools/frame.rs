@@ -30,7 +30,7 @@ impl Default for FrameReader {
 }
 
 impl FrameReader {
-    /// A reader accepting messages of at most `limit` bytes (and never over [`MAX_FRAME`]).
+    /// A reader accepting messages of at most `limit` bytes (and never over `MAX_FRAME`).
     pub fn with_limit(limit: usize) -> FrameReader {
         FrameReader {
             buffer: Vec::new(),
@@ -39,7 +39,7 @@ impl FrameReader {
         }
     }
 
-    /// Changes the longest message accepted (at most [`MAX_FRAME`]).
+    /// Changes the longest message accepted (at most `MAX_FRAME`).
     pub fn set_limit(&mut self, limit: usize) {
         self.limit = limit.min(MAX_FRAME);
     }
