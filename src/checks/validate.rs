@@ -1007,13 +1007,22 @@ edges:
                 ),
             );
         let report = fixture.subworkflow_report("a/agent.tml", false);
-        // The branch cycle is reported once; trigger chains (detached runs) back into a
-        // running workflow are allowed.
-        assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+        // Each cycle is reported once: the branch cycle, and the one through a detached
+        // trigger (an endless chain of processes).
+        assert_eq!(report.errors.len(), 2, "{:?}", report.errors);
         assert!(
             report.errors[0].starts_with(
                 "Branch 'to_a': circular workflow reference to ../a that never ends: \
                  agent.tml -> (branch 'to_b') -> ../b/agent.tml -> (branch 'to_a') -> agent.tml"
+            ),
+            "{:?}",
+            report.errors
+        );
+        assert!(
+            report.errors[1].starts_with(
+                "Trigger 'pong': circular workflow reference to ../a/agent.tml that never \
+                 ends: agent.tml -> (branch 'to_b') -> ../b/agent.tml -> (fire-and-forget \
+                 trigger 'pong') -> agent.tml"
             ),
             "{:?}",
             report.errors
