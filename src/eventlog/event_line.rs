@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 
 /// The parts of an event line the fold reads.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct EventLine<'a> {
     pub timestamp: Option<Text<'a>>,
     pub seq: Option<u64>,
@@ -30,7 +30,7 @@ pub fn data_is_read(name: &str) -> bool {
 }
 
 /// The `data` fields the fold reads (all optional; their meaning depends on the event).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 pub struct EventData<'a> {
     #[serde(borrow, rename = "type")]
     pub node_type: Option<Text<'a>>,
@@ -62,7 +62,7 @@ pub struct EventData<'a> {
 
 /// A string of the line: borrowed when it has no escapes (the usual case), owned otherwise.
 /// (serde borrows a `Cow` only as a field of its own, not inside an `Option`.)
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct Text<'a>(pub Cow<'a, str>);
 
 impl std::ops::Deref for Text<'_> {
@@ -96,11 +96,22 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
 
 impl<'a> EventLine<'a> {
     /// Parse one line (without its newline). The line is checked as UTF-8 once, as a
-    /// whole, rather than string by string.
+    /// whole, rather than string by string; then read by the fast envelope scanner
+    /// ([`super::envelope_scan`]), or by serde_json when the scanner leaves it (escaped
+    /// keys, odd types, invalid JSON: the error comes from serde_json).
     pub fn parse(line: &'a [u8]) -> Result<EventLine<'a>, serde_json::Error> {
         let text = std::str::from_utf8(line).map_err(|e| {
             <serde_json::Error as serde::de::Error>::custom(format!("not UTF-8 text ({e})"))
         })?;
+        match super::envelope_scan::scan(text) {
+            Some(event) => Ok(event),
+            None => Self::parse_with_serde(text),
+        }
+    }
+
+    /// Parse one line with serde_json alone (the fallback of [`EventLine::parse`], and
+    /// the reference its fast path is tested against).
+    pub fn parse_with_serde(text: &'a str) -> Result<EventLine<'a>, serde_json::Error> {
         serde_json::from_str(text)
     }
 }

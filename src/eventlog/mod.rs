@@ -5,13 +5,15 @@
 //!
 //! - [`lines`]: bytes in any chunks → numbered lines, a partial last line held back,
 //!   corrupt lines reported by number.
-//! - [`event_line`]: the fields of an event line, borrowed from it.
+//! - [`event_line`]: the fields of an event line, borrowed from it; [`envelope_scan`]: its
+//!   fast path.
 //! - [`files`]: whole files in stream order (rotations), corrupt and partial lines
 //!   reported with file and line number.
 //! - [`follow`]: following a file by name across rotation and truncation.
 //! - [`fold`]: events → a run's state and its nodes' states.
 //! - [`locate`]: a run's file in a project; [`timestamp`]: RFC 3339 → milliseconds.
 
+pub mod envelope_scan;
 pub mod event_line;
 pub mod files;
 pub mod fold;

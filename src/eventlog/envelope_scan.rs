@@ -1,0 +1,816 @@
+//! The fast path of [`EventLine::parse`]: a hand-written scanner for the flat envelope of
+//! an event line that reads the few fields the fold uses and steps over everything else
+//! (payloads such as `inputs`, `outputs`, a skipped event's whole `data`) by matching
+//! strings and brackets, validating as it goes but building nothing.
+//!
+//! It gives up (`None`) on anything it does not handle exactly as serde_json would: a
+//! backslash escape in a key or in a string it keeps, a number of a kept field that is not
+//! a plain unsigned integer, `data` before `event`, a repeated field, a wrong type, nesting
+//! deeper than [`MAX_SKIPPED_DEPTH`], and any invalid JSON. The caller then parses the line
+//! with serde_json, which gives the same result, or the error message, for those lines.
+//! When it does answer, the answer is the one serde_json gives (property-tested below).
+
+use std::borrow::Cow;
+
+use super::event_line::{EventData, EventLine, Text, data_is_read};
+
+/// Skipped values nested deeper than this are left to serde_json.
+const MAX_SKIPPED_DEPTH: u32 = 128;
+
+/// The event line of `text`, or `None` when the line needs serde_json (see the module).
+pub fn scan(text: &str) -> Option<EventLine<'_>> {
+    let mut c = Cursor {
+        text,
+        bytes: text.as_bytes(),
+        at: 0,
+    };
+    c.whitespace();
+    c.expect(b'{')?;
+    let mut timestamp = None;
+    let mut seq = None;
+    let mut run_id = None;
+    let mut parent_run_id = None;
+    let mut event: Option<Text<'_>> = None;
+    let mut node_id = None;
+    let mut data = EventData::default();
+    // Fields already read (a repeated one is left to serde_json).
+    let mut seen = 0u8;
+    c.whitespace();
+    if c.peek()? == b'}' {
+        return None; // no `event`: serde_json's error
+    }
+    loop {
+        c.whitespace();
+        let key = c.plain_string()?;
+        c.whitespace();
+        c.expect(b':')?;
+        c.whitespace();
+        let bit = match key {
+            "timestamp" => {
+                timestamp = c.optional_text()?;
+                1
+            }
+            "seq" => {
+                seq = c.optional_u64()?;
+                2
+            }
+            "run_id" => {
+                run_id = c.optional_text()?;
+                4
+            }
+            "parent_run_id" => {
+                parent_run_id = c.optional_text()?;
+                8
+            }
+            "event" => {
+                event = Some(Text(Cow::Borrowed(c.plain_string()?)));
+                16
+            }
+            "node_id" => {
+                node_id = c.optional_text()?;
+                32
+            }
+            "data" => {
+                match &event {
+                    Some(name) if !data_is_read(name) => c.skip_value()?,
+                    Some(_) => data = c.event_data()?,
+                    None => return None, // `data` first: serde_json reads it all
+                }
+                64
+            }
+            _ => {
+                c.skip_value()?;
+                0
+            }
+        };
+        if seen & bit != 0 {
+            return None;
+        }
+        seen |= bit;
+        c.whitespace();
+        match c.next()? {
+            b',' => continue,
+            b'}' => break,
+            _ => return None,
+        }
+    }
+    c.whitespace();
+    if c.at != c.bytes.len() {
+        return None; // trailing characters
+    }
+    Some(EventLine {
+        timestamp,
+        seq,
+        run_id,
+        parent_run_id,
+        event: event?,
+        node_id,
+        data,
+    })
+}
+
+/// A position in the line.
+struct Cursor<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
+    }
+
+    fn next(&mut self) -> Option<u8> {
+        let b = self.peek()?;
+        self.at += 1;
+        Some(b)
+    }
+
+    fn expect(&mut self, b: u8) -> Option<()> {
+        (self.next()? == b).then_some(())
+    }
+
+    /// Skips JSON white space (space, tab, newline, carriage return).
+    fn whitespace(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.at += 1;
+        }
+    }
+
+    /// Skips a literal (`null`, `true`, `false`) whose first byte is next.
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        let end = self.at + word.len();
+        (self.bytes.get(self.at..end)? == word).then(|| self.at = end)
+    }
+
+    /// A string without escapes, borrowed; the cursor is on its opening quote.
+    fn plain_string(&mut self) -> Option<&'a str> {
+        self.expect(b'"')?;
+        let start = self.at;
+        let end = start + plain_run(&self.bytes[start..]);
+        if self.bytes.get(end) != Some(&b'"') {
+            return None; // an escape, a control character or the end of the line
+        }
+        self.at = end + 1;
+        // Both ends are ASCII quotes, so char boundaries of the (valid UTF-8) line.
+        Some(&self.text[start..end])
+    }
+
+    /// `null` or a string without escapes.
+    fn optional_text(&mut self) -> Option<Option<Text<'a>>> {
+        if self.peek()? == b'n' {
+            self.literal(b"null")?;
+            return Some(None);
+        }
+        Some(Some(Text(Cow::Borrowed(self.plain_string()?))))
+    }
+
+    /// `null` or an unsigned integer written plainly (no sign, fraction or exponent).
+    fn optional_u64(&mut self) -> Option<Option<u64>> {
+        match self.peek()? {
+            b'n' => {
+                self.literal(b"null")?;
+                Some(None)
+            }
+            b'0' => {
+                self.at += 1;
+                match self.peek() {
+                    Some(b'0'..=b'9' | b'.' | b'e' | b'E') => None,
+                    _ => Some(Some(0)),
+                }
+            }
+            b'1'..=b'9' => {
+                let mut value: u64 = 0;
+                while let Some(d @ b'0'..=b'9') = self.peek() {
+                    value = value.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+                    self.at += 1;
+                }
+                match self.peek() {
+                    Some(b'.' | b'e' | b'E') => None,
+                    _ => Some(Some(value)),
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// `null` or a number as an `f64`, converted by serde_json itself (its rounding).
+    fn optional_f64(&mut self) -> Option<Option<f64>> {
+        if self.peek()? == b'n' {
+            self.literal(b"null")?;
+            return Some(None);
+        }
+        let start = self.at;
+        self.number()?;
+        serde_json::from_str::<f64>(&self.text[start..self.at])
+            .ok()
+            .map(Some)
+    }
+
+    /// `null`, `true` or `false`.
+    fn optional_bool(&mut self) -> Option<Option<bool>> {
+        match self.peek()? {
+            b'n' => self.literal(b"null").map(|()| None),
+            b't' => self.literal(b"true").map(|()| Some(true)),
+            b'f' => self.literal(b"false").map(|()| Some(false)),
+            _ => None,
+        }
+    }
+
+    /// Skips a JSON number: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+    fn number(&mut self) -> Option<()> {
+        if self.peek() == Some(b'-') {
+            self.at += 1;
+        }
+        match self.next()? {
+            b'0' => {}
+            b'1'..=b'9' => self.digits(),
+            _ => return None,
+        }
+        if self.peek() == Some(b'.') {
+            self.at += 1;
+            self.one_or_more_digits()?;
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.at += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.at += 1;
+            }
+            self.one_or_more_digits()?;
+        }
+        // serde_json reads "01" as an error; so must we (a digit right after the number).
+        match self.peek() {
+            Some(b'0'..=b'9') => None,
+            _ => Some(()),
+        }
+    }
+
+    fn digits(&mut self) {
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.at += 1;
+        }
+    }
+
+    fn one_or_more_digits(&mut self) -> Option<()> {
+        let start = self.at;
+        self.digits();
+        (self.at > start).then_some(())
+    }
+
+    /// Skips a string (escapes checked as serde_json checks them when it skips one).
+    fn skip_string(&mut self) -> Option<()> {
+        self.expect(b'"')?;
+        loop {
+            self.at += plain_run(&self.bytes[self.at..]);
+            match self.next()? {
+                b'"' => return Some(()),
+                b'\\' => match self.next()? {
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
+                    b'u' => {
+                        let hex = self.bytes.get(self.at..self.at + 4)?;
+                        if !hex.iter().all(u8::is_ascii_hexdigit) {
+                            return None;
+                        }
+                        self.at += 4;
+                    }
+                    _ => return None,
+                },
+                _ => return None, // a control character
+            }
+        }
+    }
+
+    /// Skips any JSON value, checking its syntax, without recursion.
+    fn skip_value(&mut self) -> Option<()> {
+        // One bit per open bracket: 1 for an object, 0 for an array.
+        let mut stack: u128 = 0;
+        let mut depth: u32 = 0;
+        loop {
+            // A value.
+            self.whitespace();
+            match self.peek()? {
+                b'"' => self.skip_string()?,
+                b'n' => self.literal(b"null")?,
+                b't' => self.literal(b"true")?,
+                b'f' => self.literal(b"false")?,
+                b'-' | b'0'..=b'9' => self.number()?,
+                open @ (b'{' | b'[') => {
+                    self.at += 1;
+                    if depth == MAX_SKIPPED_DEPTH {
+                        return None;
+                    }
+                    depth += 1;
+                    let object = open == b'{';
+                    stack = (stack << 1) | u128::from(object);
+                    self.whitespace();
+                    let close = if object { b'}' } else { b']' };
+                    if self.peek()? == close {
+                        self.at += 1;
+                        depth -= 1;
+                        stack >>= 1;
+                    } else {
+                        if object {
+                            self.object_key()?;
+                        }
+                        continue;
+                    }
+                }
+                _ => return None,
+            }
+            // After a value: a comma and the next member, or the end of its container(s).
+            loop {
+                if depth == 0 {
+                    return Some(());
+                }
+                self.whitespace();
+                let object = stack & 1 == 1;
+                match self.next()? {
+                    b',' => {
+                        if object {
+                            self.whitespace();
+                            self.object_key()?;
+                        }
+                        break;
+                    }
+                    b'}' if object => {}
+                    b']' if !object => {}
+                    _ => return None,
+                }
+                depth -= 1;
+                stack >>= 1;
+            }
+        }
+    }
+
+    /// Skips `"key" :` of an object member.
+    fn object_key(&mut self) -> Option<()> {
+        self.skip_string()?;
+        self.whitespace();
+        self.expect(b':')
+    }
+
+    /// The `data` of an event whose data the fold reads: `null` or an object.
+    fn event_data(&mut self) -> Option<EventData<'a>> {
+        let mut data = EventData::default();
+        if self.peek()? == b'n' {
+            self.literal(b"null")?;
+            return Some(data);
+        }
+        self.expect(b'{')?;
+        self.whitespace();
+        if self.peek()? == b'}' {
+            self.at += 1;
+            return Some(data);
+        }
+        let mut seen = 0u32;
+        loop {
+            self.whitespace();
+            let key = self.plain_string()?;
+            self.whitespace();
+            self.expect(b':')?;
+            self.whitespace();
+            let bit = match key {
+                "type" => {
+                    data.node_type = self.optional_text()?;
+                    1
+                }
+                "duration_ms" => {
+                    data.duration_ms = self.optional_u64()?;
+                    1 << 1
+                }
+                "input_tokens" => {
+                    data.input_tokens = self.optional_u64()?;
+                    1 << 2
+                }
+                "output_tokens" => {
+                    data.output_tokens = self.optional_u64()?;
+                    1 << 3
+                }
+                "model" => {
+                    data.model = self.optional_text()?;
+                    1 << 4
+                }
+                "cost_usd" => {
+                    data.cost_usd = self.optional_f64()?;
+                    1 << 5
+                }
+                "error" => {
+                    data.error = self.optional_text()?;
+                    1 << 6
+                }
+                "error_type" => {
+                    data.error_type = self.optional_text()?;
+                    1 << 7
+                }
+                "reason" => {
+                    data.reason = self.optional_text()?;
+                    1 << 8
+                }
+                "name" => {
+                    data.name = self.optional_text()?;
+                    1 << 9
+                }
+                "value" => {
+                    data.value = self.optional_f64()?;
+                    1 << 10
+                }
+                "count" => {
+                    data.count = self.optional_u64()?;
+                    1 << 11
+                }
+                "sink" => {
+                    data.sink = self.optional_text()?;
+                    1 << 12
+                }
+                "dry_run" => {
+                    data.dry_run = self.optional_bool()?;
+                    1 << 13
+                }
+                "attempt" => {
+                    data.attempt = self.optional_u64()?;
+                    1 << 14
+                }
+                "failed_node" => {
+                    data.failed_node = self.optional_text()?;
+                    1 << 15
+                }
+                _ => {
+                    self.skip_value()?;
+                    0
+                }
+            };
+            if seen & bit != 0 {
+                return None; // serde_json: duplicate field
+            }
+            seen |= bit;
+            self.whitespace();
+            match self.next()? {
+                b',' => continue,
+                b'}' => return Some(data),
+                _ => return None,
+            }
+        }
+    }
+}
+
+/// How many bytes at the start of `bytes` need no attention inside a string: none is a
+/// quote, a backslash or a control character. Eight bytes at a time.
+fn plain_run(bytes: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+        // Bytes < 0x20 (only bytes that are themselves < 0x80 can set a high bit here).
+        let control = w.wrapping_sub(ONES * 0x20) & !w & HIGHS;
+        let special = has_zero(w ^ (ONES * u64::from(b'"')))
+            | has_zero(w ^ (ONES * u64::from(b'\\')))
+            | control;
+        if special != 0 {
+            return i + (special.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&b) = bytes.get(i) {
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The scanner either leaves a line to serde_json or reads exactly what serde_json
+    /// reads.
+    fn agrees(text: &str) -> Result<(), TestCaseError> {
+        let serde = EventLine::parse_with_serde(text);
+        if let Some(fast) = scan(text) {
+            match serde {
+                Ok(reference) => prop_assert_eq!(fast, reference, "{}", text),
+                Err(e) => prop_assert!(
+                    false,
+                    "scanner accepted what serde_json refuses ({e}): {text}"
+                ),
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn trident_lines_take_the_fast_path_and_read_the_same() {
+        let lines = [
+            r#"{"timestamp":"2026-01-23T10:15:30.123Z","seq":7,"run_id":"r1","parent_run_id":"p","event":"node_completed","level":"INFO","node_id":"n","data":{"type":"prompt","duration_ms":290,"input_tokens":1234,"output_tokens":321,"model":"anthropic/claude-sonnet-4-5","cost_usd":0.008517,"outputs":{"text":"a \"quoted\" \\ word\n","list":[1,-2.5e3,true,false,null,{}]}}}"#,
+            r#"{"timestamp":"2026-01-23T10:15:30.123Z","seq":8,"run_id":"r1","event":"checkpoint_saved","level":"INFO","node_id":"n","data":{"completed_nodes":12,"path":"C:\\dir\\file \u00e9"}}"#,
+            r#"{"timestamp":"2026-01-23T10:15:30Z","seq":9,"event":"telemetry_dropped","data":{"count":2,"sink":"otlp"}}"#,
+            r#"{"timestamp":"2026-01-23T10:15:30Z","seq":10,"run_id":"r1","event":"workflow_started","data":{"name":"demo","dry_run":false,"attempt":2,"inputs":{"q":"¿qué?"}}}"#,
+            r#"{"timestamp":"2026-01-23T10:15:30Z","seq":11,"run_id":"r1","event":"timing_metric","node_id":"n","data":{"name":"queue_wait_ms","value":12.5}}"#,
+            r#"{"timestamp":"2026-01-23T10:15:30Z","seq":12,"run_id":"r1","event":"node_failed","node_id":"n","data":{"error":"boom","error_type":"ToolError","duration_ms":0,"cost_usd":null}}"#,
+            " {\"event\" : \"node_skipped\" , \"node_id\":\"n\",\"data\" : {\"reason\":\"cached_from_checkpoint\"} }\t",
+            r#"{"event":"workflow_failed","data":null,"seq":null}"#,
+        ];
+        for line in lines {
+            let fast = scan(line).unwrap_or_else(|| panic!("fast path refused {line}"));
+            assert_eq!(fast, EventLine::parse_with_serde(line).unwrap(), "{line}");
+        }
+        let fast = scan(lines[0]).unwrap();
+        assert_eq!((fast.seq, &*fast.event), (Some(7), "node_completed"));
+        assert_eq!(fast.data.cost_usd, Some(0.008517));
+        assert_eq!(scan(lines[4]).unwrap().data.value, Some(12.5));
+    }
+
+    #[test]
+    fn lines_it_does_not_handle_go_to_serde_json() {
+        for line in [
+            r#"{"ev\u0065nt":"node_started"}"#,             // escaped key
+            r#"{"event":"node_started","node_id":"a\"b"}"#, // escaped kept string
+            r#"{"data":{},"event":"node_started"}"#,        // data first
+            r#"{"event":"node_started","seq":1.0}"#,        // not an integer
+            r#"{"event":"node_started","seq":-1}"#,
+            r#"{"event":"node_started","seq":99999999999999999999}"#,
+            r#"{"event":"a","event":"b"}"#, // repeated
+            r#"{"event":"node_completed","data":{"model":"m","model":"n"}}"#,
+            r#"{"event":"node_completed","data":{"duration_ms":"9"}}"#, // wrong type
+            r#"{"event":"node_completed","data":[]}"#,
+            r#"{"event":null}"#,
+            r#"{}"#,
+            r#"[1]"#,
+            r#"{"event":"x","data":{"a":01}}"#,
+            r#"{"event":"x","data":{"a":1.}}"#,
+            r#"{"event":"x","data":{"a":[1,]}}"#,
+            r#"{"event":"x","data":{"a":{"b"}}}"#,
+            r#"{"event":"x","data":{"a":"\x"}}"#,
+            r#"{"event":"x","data":{"a":"\u12g4"}}"#,
+            "{\"event\":\"x\",\"data\":\"tab\there\"}",
+            r#"{"event":"x","data":[}"#,
+            r#"{"event":"x"} x"#,
+            r#"{"event":"x""#,
+        ] {
+            assert!(scan(line).is_none(), "{line}");
+        }
+        let deep = format!(
+            r#"{{"event":"x","data":{}{}}}"#,
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        assert!(scan(&deep).is_none());
+        let ok_deep = format!(
+            r#"{{"event":"x","data":{}{}}}"#,
+            "[".repeat(100),
+            "]".repeat(100)
+        );
+        assert!(scan(&ok_deep).is_some());
+    }
+
+    #[test]
+    fn plain_runs_stop_at_quotes_backslashes_and_control_characters() {
+        for (text, run) in [
+            (&b"abcdefghij\"k"[..], 10),
+            (b"abcdefgh\\", 8),
+            (b"abc\x1fdefghij", 3),
+            (b"\x7f\x80\xffabc", 6),
+            (b"", 0),
+            (b"0123456789abcdef\n", 16),
+        ] {
+            assert_eq!(plain_run(text), run, "{text:?}");
+        }
+    }
+
+    /// A JSON string token: usually well formed, sometimes with a raw control character
+    /// or a bad escape.
+    fn string_token() -> impl Strategy<Value = String> {
+        let content = proptest::collection::vec(
+            prop_oneof![
+                Just("a".to_string()),
+                Just("é".to_string()),
+                Just("🦀".to_string()),
+                Just("\"".to_string()),
+                Just("\\".to_string()),
+                Just("\n".to_string()),
+                Just("/".to_string()),
+                Just("\u{1}".to_string()),
+                "[a-z0-9 _.:-]{0,12}",
+            ],
+            0..4,
+        )
+        .prop_map(|parts| parts.concat());
+        prop_oneof![
+            30 => "[a-z0-9 _.:/-]{0,16}".prop_map(|s| format!("\"{s}\"")),
+            10 => content.clone().prop_map(|s| serde_json::to_string(&s).unwrap()),
+            1 => content.prop_map(|s| format!("\"{s}\"")),
+            1 => prop_oneof![
+                Just(r#""\u00e9""#.to_string()),
+                Just(r#""\ud800""#.to_string()),
+                Just(r#""\u12G4""#.to_string()),
+                Just(r#""\q""#.to_string()),
+                Just(r#""abc"#.to_string()),
+            ],
+        ]
+    }
+
+    /// A JSON value token: well formed values of every kind, and some malformed ones.
+    fn value_token() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            4 => string_token(),
+            2 => any::<u64>().prop_map(|n| n.to_string()),
+            2 => any::<i64>().prop_map(|n| n.to_string()),
+            2 => any::<f64>().prop_map(|f| serde_json::to_string(&f).unwrap()),
+            1 => Just("null".to_string()),
+            1 => Just("true".to_string()),
+            1 => Just("false".to_string()),
+            1 => prop_oneof![
+                Just("0".to_string()),
+                Just("-0".to_string()),
+                Just("1e3".to_string()),
+                Just("2E-2".to_string()),
+                Just("01".to_string()),
+                Just("1.".to_string()),
+                Just("-".to_string()),
+                Just(".5".to_string()),
+                Just("1e".to_string()),
+                Just("tru".to_string()),
+                Just("nul".to_string()),
+                Just("18446744073709551616".to_string()),
+            ],
+        ];
+        leaf.prop_recursive(4, 24, 4, |inner| {
+            prop_oneof![
+                8 => proptest::collection::vec(inner.clone(), 0..4)
+                    .prop_map(|items| format!("[{}]", items.join(","))),
+                8 => proptest::collection::vec((string_token(), inner), 0..4).prop_map(|members| {
+                    let members: Vec<String> =
+                        members.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+                    format!("{{{}}}", members.join(","))
+                }),
+                1 => prop_oneof![
+                    Just("[1,]".to_string()),
+                    Just("{\"a\"}".to_string()),
+                    Just("{\"a\":1,}".to_string()),
+                    Just("[}".to_string()),
+                ],
+            ]
+        })
+    }
+
+    fn data_key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => proptest::sample::select(vec![
+                "type",
+                "duration_ms",
+                "input_tokens",
+                "output_tokens",
+                "model",
+                "cost_usd",
+                "error",
+                "error_type",
+                "reason",
+                "name",
+                "value",
+                "count",
+                "sink",
+                "dry_run",
+                "attempt",
+                "failed_node",
+                "inputs",
+            ])
+            .prop_map(|k| format!("\"{k}\"")),
+            1 => string_token(),
+        ]
+    }
+
+    /// A value for a field: usually of a type the fold reads.
+    fn typed_value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => "[a-z_/]{1,12}".prop_map(|s| format!("\"{s}\"")),
+            4 => (0u64..100_000).prop_map(|n| n.to_string()),
+            1 => (0.0f64..10.0).prop_map(|f| f.to_string()),
+            1 => Just("null".to_string()),
+            1 => value_token(),
+        ]
+    }
+
+    fn data_object() -> impl Strategy<Value = String> {
+        prop_oneof![
+            8 => proptest::collection::vec((data_key(), typed_value()), 0..6).prop_map(|m| {
+                let m: Vec<String> = m.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+                format!("{{{}}}", m.join(","))
+            }),
+            1 => value_token(),
+        ]
+    }
+
+    fn event_member() -> impl Strategy<Value = String> {
+        prop_oneof![
+            12 => proptest::sample::select(vec![
+                "workflow_started",
+                "workflow_completed",
+                "workflow_failed",
+                "node_started",
+                "node_completed",
+                "node_failed",
+                "node_skipped",
+                "timing_metric",
+                "telemetry_dropped",
+                "token_usage",
+                "checkpoint_saved",
+            ])
+            .prop_map(|n| format!("\"{n}\"")),
+            1 => value_token(),
+        ]
+        .prop_map(|v| format!("\"event\":{v}"))
+    }
+
+    fn other_member() -> impl Strategy<Value = String> {
+        prop_oneof![
+            3 => typed_value().prop_map(|v| format!("\"seq\":{v}")),
+            3 => typed_value().prop_map(|v| format!("\"timestamp\":{v}")),
+            3 => typed_value().prop_map(|v| format!("\"run_id\":{v}")),
+            1 => typed_value().prop_map(|v| format!("\"parent_run_id\":{v}")),
+            2 => typed_value().prop_map(|v| format!("\"node_id\":{v}")),
+            4 => data_object().prop_map(|v| format!("\"data\":{v}")),
+            2 => (string_token(), value_token()).prop_map(|(k, v)| format!("{k}:{v}")),
+            1 => event_member(),
+        ]
+    }
+
+    fn whitespace() -> impl Strategy<Value = &'static str> {
+        prop_oneof![8 => Just(""), 1 => Just(" "), 1 => Just("\t\r\n ")]
+    }
+
+    /// An event line: mostly one `event` first (as Trident writes it), then other
+    /// members in any order, repeated or missing at times.
+    fn envelope() -> impl Strategy<Value = String> {
+        (
+            proptest::option::weighted(0.95, event_member()),
+            proptest::collection::vec(other_member(), 0..7),
+            any::<bool>(),
+            proptest::collection::vec(whitespace(), 16),
+        )
+            .prop_map(|(event, mut members, event_last, ws)| {
+                if let Some(event) = event {
+                    if event_last {
+                        members.push(event);
+                    } else {
+                        members.insert(0, event);
+                    }
+                }
+                let members: Vec<String> = members
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| format!("{}{m}{}", ws[i % 16], ws[(i + 5) % 16]))
+                    .collect();
+                format!("{}{{{}}}{}", ws[14], members.join(","), ws[15])
+            })
+    }
+
+    /// The generated lines reach both paths: many are read by the scanner, others are
+    /// left to serde_json, and some are invalid (so the properties below test something).
+    #[test]
+    fn generated_lines_cover_the_fast_path_the_fallback_and_errors() {
+        use proptest::strategy::ValueTree;
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let (mut fast, mut fallback_ok, mut invalid) = (0, 0, 0);
+        for _ in 0..2000 {
+            let line = envelope().new_tree(&mut runner).unwrap().current();
+            match (scan(&line), EventLine::parse_with_serde(&line)) {
+                (Some(_), _) => fast += 1,
+                (None, Ok(_)) => fallback_ok += 1,
+                (None, Err(_)) => invalid += 1,
+            }
+        }
+        assert!(
+            fast > 200 && fallback_ok > 50 && invalid > 200,
+            "fast {fast}, fallback {fallback_ok}, invalid {invalid}"
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn the_scanner_and_serde_json_agree_on_any_envelope(line in envelope()) {
+            agrees(&line)?;
+        }
+
+        #[test]
+        fn the_scanner_and_serde_json_agree_on_damaged_lines(
+            line in envelope(),
+            cut in any::<prop::sample::Index>(),
+            insert in proptest::sample::select(vec!["", "\"", "\\", ",", "}", "]", "{", ":", "1", " ", "\u{0}"]),
+        ) {
+            let mut at = cut.index(line.len() + 1);
+            while !line.is_char_boundary(at) {
+                at -= 1;
+            }
+            agrees(&line[..at])?;
+            agrees(&format!("{}{insert}{}", &line[..at], &line[at..]))?;
+        }
+    }
+}
