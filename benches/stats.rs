@@ -4,7 +4,8 @@
 //! (a) the analysis in-process (read, parse, fold, summarise), (b) the whole `trident`
 //! process printing the tables and (c) with `--json` output, alternately (each round starts
 //! with another), wall-clock and CPU time (user + system, which a machine busy with other
-//! work does not inflate), and prints a table.
+//! work does not inflate), and prints a table; then the parse alone on one thread, the
+//! envelope scanner against serde_json for every line.
 //!
 //! Run: `cargo bench --bench stats` (`STATS_BENCH_EVENTS`, `STATS_BENCH_RUNS` to change the
 //! event count and the repetitions).
@@ -16,7 +17,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use trident::analysis::EventFold;
-use trident::eventlog::{read_files, stream_order};
+use trident::eventlog::{EventLine, read_files, stream_order};
 
 fn write_stream(path: &Path, events: usize) -> u64 {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
@@ -225,6 +226,36 @@ fn main() {
             series[which].2.push(cpu);
         }
     }
+    // The parse alone, one thread, the envelope scanner against serde_json on the same
+    // lines (what the scanner saves).
+    let text = std::fs::read(&path).unwrap();
+    let mut parse_only: [(&str, Vec<Duration>); 2] = [
+        (
+            "parse only, one thread: envelope scanner (+ fallback)",
+            Vec::new(),
+        ),
+        (
+            "parse only, one thread: serde_json for every line",
+            Vec::new(),
+        ),
+    ];
+    for round in 0..runs {
+        for k in 0..2 {
+            let which = (round + k) % 2;
+            let start = Instant::now();
+            let mut seen = 0u64;
+            for line in text.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                let parsed = if which == 0 {
+                    EventLine::parse(line)
+                } else {
+                    EventLine::parse_with_serde(std::str::from_utf8(line).unwrap())
+                };
+                seen += parsed.map_or(0, |e| e.seq.unwrap_or(0) & 1);
+            }
+            parse_only[which].1.push(start.elapsed());
+            assert!(seen > 0);
+        }
+    }
     println!(
         "stats over {written} events ({:.0} MB), median of {runs} runs, alternately:",
         bytes as f64 / 1e6
@@ -243,6 +274,16 @@ fn main() {
             cpu.as_secs_f64() * 1000.0,
             written as f64 / wall.as_secs_f64() / 1e6,
             written as f64 / cpu.as_secs_f64() / 1e6,
+        );
+    }
+    for (what, wall) in parse_only {
+        let min = *wall.iter().min().unwrap();
+        let wall = median(wall);
+        println!(
+            "| {what} | {:.0} ms | {:.0} ms | - | {:.2} million | - |",
+            wall.as_secs_f64() * 1000.0,
+            min.as_secs_f64() * 1000.0,
+            written as f64 / wall.as_secs_f64() / 1e6,
         );
     }
 }

@@ -22,6 +22,7 @@
 //!   output pipes; [`output_limit`] (`TRIDENT_MAX_OUTPUT_SIZE`) and [`tail_buffer`]: how much
 //!   of what they print is taken in.
 //! - [`parsers`]: every parser of untrusted text in one place (fuzz targets, properties).
+//! - [`colour_choice`]: whether output gets colours (terminal, `NO_COLOR`, `TERM=dumb`).
 //! - [`python_json`]: JSON text as the original's Python `json.dumps` wrote it.
 //! - [`settings`]: the run's environment (process + `.env` overlay) and runtime settings,
 //!   resolved once before the run.
@@ -37,6 +38,7 @@ pub mod artifacts;
 pub mod board;
 pub mod checks;
 pub mod cli;
+pub mod colour_choice;
 pub mod commands;
 pub mod dag;
 pub mod death_watch;

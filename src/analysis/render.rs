@@ -9,6 +9,7 @@ use comfy_table::{
 use super::across_runs::AcrossRuns;
 use super::fold::Loss;
 use super::report::{ModelTotals, NodeReport, NodeStatus, RunReport, RunStatus};
+use crate::artifacts::unique_prefix;
 use crate::eventlog::SkippedLine;
 
 /// The width every table fits in.
@@ -24,9 +25,19 @@ const STYLE: TableStyle =
 pub struct Colour(pub bool);
 
 impl Colour {
-    /// On when `is_terminal` and `NO_COLOR` is unset or empty.
-    pub fn detect(is_terminal: bool, no_color: Option<&str>) -> Colour {
-        Colour(is_terminal && no_color.is_none_or(str::is_empty))
+    /// On when `is_terminal`, `NO_COLOR` is unset or empty and `TERM` is not `dumb`
+    /// ([`crate::colour_choice`]).
+    pub fn detect(is_terminal: bool, no_color: Option<&str>, term: Option<&str>) -> Colour {
+        Colour(crate::colour_choice::colours_for(
+            is_terminal,
+            no_color,
+            term,
+        ))
+    }
+
+    /// For this process's stdout.
+    pub fn of_stdout() -> Colour {
+        Colour(crate::colour_choice::stdout_colours())
     }
 }
 
@@ -88,6 +99,21 @@ fn cut(text: &str, max: usize) -> String {
     }
 }
 
+/// `text` in at most `max` characters: its start and its end around a `…` (the end of a
+/// node id or a model name tells it apart as often as its start).
+fn cut_middle(text: &str, max: usize) -> String {
+    let count = text.chars().count();
+    if count <= max {
+        return text.to_string();
+    }
+    let keep = max.saturating_sub(1);
+    let head = keep.div_ceil(2);
+    let tail = keep - head;
+    let start: String = text.chars().take(head).collect();
+    let end: String = text.chars().skip(count - tail).collect();
+    format!("{start}…{end}")
+}
+
 fn status_colour(status: &str) -> Option<Color> {
     match status {
         "completed" => Some(Color::Green),
@@ -142,22 +168,36 @@ fn node_table(run: &RunReport, colour: Colour) -> Table {
         })
         .collect();
     // The other columns keep their width; errors are cut to what is left of WIDTH (the
-    // whole text is listed under the table).
-    let used: usize = (0..8)
+    // whole text is listed under the table). Long node ids and model names are cut first
+    // so that at least MIN_ERROR columns of error fit.
+    const MIN_ERROR: usize = 10;
+    let mut widths: Vec<usize> = (0..8)
         .map(|i| {
             rows.iter()
                 .map(|r| r[i].chars().count())
                 .chain([header[i].len()])
                 .max()
                 .unwrap_or(0)
-                // padding and the space between columns
-                + 2
         })
-        .sum();
-    let error_width = (usize::from(WIDTH).saturating_sub(used + 1)).max(10);
+        .collect();
+    // Each column: its text, one space of padding and one between columns.
+    let used = |widths: &[usize]| widths.iter().map(|w| w + 2).sum::<usize>();
+    while used(&widths) + 1 + MIN_ERROR > usize::from(WIDTH) {
+        let longer = if widths[0] >= widths[4] { 0 } else { 4 };
+        if widths[longer] <= 10 {
+            break;
+        }
+        widths[longer] -= 1;
+    }
+    let error_width = usize::from(WIDTH)
+        .saturating_sub(used(&widths) + 1)
+        .max(MIN_ERROR);
     let mut t = table(colour, &header);
     t.set_content_arrangement(ContentArrangement::Disabled);
-    for (n, row) in run.nodes.iter().zip(rows) {
+    for (n, mut row) in run.nodes.iter().zip(rows) {
+        for i in [0, 4] {
+            row[i] = cut_middle(&row[i], widths[i]);
+        }
         let mut cells: Vec<Cell> = row.into_iter().map(Cell::new).collect();
         cells[1] = status_cell(n.status.as_str());
         cells.push(Cell::new(opt(n.error.as_deref(), |e| cut(e, error_width))));
@@ -230,6 +270,7 @@ pub fn render_run(run: &RunReport, source: Option<&str>, colour: Colour) -> Stri
         opt(run.duration_ms, duration)
     ));
     if let Some(inputs) = &run.inputs_summary {
+        let inputs = if inputs.is_empty() { "none" } else { inputs };
         out.push_str(&format!("  inputs: {inputs}\n"));
     }
     let c = &run.counts;
@@ -255,12 +296,12 @@ pub fn render_run(run: &RunReport, source: Option<&str>, colour: Colour) -> Stri
     if path.nodes.is_empty() {
         out.push_str("Critical path: - (no node has both start and end times)\n");
     } else {
-        out.push_str(&format!(
-            "Critical path ({} of {} run): {}\n",
+        let head = format!(
+            "Critical path ({} of {} run): ",
             duration(path.duration_ms),
             opt(run.duration_ms, duration),
-            path.nodes.join(" → ")
-        ));
+        );
+        out.push_str(&wrap_list(&head, &path.nodes, " → "));
     }
     let slowest: Vec<String> = run
         .slowest
@@ -269,7 +310,7 @@ pub fn render_run(run: &RunReport, source: Option<&str>, colour: Colour) -> Stri
         .map(|n| format!("{} {}", n.id, opt(n.duration_ms, duration)))
         .collect();
     if !slowest.is_empty() {
-        out.push_str(&format!("Slowest: {}\n", slowest.join(", ")));
+        out.push_str(&wrap_list("Slowest: ", &slowest, ", "));
     }
     if !run.models.is_empty() {
         out.push_str("\nBy model:\n");
@@ -296,23 +337,32 @@ pub fn render_run(run: &RunReport, source: Option<&str>, colour: Colour) -> Stri
     out
 }
 
-/// The shortest prefix length (at least 8) that tells `ids` apart: what `--run` accepts.
-fn short_id_width(ids: &[&str]) -> usize {
-    let mut width = 8;
-    while ids.iter().any(|id| id.chars().count() > width) {
-        let mut prefixes: Vec<String> = ids
-            .iter()
-            .map(|id| id.chars().take(width).collect())
-            .collect();
-        prefixes.sort_unstable();
-        let before = prefixes.len();
-        prefixes.dedup();
-        if prefixes.len() == before {
-            break;
+/// `head` then `items` joined by `separator`, in lines of at most WIDTH columns (an item
+/// longer than a line gets one of its own), continued with an indent of two.
+fn wrap_list(head: &str, items: &[impl AsRef<str>], separator: &str) -> String {
+    let width = usize::from(WIDTH);
+    let mut out = String::from(head);
+    let mut column = head.chars().count();
+    for (i, item) in items.iter().enumerate() {
+        let item = item.as_ref();
+        let sep = if i == 0 { "" } else { separator };
+        // Room for the item and, should the next one go to a new line, a separator.
+        let needed =
+            sep.chars().count() + item.chars().count() + separator.trim_end().chars().count();
+        if column > 2 && column + needed > width {
+            out.push_str(sep);
+            out.truncate(out.trim_end().len());
+            out.push_str("\n  ");
+            column = 2;
+        } else {
+            out.push_str(sep);
+            column += sep.chars().count();
         }
-        width += 4;
+        out.push_str(item);
+        column += item.chars().count();
     }
-    width
+    out.push('\n');
+    out
 }
 
 fn styled(text: &str, status: RunStatus) -> String {
@@ -406,11 +456,10 @@ pub fn render_across(across: &AcrossRuns, runs: &[RunReport], colour: Colour) ->
             "run", "name", "status", "attempts", "duration", "failed", "in", "out", "cost",
         ],
     );
-    let ids: Vec<&str> = across.by_run.iter().map(|r| r.run_id.as_str()).collect();
-    let width = short_id_width(&ids);
+    let ids = across.by_run.iter().map(|r| r.run_id.as_str());
     for r in &across.by_run {
         t.add_row(vec![
-            Cell::new(r.run_id.chars().take(width).collect::<String>()),
+            Cell::new(unique_prefix(&r.run_id, ids.clone())),
             Cell::new(r.name.as_deref().unwrap_or("-")),
             status_cell(r.status.as_str()),
             Cell::new(r.attempts),
@@ -441,8 +490,83 @@ mod tests {
         assert_eq!(usd(1.5), "$1.50");
         assert_eq!(usd(0.0096), "$0.0096");
         assert_eq!(cut("a long error\nsecond line", 30), "a long error…");
-        assert_eq!(Colour::detect(true, Some("1")), Colour(false));
-        assert_eq!(Colour::detect(true, Some("")), Colour(true));
-        assert_eq!(Colour::detect(false, None), Colour(false));
+        let items: Vec<String> = (0..30).map(|i| format!("node_{i:02}")).collect();
+        let wrapped = wrap_list("Critical path (1 s of 1 s run): ", &items, " → ");
+        assert!(
+            wrapped
+                .lines()
+                .all(|l| l.chars().count() <= usize::from(WIDTH))
+        );
+        assert_eq!(
+            wrapped.replace(" →\n  ", " → "),
+            format!("Critical path (1 s of 1 s run): {}\n", items.join(" → "))
+        );
+        assert_eq!(
+            wrap_list("Slowest: ", &["a 1 ms"], ", "),
+            "Slowest: a 1 ms\n"
+        );
+        assert_eq!(cut_middle("summarise_chapter_12", 11), "summa…er_12");
+        assert_eq!(cut_middle("short", 11), "short");
+        let long = "n".repeat(95);
+        assert_eq!(
+            wrap_list("Slowest: ", &[long.as_str(), "b"], ", "),
+            format!("Slowest:\n  {long},\n  b\n")
+        );
+        assert_eq!(Colour::detect(true, Some("1"), None), Colour(false));
+        assert_eq!(Colour::detect(true, Some(""), None), Colour(true));
+        assert_eq!(Colour::detect(true, None, Some("dumb")), Colour(false));
+        assert_eq!(Colour::detect(false, None, None), Colour(false));
+    }
+
+    #[test]
+    fn a_run_with_long_node_ids_models_and_errors_fits_100_columns() {
+        let mut run = RunReport::new("0194ab12-7c3d-7000-8000-000000000001");
+        for i in 0..3 {
+            let mut n = NodeReport::new(&format!(
+                "{}_{i}",
+                "a_really_long_node_identifier".repeat(3)
+            ));
+            n.status = if i == 1 {
+                NodeStatus::Failed
+            } else {
+                NodeStatus::Completed
+            };
+            n.started_ms = Some(1_000 * i);
+            n.ended_ms = Some(1_000 * i + 900);
+            n.duration_ms = Some(900);
+            n.model = Some(format!(
+                "openai/{}",
+                "an-extremely-long-model-name".repeat(3)
+            ));
+            n.input_tokens = 1_234_567;
+            n.output_tokens = 98_765;
+            n.cost_usd = Some(1.234_567);
+            if i == 1 {
+                n.error = Some(format!("{}\nsecond line", "boom ".repeat(40)));
+                n.error_type = Some("ToolError".into());
+            }
+            run.nodes.push(n);
+        }
+        run.duration_ms = Some(3_000);
+        run.summarise(None);
+        let text = render_run(&run, Some("events.jsonl"), Colour(false));
+        let (report, errors) = text.split_once("\nErrors:\n").expect("an error list");
+        for line in report.lines() {
+            assert!(
+                line.chars().count() <= usize::from(WIDTH),
+                "{} columns: {line}",
+                line.chars().count()
+            );
+        }
+        // Cut in the table, whole below it.
+        assert!(report.contains("a_rea…ier_1 "), "{report}");
+        assert!(errors.contains(&format!("{}\nsecond line", "boom ".repeat(40))));
+        // The critical path names every node whole, over several lines.
+        let path = &report[report.find("Critical path").unwrap()..];
+        let path = path.replace(" →\n  ", " → ").replace(":\n  ", ": ");
+        assert!(
+            path.contains(&run.critical_path.nodes.join(" → ")),
+            "{path}"
+        );
     }
 }

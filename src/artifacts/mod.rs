@@ -19,6 +19,7 @@ pub mod run_index;
 pub mod run_outputs;
 pub mod shared_fields;
 pub mod shared_text;
+pub mod short_id;
 pub mod store;
 pub mod watched;
 
@@ -29,5 +30,6 @@ pub use run_index::{RunIdError, RunIndexFile, resolve_among};
 pub use run_outputs::{OutputValue, RunOutputs, flatten_fields};
 pub use shared_fields::SharedFields;
 pub use shared_text::SharedText;
+pub use short_id::unique_prefix;
 pub use store::RunStore;
 pub use watched::{read_watched_json, watched_exists};

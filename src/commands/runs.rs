@@ -3,7 +3,7 @@
 //! followed by `...` when it is cut, as the original printed its 8-character prefixes;
 //! `--json` prints the full index records.
 
-use crate::artifacts::RunIndexFile;
+use crate::artifacts::{RunIndexFile, unique_prefix};
 use crate::cli::RunsArgs;
 use crate::error::TridentError;
 use crate::exit::ExitCode;
@@ -74,33 +74,4 @@ pub fn runs(args: &RunsArgs) -> Result<ExitCode, TridentError> {
     }
     println!("Artifacts directory: {}", base.join("runs").display());
     Ok(ExitCode::Success)
-}
-
-/// The shortest prefix of `id` (at least 8 characters) that no other id starts with.
-fn unique_prefix<'a>(id: &'a str, ids: impl Iterator<Item = &'a str> + Clone) -> &'a str {
-    let mut cut = id.char_indices().nth(8).map_or(id.len(), |(i, _)| i);
-    while cut < id.len()
-        && ids
-            .clone()
-            .any(|other| other != id && other.starts_with(&id[..cut]))
-    {
-        cut = id[cut..]
-            .chars()
-            .next()
-            .map_or(id.len(), |c| cut + c.len_utf8());
-    }
-    &id[..cut]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::unique_prefix;
-
-    #[test]
-    fn prefixes_are_unique_and_at_least_eight_long() {
-        let ids = ["abcdefgh1", "abcdefgh2", "zz", "qwertyuiop"];
-        assert_eq!(unique_prefix("abcdefgh1", ids.iter().copied()), "abcdefgh1");
-        assert_eq!(unique_prefix("zz", ids.iter().copied()), "zz");
-        assert_eq!(unique_prefix("qwertyuiop", ids.iter().copied()), "qwertyui");
-    }
 }

@@ -1,7 +1,7 @@
 //! `trident project show [PATH] [--run ID|latest] [--json]`: one run from its artifacts
 //! (see `crate::analysis`), as tables or as JSON.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use serde_json::json;
 
@@ -53,11 +53,7 @@ pub fn show(args: &ShowArgs) -> Result<ExitCode, TridentError> {
             serde_json::to_string_pretty(&value).unwrap_or_default()
         )
     } else {
-        let stdout = std::io::stdout();
-        let colour = Colour::detect(
-            stdout.is_terminal(),
-            std::env::var("NO_COLOR").ok().as_deref(),
-        );
+        let colour = Colour::of_stdout();
         let mut text = render_run(&shown.report, Some(shown.source), colour);
         if shown.source == "events.jsonl" {
             text.push('\n');

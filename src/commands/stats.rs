@@ -2,7 +2,7 @@
 //! (see `crate::analysis`): one run in detail, or several with per-node percentiles, and
 //! what was lost.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use serde::Serialize;
 
@@ -76,10 +76,7 @@ pub fn stats(args: &StatsArgs) -> Result<ExitCode, TridentError> {
         });
         return Ok(ExitCode::Success);
     }
-    let colour = Colour::detect(
-        std::io::stdout().is_terminal(),
-        std::env::var("NO_COLOR").ok().as_deref(),
-    );
+    let colour = Colour::of_stdout();
     let mut text = String::new();
     if runs.is_empty() {
         text.push_str("No runs found (no event carries a run_id).\n");

@@ -5,7 +5,7 @@
 //!
 //! A partial last line is held until complete; a corrupt line is reported on stderr with
 //! its line number and skipped; a missing file is an error (exit 2) unless following, which
-//! waits for it. Colours only when stdout is a terminal and `NO_COLOR` is unset.
+//! waits for it. Colours only when stdout is a terminal, `NO_COLOR` is unset and `TERM` is not `dumb`.
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -156,7 +156,7 @@ pub fn tail(args: &TailArgs) -> Result<ExitCode, TridentError> {
         Some(format) => format == TailFormat::Human,
         None => stdout_tty,
     };
-    let colors = stdout_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let colors = crate::colour_choice::stdout_colours();
     if !args.follow && !path.is_file() {
         return Err(missing(&path));
     }

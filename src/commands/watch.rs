@@ -131,7 +131,7 @@ pub fn watch(args: &WatchArgs) -> Result<ExitCode, TridentError> {
     let mut follower = Follower::new(&found.path);
     let mut liveness = Liveness::new(&found.path);
     if io::stdout().is_terminal() {
-        let colors = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let colors = crate::colour_choice::stdout_colours();
         watch_in_place(&mut follower, &mut liveness, board, colors)
     } else {
         watch_plain(&mut follower, &mut liveness, &mut board)

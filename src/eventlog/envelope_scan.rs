@@ -12,7 +12,7 @@
 
 use std::borrow::Cow;
 
-use super::event_line::{EventData, EventLine, Text, data_is_read};
+use super::event_line::{Data, EventData, EventLine, Text, data_is_read};
 
 /// Skipped values nested deeper than this are left to serde_json.
 const MAX_SKIPPED_DEPTH: u32 = 128;
@@ -32,7 +32,7 @@ pub fn scan(text: &str) -> Option<EventLine<'_>> {
     let mut parent_run_id = None;
     let mut event: Option<Text<'_>> = None;
     let mut node_id = None;
-    let mut data = EventData::default();
+    let mut data = Data::default();
     // Fields already read (a repeated one is left to serde_json).
     let mut seen = 0u8;
     c.whitespace();
@@ -73,7 +73,7 @@ pub fn scan(text: &str) -> Option<EventLine<'_>> {
             "data" => {
                 match &event {
                     Some(name) if !data_is_read(name) => c.skip_value()?,
-                    Some(_) => data = c.event_data()?,
+                    Some(_) => data = Data::new(c.event_data()?),
                     None => return None, // `data` first: serde_json reads it all
                 }
                 64
@@ -454,32 +454,48 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// Bytes that end a run of plain string content: a quote, a backslash, a control
+/// character.
+static STOPS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
 /// How many bytes at the start of `bytes` need no attention inside a string: none is a
-/// quote, a backslash or a control character. Eight bytes at a time.
+/// quote, a backslash or a control character. Byte by byte for the first 16 (keys, ids
+/// and timestamps are short), then eight bytes at a time.
 fn plain_run(bytes: &[u8]) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let mut i = 0;
+    let head = bytes.len().min(16);
+    if let Some(at) = bytes[..head].iter().position(|&b| STOPS[usize::from(b)]) {
+        return at;
+    }
+    let mut i = head;
     while let Some(chunk) = bytes.get(i..i + 8) {
         let w = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
-        let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
-        // Bytes < 0x20 (only bytes that are themselves < 0x80 can set a high bit here).
+        // The lowest flagged byte of each test is a true match (a borrow only moves up).
+        let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
         let control = w.wrapping_sub(ONES * 0x20) & !w & HIGHS;
-        let special = has_zero(w ^ (ONES * u64::from(b'"')))
-            | has_zero(w ^ (ONES * u64::from(b'\\')))
+        let stop = zero_byte(w ^ (ONES * u64::from(b'"')))
+            | zero_byte(w ^ (ONES * u64::from(b'\\')))
             | control;
-        if special != 0 {
-            return i + (special.trailing_zeros() / 8) as usize;
+        if stop != 0 {
+            return i + (stop.trailing_zeros() / 8) as usize;
         }
         i += 8;
     }
-    while let Some(&b) = bytes.get(i) {
-        if b == b'"' || b == b'\\' || b < 0x20 {
-            break;
-        }
-        i += 1;
-    }
-    i
+    i + bytes[i..]
+        .iter()
+        .position(|&b| STOPS[usize::from(b)])
+        .unwrap_or(bytes.len() - i)
 }
 
 #[cfg(test)]
@@ -578,6 +594,9 @@ mod tests {
             (b"\x7f\x80\xffabc", 6),
             (b"", 0),
             (b"0123456789abcdef\n", 16),
+            (b"0123456789abcdef0123456789\\", 26),
+            (b"0123456789abcdef01234567\x01", 24),
+            (b"0123456789abcdef0123456789abcdefg", 33),
         ] {
             assert_eq!(plain_run(text), run, "{text:?}");
         }
@@ -793,6 +812,20 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn plain_runs_end_at_the_first_stop(
+            bytes in proptest::collection::vec(
+                prop_oneof![8 => b'a'..=b'z', 1 => Just(b'"'), 1 => Just(b'\\'), 1 => 0u8..0x20, 1 => 0x80u8..=0xff],
+                0..64,
+            ),
+        ) {
+            let expected = bytes
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                .unwrap_or(bytes.len());
+            prop_assert_eq!(plain_run(&bytes), expected);
+        }
 
         #[test]
         fn the_scanner_and_serde_json_agree_on_any_envelope(line in envelope()) {

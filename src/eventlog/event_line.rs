@@ -18,7 +18,46 @@ pub struct EventLine<'a> {
     pub event: Text<'a>,
     pub node_id: Option<Text<'a>>,
     /// Empty for events whose data the fold does not read (see [`data_is_read`]).
-    pub data: EventData<'a>,
+    pub data: Data<'a>,
+}
+
+/// The `data` of an event line: boxed when there is any (a line is small to move between
+/// the threads that parse and the one that folds), read as an [`EventData`].
+#[derive(Debug, Default, PartialEq)]
+pub struct Data<'a>(Option<Box<EventData<'a>>>);
+
+/// The data of an event without any.
+static NO_DATA: EventData<'static> = EventData {
+    node_type: None,
+    duration_ms: None,
+    input_tokens: None,
+    output_tokens: None,
+    model: None,
+    cost_usd: None,
+    error: None,
+    error_type: None,
+    reason: None,
+    name: None,
+    value: None,
+    count: None,
+    sink: None,
+    dry_run: None,
+    attempt: None,
+    failed_node: None,
+};
+
+impl<'a> Data<'a> {
+    /// `data`, boxed unless it is empty.
+    pub fn new(data: EventData<'a>) -> Data<'a> {
+        Data((data != NO_DATA).then(|| Box::new(data)))
+    }
+}
+
+impl<'a> std::ops::Deref for Data<'a> {
+    type Target = EventData<'a>;
+    fn deref(&self) -> &EventData<'a> {
+        self.0.as_deref().unwrap_or(&NO_DATA)
+    }
 }
 
 /// Whether the fold reads the `data` of event `name` (run and node lifecycle, queue waits,
@@ -144,7 +183,7 @@ impl<'de> serde::de::Visitor<'de> for LineVisitor {
         let mut parent_run_id = None;
         let mut event: Option<Text<'de>> = None;
         let mut node_id = None;
-        let mut data = EventData::default();
+        let mut data = Data::default();
         while let Some(key) = map.next_key::<Text<'de>>()? {
             match &*key {
                 "timestamp" => timestamp = map.next_value()?,
@@ -158,9 +197,10 @@ impl<'de> serde::de::Visitor<'de> for LineVisitor {
                         map.next_value::<IgnoredAny>()?;
                     }
                     _ => {
-                        data = map
-                            .next_value::<Option<EventData<'de>>>()?
-                            .unwrap_or_default()
+                        data = Data::new(
+                            map.next_value::<Option<EventData<'de>>>()?
+                                .unwrap_or_default(),
+                        )
                     }
                 },
                 _ => {

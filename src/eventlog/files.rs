@@ -138,21 +138,17 @@ pub fn read_lines(
     let mut want = block;
     while !eof {
         // Fill the block (after what is left of the last one: a line not yet complete).
+        // (`read_to_end` of a `take` reads into the spare capacity: no zero-filling.)
         while buf.len() < want {
-            let start = buf.len();
-            buf.resize(start + CHUNK.min(want - start), 0);
-            match reader.read(&mut buf[start..]) {
+            let limit = CHUNK.min(want - buf.len()) as u64;
+            match (&mut reader).take(limit).read_to_end(&mut buf) {
                 Ok(0) => {
-                    buf.truncate(start);
                     eof = true;
                     break;
                 }
-                Ok(n) => buf.truncate(start + n),
-                Err(e) if e.kind() == ErrorKind::Interrupted => buf.truncate(start),
-                Err(e) => {
-                    buf.truncate(start);
-                    return Err(e);
-                }
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
             }
         }
         let Some(end) = memchr::memrchr(b'\n', &buf).map(|i| i + 1) else {

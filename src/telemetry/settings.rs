@@ -130,8 +130,10 @@ impl TelemetrySettings {
         let manifest = Layer::from_manifest(manifest, project_root)?;
         let layer = cli.combine(environment).combine(manifest);
 
-        let env_set = |name: &str| env(name).filter(|v| !v.is_empty()).is_some();
-        let colors = !env_set("NO_COLOR") && env("TERM").as_deref() != Some("dumb");
+        let colors = crate::colour_choice::colours_allowed(
+            env("NO_COLOR").as_deref(),
+            env("TERM").as_deref(),
+        );
 
         let otlp = OtlpSettings::resolve(layer.otlp.as_ref(), env)?;
         // OTLP on turns telemetry on by itself; only `--no-telemetry` overrides it.
