@@ -45,43 +45,35 @@ pub fn scan(text: &str) -> Option<EventLine<'_>> {
         c.whitespace();
         c.expect(b':')?;
         c.whitespace();
-        let bit = match key {
-            "timestamp" => {
-                timestamp = c.optional_text()?;
-                1
+        let key = key.as_bytes();
+        let bit = if is(key, b"timestamp") {
+            timestamp = c.optional_text()?;
+            1
+        } else if is(key, b"seq") {
+            seq = c.optional_u64()?;
+            2
+        } else if is(key, b"run_id") {
+            run_id = c.optional_text()?;
+            4
+        } else if is(key, b"event") {
+            event = Some(Text(Cow::Borrowed(c.plain_string()?)));
+            8
+        } else if is(key, b"node_id") {
+            node_id = c.optional_text()?;
+            16
+        } else if is(key, b"data") {
+            match &event {
+                Some(name) if !data_is_read(name) => c.skip_value()?,
+                Some(_) => data = Data::new(c.event_data()?),
+                None => return None, // `data` first: serde_json reads it all
             }
-            "seq" => {
-                seq = c.optional_u64()?;
-                2
-            }
-            "run_id" => {
-                run_id = c.optional_text()?;
-                4
-            }
-            "parent_run_id" => {
-                parent_run_id = c.optional_text()?;
-                8
-            }
-            "event" => {
-                event = Some(Text(Cow::Borrowed(c.plain_string()?)));
-                16
-            }
-            "node_id" => {
-                node_id = c.optional_text()?;
-                32
-            }
-            "data" => {
-                match &event {
-                    Some(name) if !data_is_read(name) => c.skip_value()?,
-                    Some(_) => data = Data::new(c.event_data()?),
-                    None => return None, // `data` first: serde_json reads it all
-                }
-                64
-            }
-            _ => {
-                c.skip_value()?;
-                0
-            }
+            32
+        } else if is(key, b"parent_run_id") {
+            parent_run_id = c.optional_text()?;
+            64
+        } else {
+            c.skip_value()?;
+            0
         };
         if seen & bit != 0 {
             return None;
@@ -107,6 +99,11 @@ pub fn scan(text: &str) -> Option<EventLine<'_>> {
         node_id,
         data,
     })
+}
+
+/// Whether `key` is `name` (compared as a fixed-size array: no call to `memcmp`).
+fn is<const N: usize>(key: &[u8], name: &[u8; N]) -> bool {
+    <&[u8; N]>::try_from(key).is_ok_and(|key| key == name)
 }
 
 /// A position in the line.
@@ -370,75 +367,58 @@ impl<'a> Cursor<'a> {
             self.whitespace();
             self.expect(b':')?;
             self.whitespace();
-            let bit = match key {
-                "type" => {
-                    data.node_type = self.optional_text()?;
-                    1
-                }
-                "duration_ms" => {
-                    data.duration_ms = self.optional_u64()?;
-                    1 << 1
-                }
-                "input_tokens" => {
-                    data.input_tokens = self.optional_u64()?;
-                    1 << 2
-                }
-                "output_tokens" => {
-                    data.output_tokens = self.optional_u64()?;
-                    1 << 3
-                }
-                "model" => {
-                    data.model = self.optional_text()?;
-                    1 << 4
-                }
-                "cost_usd" => {
-                    data.cost_usd = self.optional_f64()?;
-                    1 << 5
-                }
-                "error" => {
-                    data.error = self.optional_text()?;
-                    1 << 6
-                }
-                "error_type" => {
-                    data.error_type = self.optional_text()?;
-                    1 << 7
-                }
-                "reason" => {
-                    data.reason = self.optional_text()?;
-                    1 << 8
-                }
-                "name" => {
-                    data.name = self.optional_text()?;
-                    1 << 9
-                }
-                "value" => {
-                    data.value = self.optional_f64()?;
-                    1 << 10
-                }
-                "count" => {
-                    data.count = self.optional_u64()?;
-                    1 << 11
-                }
-                "sink" => {
-                    data.sink = self.optional_text()?;
-                    1 << 12
-                }
-                "dry_run" => {
-                    data.dry_run = self.optional_bool()?;
-                    1 << 13
-                }
-                "attempt" => {
-                    data.attempt = self.optional_u64()?;
-                    1 << 14
-                }
-                "failed_node" => {
-                    data.failed_node = self.optional_text()?;
-                    1 << 15
-                }
-                _ => {
-                    self.skip_value()?;
-                    0
-                }
+            let key = key.as_bytes();
+            let bit = if is(key, b"type") {
+                data.node_type = self.optional_text()?;
+                1
+            } else if is(key, b"duration_ms") {
+                data.duration_ms = self.optional_u64()?;
+                1 << 1
+            } else if is(key, b"input_tokens") {
+                data.input_tokens = self.optional_u64()?;
+                1 << 2
+            } else if is(key, b"output_tokens") {
+                data.output_tokens = self.optional_u64()?;
+                1 << 3
+            } else if is(key, b"model") {
+                data.model = self.optional_text()?;
+                1 << 4
+            } else if is(key, b"cost_usd") {
+                data.cost_usd = self.optional_f64()?;
+                1 << 5
+            } else if is(key, b"error") {
+                data.error = self.optional_text()?;
+                1 << 6
+            } else if is(key, b"error_type") {
+                data.error_type = self.optional_text()?;
+                1 << 7
+            } else if is(key, b"reason") {
+                data.reason = self.optional_text()?;
+                1 << 8
+            } else if is(key, b"name") {
+                data.name = self.optional_text()?;
+                1 << 9
+            } else if is(key, b"value") {
+                data.value = self.optional_f64()?;
+                1 << 10
+            } else if is(key, b"count") {
+                data.count = self.optional_u64()?;
+                1 << 11
+            } else if is(key, b"sink") {
+                data.sink = self.optional_text()?;
+                1 << 12
+            } else if is(key, b"dry_run") {
+                data.dry_run = self.optional_bool()?;
+                1 << 13
+            } else if is(key, b"attempt") {
+                data.attempt = self.optional_u64()?;
+                1 << 14
+            } else if is(key, b"failed_node") {
+                data.failed_node = self.optional_text()?;
+                1 << 15
+            } else {
+                self.skip_value()?;
+                0
             };
             if seen & bit != 0 {
                 return None; // serde_json: duplicate field
@@ -469,16 +449,12 @@ static STOPS: [bool; 256] = {
 };
 
 /// How many bytes at the start of `bytes` need no attention inside a string: none is a
-/// quote, a backslash or a control character. Byte by byte for the first 16 (keys, ids
-/// and timestamps are short), then eight bytes at a time.
+/// quote, a backslash or a control character. Eight bytes at a time, then byte by byte
+/// for the last few of the line.
 fn plain_run(bytes: &[u8]) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let head = bytes.len().min(16);
-    if let Some(at) = bytes[..head].iter().position(|&b| STOPS[usize::from(b)]) {
-        return at;
-    }
-    let mut i = head;
+    let mut i = 0;
     while let Some(chunk) = bytes.get(i..i + 8) {
         let w = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
         // The lowest flagged byte of each test is a true match (a borrow only moves up).

@@ -119,11 +119,12 @@ pub fn read_files(
 
 /// Read every line of `reader` into `visitor`; `name` is the file's name in reports.
 ///
-/// The file is read in blocks of whole lines; a large block is split into as many parts
-/// as there are cores, parsed in parallel, then given to `visitor` in order, on this
-/// thread.
+/// The file is read in blocks of whole lines. A large block is split into one part per
+/// core: the other threads parse theirs (one of them then reads the next block) while this
+/// thread parses a smaller part and gives it to `visitor`, then the others' parts, in
+/// order. The visitor always runs on this thread.
 pub fn read_lines(
-    mut reader: impl Read,
+    mut reader: impl Read + Send,
     name: &str,
     visitor: &mut impl EventVisitor,
     skipped: &mut Vec<SkippedLine>,
@@ -131,37 +132,46 @@ pub fn read_lines(
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_WORKERS));
     let block = PART * workers;
     let mut buf: Vec<u8> = Vec::with_capacity(block);
+    let mut next: Vec<u8> = Vec::with_capacity(block);
     // Lines before the block.
     let mut lines_before = 0u64;
-    let mut eof = false;
-    // How much to have in `buf` before parsing (more while one line is longer).
-    let mut want = block;
-    while !eof {
-        // Fill the block (after what is left of the last one: a line not yet complete).
-        // (`read_to_end` of a `take` reads into the spare capacity: no zero-filling.)
-        while buf.len() < want {
-            let limit = CHUNK.min(want - buf.len()) as u64;
-            match (&mut reader).take(limit).read_to_end(&mut buf) {
-                Ok(0) => {
-                    eof = true;
-                    break;
-                }
-                Ok(_) => {}
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
+    let mut eof = fill(&mut reader, &mut buf, block)?;
+    loop {
         let Some(end) = memchr::memrchr(b'\n', &buf).map(|i| i + 1) else {
+            if eof {
+                break;
+            }
             // One line longer than the block: read on.
-            want += block;
+            let want = buf.len() + block;
+            eof = fill(&mut reader, &mut buf, want)?;
             continue;
         };
-        lines_before += parse_and_visit(&buf[..end], lines_before, workers, name, visitor, skipped);
-        buf.drain(..end);
-        want = block.max(buf.len() + CHUNK);
-        if buf.capacity() > 2 * want {
-            buf.shrink_to(want);
-        }
+        let (lines, tail) = buf.split_at(end);
+        next.clear();
+        next.extend_from_slice(tail);
+        let (count, read) = if workers == 1 || lines.len() < PART {
+            // Small (one run's events.jsonl): no threads.
+            let read = if eof {
+                Ok(true)
+            } else {
+                fill(&mut reader, &mut next, block)
+            };
+            let count = parse_and_visit(lines, lines_before, name, visitor, skipped);
+            (count, read)
+        } else {
+            parse_in_parts_and_read(
+                lines,
+                lines_before,
+                workers,
+                (&mut reader, &mut next, block, eof),
+                name,
+                visitor,
+                skipped,
+            )
+        };
+        lines_before += count;
+        eof = read?;
+        std::mem::swap(&mut buf, &mut next);
     }
     if !buf.is_empty() {
         // A partial last line (a writer in the middle of it, or a file cut short).
@@ -176,6 +186,21 @@ pub fn read_lines(
     Ok(())
 }
 
+/// Reads into `buf` until it holds `want` bytes or the file ends (`true` then). Reads go
+/// into the spare capacity (`read_to_end` of a `take`): no zero-filling.
+fn fill(reader: &mut impl Read, buf: &mut Vec<u8>, want: usize) -> std::io::Result<bool> {
+    while buf.len() < want {
+        let limit = CHUNK.min(want - buf.len()) as u64;
+        match (&mut *reader).take(limit).read_to_end(buf) {
+            Ok(0) => return Ok(true),
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(false)
+}
+
 /// How much of a file one thread parses at a time.
 const PART: usize = 4 << 20;
 
@@ -185,48 +210,85 @@ const MAX_WORKERS: usize = 4;
 /// A line parsed (or not), with its number.
 type Parsed<'a> = (u64, Result<EventLine<'a>, String>);
 
-/// Parses `lines` (whole lines, the first numbered `lines_before + 1`), in parallel parts
-/// when large, and gives them to `visitor` in order. Returns how many lines there were.
+/// Parses whole `lines` (the first numbered `lines_before + 1`) on this thread and gives
+/// them to `visitor`. Returns how many lines there were.
 fn parse_and_visit(
     lines: &[u8],
     lines_before: u64,
-    workers: usize,
     name: &str,
     visitor: &mut impl EventVisitor,
     skipped: &mut Vec<SkippedLine>,
 ) -> u64 {
-    let parts = split_at_lines(lines, if lines.len() < PART { 1 } else { workers });
-    if parts.len() == 1 {
-        let mut count = 0;
-        for line in whole_lines(lines, lines_before + 1) {
-            count += 1;
-            if let Some(parsed) = parse_line(line, true) {
-                deliver(parsed, name, visitor, skipped);
-            }
+    let mut count = 0;
+    for line in whole_lines(lines, lines_before + 1) {
+        count += 1;
+        if let Some(parsed) = parse_line(line, true) {
+            deliver(parsed, name, visitor, skipped);
         }
-        return count;
     }
+    count
+}
+
+/// The next block to read while a block is parsed: the reader, the buffer (holding the
+/// partial line the block ended with), its size, and whether the file has ended already.
+type NextBlock<'r, R> = (&'r mut R, &'r mut Vec<u8>, usize, bool);
+
+/// Parses `lines` in `workers` parts: this thread takes a smaller first part and gives it
+/// to `visitor` (it also folds everything), the other threads parse the rest, the first
+/// of them then reads the next block. Returns the line count and what the read gave.
+fn parse_in_parts_and_read<R: Read + Send>(
+    lines: &[u8],
+    lines_before: u64,
+    workers: usize,
+    (reader, next, block, eof): NextBlock<'_, R>,
+    name: &str,
+    visitor: &mut impl EventVisitor,
+    skipped: &mut Vec<SkippedLine>,
+) -> (u64, std::io::Result<bool>) {
+    // This thread's share: 2 of 3 n - 1 (the others 3 each), for the fold it also does.
+    let mine = lines.len() * 2 / (3 * workers - 1);
+    let (first, rest) = match memchr::memchr(b'\n', &lines[mine..]) {
+        Some(i) => lines.split_at(mine + i + 1),
+        None => (lines, &lines[lines.len()..]),
+    };
+    let parts = split_at_lines(rest, workers - 1);
     std::thread::scope(|scope| {
-        let handles: Vec<_> = parts[1..]
-            .iter()
-            .map(|part| scope.spawn(move || parse_part(part)))
-            .collect();
-        let mut before = lines_before;
-        let (count, parsed) = parse_part(parts[0]);
-        for (number, result) in parsed {
-            deliver((before + number, result), name, visitor, skipped);
+        let mut handles = Vec::with_capacity(parts.len());
+        let mut reading = Some((reader, next));
+        for part in parts.iter().copied() {
+            let read = reading.take();
+            handles.push(scope.spawn(move || {
+                let parsed = parse_part(part);
+                let read = read.map(|(reader, next)| {
+                    if eof {
+                        Ok(true)
+                    } else {
+                        fill(reader, next, block)
+                    }
+                });
+                (parsed, read)
+            }));
         }
-        before += count;
+        let mut count = parse_and_visit(first, lines_before, name, visitor, skipped);
+        let mut read = reading.map(|(reader, next)| {
+            if eof {
+                Ok(true)
+            } else {
+                fill(reader, next, block)
+            }
+        });
         for handle in handles {
-            let (count, parsed) = handle
+            let ((part_count, parsed), part_read) = handle
                 .join()
                 .unwrap_or_else(|e| std::panic::resume_unwind(e));
+            let before = lines_before + count;
             for (number, result) in parsed {
                 deliver((before + number, result), name, visitor, skipped);
             }
-            before += count;
+            count += part_count;
+            read = read.or(part_read);
         }
-        before - lines_before
+        (count, read.unwrap_or(Ok(eof)))
     })
 }
 
@@ -376,6 +438,17 @@ mod tests {
         let mut seen = Seen::default();
         let mut skipped = Vec::new();
         read_lines(text.as_bytes(), "big.jsonl", &mut seen, &mut skipped).unwrap();
+        // The same through a reader that gives a few bytes at a time (the next block is
+        // read by a parsing thread, lines cross reads and blocks): the same result.
+        let (mut again, mut skipped_again) = (Seen::default(), Vec::new());
+        read_lines(
+            Trickle(text.as_bytes()),
+            "big.jsonl",
+            &mut again,
+            &mut skipped_again,
+        )
+        .unwrap();
+        assert_eq!((&again.0, &skipped_again), (&seen.0, &skipped));
         let broken: Vec<u64> = skipped.iter().map(|s| s.line).collect();
         assert_eq!(
             broken,
