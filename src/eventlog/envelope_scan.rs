@@ -13,6 +13,7 @@
 use std::borrow::Cow;
 
 use super::event_line::{Data, EventData, EventLine, Text, data_is_read};
+use super::timestamp::parse_millis;
 
 /// Skipped values nested deeper than this are left to serde_json.
 const MAX_SKIPPED_DEPTH: u32 = 128;
@@ -91,6 +92,7 @@ pub fn scan(text: &str) -> Option<EventLine<'_>> {
         return None; // trailing characters
     }
     Some(EventLine {
+        at_ms: timestamp.as_deref().and_then(parse_millis),
         timestamp,
         seq,
         run_id,

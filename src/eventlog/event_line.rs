@@ -8,10 +8,15 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
+use super::timestamp::parse_millis;
+
 /// The parts of an event line the fold reads.
 #[derive(Debug, PartialEq)]
 pub struct EventLine<'a> {
     pub timestamp: Option<Text<'a>>,
+    /// `timestamp` in milliseconds since the Unix epoch, when it is RFC 3339 (parsed with
+    /// the line, on the thread that parses it).
+    pub at_ms: Option<i64>,
     pub seq: Option<u64>,
     pub run_id: Option<Text<'a>>,
     pub parent_run_id: Option<Text<'a>>,
@@ -210,6 +215,7 @@ impl<'de> serde::de::Visitor<'de> for LineVisitor {
         }
         let event = event.ok_or_else(|| A::Error::missing_field("event"))?;
         Ok(EventLine {
+            at_ms: timestamp.as_deref().and_then(parse_millis),
             timestamp,
             seq,
             run_id,

@@ -13,7 +13,6 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::event_line::EventLine;
-use super::timestamp::parse_millis;
 
 /// How a run ended, or that it has not (yet).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -250,7 +249,7 @@ impl RunState {
     pub fn apply(&mut self, event: &EventLine) {
         let name: &str = &event.event;
         let timestamp = event.timestamp.as_deref();
-        let at = timestamp.and_then(parse_millis);
+        let at = event.at_ms;
         if at.is_some() {
             self.last_event_ms = at;
         }
@@ -365,6 +364,7 @@ impl RunState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::eventlog::timestamp::parse_millis;
 
     fn apply(run: &mut RunState, line: &str) {
         run.apply(&EventLine::parse(line.as_bytes()).unwrap());
