@@ -44,10 +44,11 @@ pub fn runs(args: &RunsArgs) -> Result<ExitCode, TridentError> {
             "interrupted" => "⊘",
             _ => "?",
         };
+        // An interrupted run is never shown as failed (its record says `success: false`).
         let success = match run.success {
             Some(true) => " (success)",
-            Some(false) => " (failed)",
-            None => "",
+            Some(false) if run.status != "interrupted" => " (failed)",
+            _ => "",
         };
         let ids = index.runs.iter().map(|r| r.run_id.as_str());
         // `...` marks a cut id, as the original printed it (`[✓] 9edc89ab...`).

@@ -146,6 +146,14 @@ fn watch_of_an_interrupted_run_exits_130_as_the_run_does() {
         !stdout.contains("failed"),
         "never shown as failed: {stdout}"
     );
+    // Nor by `project runs` (the index says `success: false`, as the original wrote it).
+    let runs = f.run(&["project", "runs"]);
+    runs.code(0);
+    assert!(
+        runs.stdout.contains("Status: interrupted\n") && !runs.stdout.contains("failed"),
+        "{}",
+        runs.stdout
+    );
 }
 
 #[test]
