@@ -6,7 +6,7 @@
 //! It gives up (`None`) on anything it does not handle exactly as serde_json would: a
 //! backslash escape in a key or in a string it keeps, a number of a kept field that is not
 //! a plain unsigned integer, `data` before `event`, a repeated field, a wrong type, nesting
-//! deeper than [`MAX_SKIPPED_DEPTH`], and any invalid JSON. The caller then parses the line
+//! deeper than 128 skipped levels, and any invalid JSON. The caller then parses the line
 //! with serde_json, which gives the same result, or the error message, for those lines.
 //! When it does answer, the answer is the one serde_json gives (property-tested below).
 
