@@ -11,15 +11,14 @@
 
 use std::collections::HashMap;
 
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
+use opentelemetry_proto::tonic::trace::v1::SpanFlags;
 use opentelemetry_proto::tonic::trace::v1::span::{Event as SpanEvent, Link, SpanKind};
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
-use opentelemetry_proto::tonic::trace::v1::{Span, SpanFlags, Status};
 
 use super::attributes::{Attr, AttributeSink, data_attributes};
-use super::proto::{AttrValue, kv};
+use super::proto::kv;
 use super::semconv as sc;
-use super::wire::{LogFields, put_log_record, put_span};
+use super::wire::{LogFields, SpanFields, SpanValue, put_log_record, put_span};
 use crate::project::NodeKind;
 use crate::telemetry::catalogue::Level;
 use crate::telemetry::event::Event;
@@ -57,7 +56,7 @@ struct OpenSpan {
     kind: SpanKind,
     /// Nanoseconds since the Unix epoch.
     start: u64,
-    attributes: Vec<KeyValue>,
+    attributes: Vec<(&'static str, SpanValue)>,
     events: Vec<SpanEvent>,
     links: Vec<Link>,
     status: StatusCode,
@@ -65,46 +64,39 @@ struct OpenSpan {
 }
 
 impl OpenSpan {
-    fn set(&mut self, key: &'static str, value: impl Into<AttrValue>) {
-        let value = Some(AnyValue {
-            value: Some(value.into().0),
-        });
-        match self.attributes.iter_mut().find(|a| a.key == key) {
-            Some(a) => a.value = value,
-            None => self.attributes.push(KeyValue {
-                key: key.to_string(),
-                value,
-                ..KeyValue::default()
-            }),
+    fn set(&mut self, key: &'static str, value: impl Into<SpanValue>) {
+        let value = value.into();
+        match self.attributes.iter_mut().find(|(k, _)| *k == key) {
+            Some(attribute) => attribute.1 = value,
+            None => self.attributes.push((key, value)),
         }
     }
 
     fn fail(&mut self, message: String, error_type: &str) {
         self.status = StatusCode::Error;
         self.message = message;
-        self.set(sc::ERROR_TYPE, error_type);
+        self.set(sc::ERROR_TYPE, error_type.to_string());
     }
 
-    fn finish(self, end: u64) -> Span {
-        Span {
-            trace_id: self.trace_id.to_vec(),
-            span_id: self.span_id.to_vec(),
-            trace_state: self.trace_state.unwrap_or_default(),
-            parent_span_id: self.parent.map(|p| p.to_vec()).unwrap_or_default(),
+    /// Appends this span, ended at `end`, to `out` (`wire::put_span`).
+    fn write(&self, end: u64, out: &mut Vec<u8>, scratch: &mut Vec<u8>) {
+        let fields = SpanFields {
+            trace_id: &self.trace_id,
+            span_id: &self.span_id,
+            trace_state: self.trace_state.as_deref().unwrap_or_default(),
+            parent_span_id: self.parent.as_ref(),
             flags: span_flags(self.flags, self.parent_remote),
-            name: self.name,
+            name: &self.name,
             kind: self.kind as i32,
-            start_time_unix_nano: self.start,
-            end_time_unix_nano: end.max(self.start),
-            attributes: self.attributes,
-            events: self.events,
-            links: self.links,
-            status: Some(Status {
-                code: self.status as i32,
-                message: self.message,
-            }),
-            ..Span::default()
-        }
+            start: self.start,
+            end: end.max(self.start),
+            attributes: &self.attributes,
+            events: &self.events,
+            links: &self.links,
+            status_code: self.status as i32,
+            status_message: &self.message,
+        };
+        put_span(out, scratch, &fields);
     }
 }
 
@@ -272,7 +264,7 @@ impl SpanTree {
     }
 
     fn finish(&mut self, span: OpenSpan, end: u64) {
-        put_span(&mut self.finished, &span.finish(end));
+        span.write(end, &mut self.finished, &mut self.scratch);
         self.finished_count += 1;
     }
 
@@ -381,7 +373,7 @@ impl SpanTree {
         };
         span.set(sc::OPERATION_NAME, sc::OP_INVOKE_WORKFLOW);
         span.set(sc::WORKFLOW_NAME, name);
-        span.set(sc::RUN_ID, scope.run_id.as_str());
+        span.set(sc::RUN_ID, scope.run_id.clone());
         span.set(sc::DRY_RUN, *dry_run);
         span.set(sc::ATTEMPT, attempt as i64);
         if let Some(parent_run) = &scope.parent_run_id {
@@ -498,22 +490,26 @@ impl SpanTree {
             }
             _ => {}
         }
-        self.nodes
-            .entry(event.scope.run_id.clone())
-            .or_default()
-            .insert(
-                node_id.to_string(),
-                NodeSpan {
-                    span,
-                    node_id: node_id.to_string(),
-                    node_type: *node_type,
-                    model: None,
-                    tool_calls: 0,
-                    open_tool: None,
-                    open_turn: None,
-                    ended_turns: Vec::new(),
-                },
-            );
+        let run_id = &event.scope.run_id;
+        if !self.nodes.contains_key(run_id) {
+            self.nodes.insert(run_id.clone(), HashMap::new());
+        }
+        let Some(open) = self.nodes.get_mut(run_id) else {
+            return;
+        };
+        open.insert(
+            node_id.to_string(),
+            NodeSpan {
+                span,
+                node_id: node_id.to_string(),
+                node_type: *node_type,
+                model: None,
+                tool_calls: 0,
+                open_tool: None,
+                open_turn: None,
+                ended_turns: Vec::new(),
+            },
+        );
     }
 
     fn node_mut(&mut self, event: &Envelope<'_>) -> Option<&mut NodeSpan> {

@@ -1,14 +1,64 @@
 //! OTLP protobuf on the wire, written as the records are made: a log record is encoded
-//! straight from its event into the batch's bytes (no message structs allocated, built and
-//! encoded again), a finished span is encoded once by `prost`, and an export request is the
-//! resource and scope (encoded once) framed around those bytes. `prost`'s encoding
-//! primitives write every key, length and value; JSON (`http/json`) decodes the same
-//! request and lets `serde_json` write it.
+//! straight from its event into the batch's bytes, a span from its open state when it ends
+//! (no message structs allocated, built and encoded again: only span events and links,
+//! rare, are `prost` messages), and an export request is the resource and scope (encoded
+//! once) framed around those bytes. `prost`'s encoding primitives write every key, length
+//! and value; JSON (`http/json`) decodes the same request and lets `serde_json` write it.
 
+use opentelemetry_proto::tonic::trace::v1::span::{Event as SpanEvent, Link};
 use prost::Message as _;
 use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
 
 use super::attributes::{Attr, AttributeSink};
+
+/// A span attribute's value, kept until the span ends (its names are the `semconv`
+/// constants, never copied).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SpanValue {
+    Static(&'static str),
+    Text(String),
+    Int(i64),
+    Double(f64),
+    Bool(bool),
+    /// A list of strings (`gen_ai.response.finish_reasons`).
+    Texts(Vec<String>),
+}
+
+impl From<&'static str> for SpanValue {
+    fn from(v: &'static str) -> Self {
+        SpanValue::Static(v)
+    }
+}
+
+impl From<String> for SpanValue {
+    fn from(v: String) -> Self {
+        SpanValue::Text(v)
+    }
+}
+
+impl From<i64> for SpanValue {
+    fn from(v: i64) -> Self {
+        SpanValue::Int(v)
+    }
+}
+
+impl From<f64> for SpanValue {
+    fn from(v: f64) -> Self {
+        SpanValue::Double(v)
+    }
+}
+
+impl From<bool> for SpanValue {
+    fn from(v: bool) -> Self {
+        SpanValue::Bool(v)
+    }
+}
+
+impl From<Vec<String>> for SpanValue {
+    fn from(v: Vec<String>) -> Self {
+        SpanValue::Texts(v)
+    }
+}
 
 /// Length of a length-delimited field `value_len` long (key, length, value).
 fn field_len(value_len: usize) -> usize {
@@ -114,10 +164,108 @@ pub fn put_log_record(
     put_bytes(out, 2, scratch);
 }
 
-/// Appends `span` to `out` as a span of a `ScopeSpans` (field 2).
-pub fn put_span(out: &mut Vec<u8>, span: &opentelemetry_proto::tonic::trace::v1::Span) {
-    put_len(out, 2, span.encoded_len());
-    span.encode_raw(out);
+/// Writes a span attribute (`Span.attributes`, field 9).
+fn put_span_attribute(buf: &mut Vec<u8>, key: &str, value: &SpanValue) {
+    let scalar = match value {
+        SpanValue::Static(s) => Attr::Str(s),
+        SpanValue::Text(s) => Attr::Str(s),
+        SpanValue::Int(i) => Attr::Int(*i),
+        SpanValue::Double(f) => Attr::Double(*f),
+        SpanValue::Bool(b) => Attr::Bool(*b),
+        SpanValue::Texts(items) => {
+            // AnyValue.array_value (5): ArrayValue.values (1), each an AnyValue string.
+            let array: usize = items.iter().map(|s| field_len(field_len(s.len()))).sum();
+            let any = field_len(array);
+            put_len(buf, 9, field_len(key.len()) + field_len(any));
+            put_bytes(buf, 1, key.as_bytes());
+            put_len(buf, 2, any);
+            put_len(buf, 5, array);
+            for item in items {
+                put_len(buf, 1, field_len(item.len()));
+                put_bytes(buf, 1, item.as_bytes());
+            }
+            return;
+        }
+    };
+    put_key_value(buf, 9, key, &scalar);
+}
+
+/// What a span says.
+pub struct SpanFields<'a> {
+    pub trace_id: &'a [u8; 16],
+    pub span_id: &'a [u8; 8],
+    /// Empty when there is none.
+    pub trace_state: &'a str,
+    pub parent_span_id: Option<&'a [u8; 8]>,
+    /// OTLP span flags (W3C trace flags and the remote-parent bits).
+    pub flags: u32,
+    pub name: &'a str,
+    /// `SpanKind` as its number.
+    pub kind: i32,
+    /// Nanoseconds since the Unix epoch.
+    pub start: u64,
+    pub end: u64,
+    pub attributes: &'a [(&'static str, SpanValue)],
+    pub events: &'a [SpanEvent],
+    pub links: &'a [Link],
+    /// `StatusCode` as its number, and the status message.
+    pub status_code: i32,
+    pub status_message: &'a str,
+}
+
+/// Appends `span` to `out` as a span of a `ScopeSpans` (field 2). `scratch` is reused
+/// from span to span.
+pub fn put_span(out: &mut Vec<u8>, scratch: &mut Vec<u8>, span: &SpanFields<'_>) {
+    scratch.clear();
+    put_bytes(scratch, 1, span.trace_id);
+    put_bytes(scratch, 2, span.span_id);
+    if !span.trace_state.is_empty() {
+        put_bytes(scratch, 3, span.trace_state.as_bytes());
+    }
+    if let Some(parent) = span.parent_span_id {
+        put_bytes(scratch, 4, parent);
+    }
+    put_bytes(scratch, 5, span.name.as_bytes());
+    if span.kind != 0 {
+        encode_key(6, WireType::Varint, scratch);
+        encode_varint(span.kind as u64, scratch);
+    }
+    put_fixed64(scratch, 7, span.start);
+    put_fixed64(scratch, 8, span.end);
+    for (key, value) in span.attributes {
+        put_span_attribute(scratch, key, value);
+    }
+    for event in span.events {
+        put_len(scratch, 11, event.encoded_len());
+        event.encode_raw(scratch);
+    }
+    for link in span.links {
+        put_len(scratch, 13, link.encoded_len());
+        link.encode_raw(scratch);
+    }
+    // Status (15): message (2), code (3).
+    let message = span.status_message;
+    let message_len = if message.is_empty() {
+        0
+    } else {
+        field_len(message.len())
+    };
+    let code_len = if span.status_code == 0 {
+        0
+    } else {
+        1 + encoded_len_varint(span.status_code as u64)
+    };
+    put_len(scratch, 15, message_len + code_len);
+    if !message.is_empty() {
+        put_bytes(scratch, 2, message.as_bytes());
+    }
+    if span.status_code != 0 {
+        encode_key(3, WireType::Varint, scratch);
+        encode_varint(span.status_code as u64, scratch);
+    }
+    encode_key(16, WireType::ThirtyTwoBit, scratch);
+    scratch.extend_from_slice(&span.flags.to_le_bytes());
+    put_bytes(out, 2, scratch);
 }
 
 /// An export request (`ExportTraceServiceRequest` or `ExportLogsServiceRequest`, which
@@ -141,7 +289,7 @@ mod tests {
     use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
     use opentelemetry_proto::tonic::common::v1::any_value::Value;
-    use opentelemetry_proto::tonic::trace::v1::Span;
+    use opentelemetry_proto::tonic::trace::v1::{Span, Status};
     use prost::Message;
 
     use super::*;
@@ -212,21 +360,106 @@ mod tests {
         assert_eq!(values[3], ("dry_run", Some(&Value::BoolValue(true))));
         assert_eq!(values[4].1, Some(&Value::StringValue("v".repeat(300))));
 
-        let span = Span {
-            name: "chat m".into(),
+        let event = SpanEvent {
+            time_unix_nano: 5,
+            name: "provider_retry".into(),
+            attributes: vec![kv("attempt", 2i64)],
+            dropped_attributes_count: 0,
+        };
+        let link = Link {
+            trace_id: vec![3; 16],
+            span_id: vec![4; 8],
+            attributes: vec![kv("trident.link", "previous_attempt")],
+            ..Link::default()
+        };
+        let attributes = [
+            ("gen_ai.operation.name", SpanValue::Static("chat")),
+            ("gen_ai.request.model", SpanValue::Text("m".repeat(200))),
+            ("gen_ai.usage.input_tokens", SpanValue::Int(12)),
+            ("trident.cost.usd", SpanValue::Double(0.5)),
+            ("trident.dry_run", SpanValue::Bool(false)),
+            (
+                "gen_ai.response.finish_reasons",
+                SpanValue::Texts(vec!["stop".into(), "length".into()]),
+            ),
+        ];
+        let fields = SpanFields {
+            trace_id: &[1; 16],
+            span_id: &[2; 8],
+            trace_state: "vendor=x",
+            parent_span_id: Some(&[8; 8]),
+            flags: 0x301,
+            name: "chat m",
+            kind: 3,
+            start: 1_700_000_000_000_000_000,
+            end: 1_700_000_000_500_000_000,
+            attributes: &attributes,
+            events: std::slice::from_ref(&event),
+            links: std::slice::from_ref(&link),
+            status_code: 2,
+            status_message: "failed: 500",
+        };
+        let expected = Span {
             trace_id: vec![1; 16],
             span_id: vec![2; 8],
-            attributes: vec![kv("gen_ai.request.model", "m")],
+            trace_state: "vendor=x".into(),
+            parent_span_id: vec![8; 8],
+            flags: 0x301,
+            name: "chat m".into(),
+            kind: 3,
+            start_time_unix_nano: 1_700_000_000_000_000_000,
+            end_time_unix_nano: 1_700_000_000_500_000_000,
+            attributes: vec![
+                kv("gen_ai.operation.name", "chat"),
+                kv("gen_ai.request.model", "m".repeat(200)),
+                kv("gen_ai.usage.input_tokens", 12i64),
+                kv("trident.cost.usd", 0.5),
+                kv("trident.dry_run", false),
+                kv(
+                    "gen_ai.response.finish_reasons",
+                    vec!["stop".to_string(), "length".to_string()],
+                ),
+            ],
+            events: vec![event.clone()],
+            links: vec![link.clone()],
+            status: Some(Status {
+                message: "failed: 500".into(),
+                code: 2,
+            }),
             ..Span::default()
         };
+        // A span with nothing optional: no parent, state, kind, attributes or status.
+        let bare = SpanFields {
+            trace_id: &[1; 16],
+            span_id: &[2; 8],
+            trace_state: "",
+            parent_span_id: None,
+            flags: 0,
+            name: "",
+            kind: 0,
+            start: 0,
+            end: 0,
+            attributes: &[],
+            events: &[],
+            links: &[],
+            status_code: 0,
+            status_message: "",
+        };
         let mut items = Vec::new();
-        put_span(&mut items, &span);
-        put_span(&mut items, &span);
+        put_span(&mut items, &mut scratch, &fields);
+        put_span(&mut items, &mut scratch, &bare);
+        put_span(&mut items, &mut scratch, &fields);
         let bytes = request(&resource.encode_to_vec(), &scope().encode_to_vec(), &items);
         let decoded = ExportTraceServiceRequest::decode(&bytes[..]).unwrap();
+        let bare_expected = Span {
+            trace_id: vec![1; 16],
+            span_id: vec![2; 8],
+            status: Some(Status::default()),
+            ..Span::default()
+        };
         assert_eq!(
             decoded.resource_spans[0].scope_spans[0].spans,
-            vec![span.clone(), span]
+            vec![expected.clone(), bare_expected, expected]
         );
     }
 }
