@@ -426,10 +426,19 @@ tools:
   probe:
     type: shell
     command: "printf '%s|%s' \"$TRACEPARENT\" \"$TRACESTATE\""
+  pyprobe:
+    type: python
+    module: pyprobe
 edges:
   a: {from: input, to: probe, mapping: {x: x}}
   b: {from: probe, to: output, mapping: {seen: output}}
+  c: {from: input, to: pyprobe, mapping: {x: x}}
+  d: {from: pyprobe, to: output, mapping: {seen_py: traceparent}}
 "#,
+        )
+        .file(
+            "tools/pyprobe.py",
+            "import os\n\ndef execute(x):\n    return {\"traceparent\": os.environ.get(\"TRACEPARENT\")}\n",
         )
         .env(
             "TRACEPARENT",
@@ -473,6 +482,12 @@ edges:
             "00-4bf92f3577b34da6a3ce929d0e0e4736-{}-01|vendor=abc",
             probe.span_id
         )
+    );
+    // A python tool (run by a pooled worker) gets its own node's span for the call.
+    let pyprobe = rx.span("execute_tool pyprobe");
+    assert_eq!(
+        out.json()["outputs"]["output"]["seen_py"],
+        format!("00-4bf92f3577b34da6a3ce929d0e0e4736-{}-01", pyprobe.span_id)
     );
 }
 
