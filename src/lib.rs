@@ -78,7 +78,7 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let cli = match cli::Cli::try_parse_from(args) {
+    let cli = match cli::Cli::try_parse_from(telemetry::args::attach_otlp_urls(args)) {
         Ok(cli) => cli,
         Err(e) => {
             // Usage errors exit 2 (clap's convention matches ours); --help exits 0.

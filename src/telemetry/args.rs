@@ -2,7 +2,33 @@
 //! validated here: `settings::TelemetrySettings::resolve` combines them with the
 //! environment and the manifest and refuses invalid values with exit code 2.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
+
+/// The flag whose value attaches only with `=` (see [`TelemetryArgs::telemetry_otlp`]).
+const OTLP_FLAG: &str = "--telemetry-otlp";
+
+/// The command line with `--telemetry-otlp URL` (a separate `http://` or `https://` word,
+/// the form the specification writes) joined into `--telemetry-otlp=URL`: a URL is never
+/// a project path, so only a URL is taken; `--telemetry-otlp .` keeps `.` as the path.
+pub fn attach_otlp_urls<T: Into<OsString>>(args: impl IntoIterator<Item = T>) -> Vec<OsString> {
+    let mut out: Vec<OsString> = Vec::new();
+    for arg in args {
+        let arg: OsString = arg.into();
+        let is_url = arg
+            .to_str()
+            .is_some_and(|a| a.starts_with("http://") || a.starts_with("https://"));
+        if is_url && out.last().is_some_and(|previous| previous == OTLP_FLAG) {
+            let mut joined = out.pop().unwrap_or_default();
+            joined.push("=");
+            joined.push(&arg);
+            out.push(joined);
+        } else {
+            out.push(arg);
+        }
+    }
+    out
+}
 
 /// Telemetry flags (flatten into a run command with `#[command(flatten)]`).
 #[derive(clap::Args, Debug, Clone, Default, PartialEq, Eq)]
@@ -62,11 +88,12 @@ pub struct TelemetryArgs {
     pub telemetry_redact: Option<String>,
 
     /// Export the run as an OpenTelemetry trace (spans) and log records over OTLP/HTTP, to
-    /// this base URL (`--telemetry-otlp=URL`, with `=`; `/v1/traces`, `/v1/logs` appended)
-    /// or, without one, where the OTEL_EXPORTER_OTLP_* variables say (default
-    /// http://localhost:4318); `--telemetry-otlp=off` turns it off. Turns telemetry on by
-    /// itself [env: TRIDENT_TELEMETRY_OTLP; manifest: telemetry.otlp]
-    // The value only attaches with `=`: `--telemetry-otlp .` keeps `.` as the project path.
+    /// this base URL (`--telemetry-otlp=URL` or `--telemetry-otlp URL`; `/v1/traces`,
+    /// `/v1/logs` appended) or, without one, where the OTEL_EXPORTER_OTLP_* variables say
+    /// (default http://localhost:4318); `--telemetry-otlp=off` turns it off. Turns
+    /// telemetry on by itself [env: TRIDENT_TELEMETRY_OTLP; manifest: telemetry.otlp]
+    // The value only attaches with `=` (`--telemetry-otlp .` keeps `.` as the project
+    // path); a separate URL word is joined to it first by `attach_otlp_urls`.
     #[arg(
         long = "telemetry-otlp",
         value_name = "URL",
@@ -229,5 +256,32 @@ mod tests {
         );
         assert_eq!(run(&["--telemetry-otlp=off"]).1.as_deref(), Some("off"));
         assert_eq!(run(&["."]), (Some(".".to_string()), None));
+    }
+
+    #[test]
+    fn a_separate_url_word_is_joined_to_the_flag() {
+        let joined = |args: &[&str]| -> Vec<String> {
+            attach_otlp_urls(args.iter().copied())
+                .into_iter()
+                .map(|a| a.into_string().unwrap())
+                .collect()
+        };
+        assert_eq!(
+            joined(&["trident", "--telemetry-otlp", "http://c:4318", "."]),
+            ["trident", "--telemetry-otlp=http://c:4318", "."]
+        );
+        assert_eq!(
+            joined(&[".", "--telemetry-otlp", "https://c"]),
+            [".", "--telemetry-otlp=https://c"]
+        );
+        // Only a URL is taken: a path, on/off or another flag stay what they are.
+        for args in [
+            &["--telemetry-otlp", "."][..],
+            &["--telemetry-otlp", "off"],
+            &["--telemetry-otlp", "--telemetry"],
+            &["--telemetry-file", "http://x"],
+        ] {
+            assert_eq!(joined(args), args);
+        }
     }
 }

@@ -42,7 +42,8 @@ fn a_prompt_run_is_a_genai_trace_with_correlated_logs() {
     let llm = FakeLlm::start();
     let rx = OtlpReceiver::start(Behaviour::Healthy);
     let f = Fixture::new("hello").llm(&llm);
-    let out = run_hello(&f, &[&format!("--telemetry-otlp={}", rx.url())]);
+    // The URL as the next word, as the specification writes the flag.
+    let out = run_hello(&f, &["--telemetry-otlp", &rx.url()]);
     out.code(0);
     // OTLP alone turns telemetry on, and leaves stdout to the result.
     assert!(!out.stdout.contains("workflow_started"), "{}", out.stdout);
