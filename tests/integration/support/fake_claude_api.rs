@@ -1,4 +1,3 @@
-#![allow(dead_code)]
 //! A fake Anthropic Messages API that streams (SSE), for the real Claude Code CLI, and the
 //! way tests find that CLI.
 //!
@@ -15,6 +14,7 @@
 //! The CLI comes from `TRIDENT_TEST_CLAUDE_CLI` (set by `.ci/run`, which installs the pinned
 //! `@anthropic-ai/claude-code` from npm into `~/.cache/trident-ci/`), else from that cache;
 //! without it, [`real_claude_cli`] prints a visible skip message.
+#![allow(dead_code)]
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;

@@ -1,4 +1,3 @@
-#![allow(dead_code)]
 //! A fake LLM server for tests: it speaks the Anthropic Messages API (`POST .../v1/messages`)
 //! and OpenAI Chat Completions (`POST .../chat/completions`) well enough for Trident's
 //! providers, and records every request it gets.
@@ -32,6 +31,7 @@
 //! after the forced tool (`structured_output`) when the request had tools, else a text block
 //! holding the JSON text; for OpenAI the JSON text as the message content. The server stops
 //! when the handle is dropped.
+#![allow(dead_code)]
 
 use std::collections::VecDeque;
 use std::io::{self, BufRead, BufReader, Read, Write};

@@ -1,8 +1,8 @@
-#![allow(dead_code)]
 //! A stand-in HTTP endpoint for tests (a Pushgateway, a webhook receiver): it records every
 //! request (method, path, headers, body as text) and answers each with the next scripted
 //! [`Answer`] (a status, optionally after a delay), `200` once the script is used up. It
 //! binds `127.0.0.1` on a free port and stops when dropped. Built on `tiny_http`.
+#![allow(dead_code)]
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};

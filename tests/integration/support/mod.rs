@@ -1,6 +1,6 @@
-#![allow(dead_code)]
 //! Test support: fixture projects copied into temp folders, and a runner for the `trident`
 //! binary with an isolated environment.
+#![allow(dead_code)]
 
 pub mod fake_claude_api;
 pub mod fake_llm;

@@ -1,9 +1,9 @@
-#![allow(dead_code)]
 //! An in-test OTLP/HTTP receiver on 127.0.0.1: it accepts `POST /v1/traces` and
 //! `POST /v1/logs` in `http/protobuf` or `http/json`, decodes them with
 //! `opentelemetry-proto` and keeps the spans and log records in a simple form for
 //! assertions. It can also misbehave: answer 500, or accept and never answer. Stops when
 //! dropped.
+#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
