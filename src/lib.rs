@@ -80,6 +80,12 @@ where
 {
     let cli = match cli::Cli::try_parse_from(telemetry::args::attach_otlp_urls(args)) {
         Ok(cli) => cli,
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            // `trident project` (or `trident telemetry`) alone asks for the command list, as
+            // bare `trident` does: help on stdout, exit 0, like the original.
+            print!("{}", e.render());
+            return ExitCode::Success.code();
+        }
         Err(e) => {
             // Usage errors exit 2 (clap's convention matches ours); --help exits 0.
             let _ = e.print();

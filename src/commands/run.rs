@@ -30,7 +30,9 @@ use crate::project::load_project;
 use crate::providers::ProviderClients;
 use crate::settings::{Environment, RunSettings};
 use crate::telemetry::settings::TelemetrySettings;
-use crate::telemetry::{DestinationOptions, HISTORY_FLUSH_INTERVAL, RunHistorySink, Telemetry};
+use crate::telemetry::{
+    DestinationOptions, HISTORY_FLUSH_INTERVAL, RunHistorySink, Telemetry, TelemetrySection,
+};
 
 /// The run's budget in USD: `--max-cost`, else `TRIDENT_MAX_COST`; a positive number.
 fn max_cost(flag: Option<&str>, env: Option<String>) -> Result<Option<f64>, TridentError> {
@@ -59,7 +61,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
     let settings = TelemetrySettings::resolve(
         &args.telemetry,
         &env,
-        project.telemetry.as_ref(),
+        TelemetrySection::new(project.telemetry.as_ref(), &project.manifest_path),
         &project.root,
         &cwd,
     )?;
@@ -67,7 +69,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
     let observers = RunObservers::resolve(
         &args.metrics,
         &env,
-        project.telemetry.as_ref(),
+        TelemetrySection::new(project.telemetry.as_ref(), &project.manifest_path),
         &project.root,
         &cwd,
     )?;

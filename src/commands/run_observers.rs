@@ -10,15 +10,13 @@
 use std::path::Path;
 use std::time::Duration;
 
-use serde_json::Value;
-
 use crate::error::TridentError;
 use crate::hooks::{HookRunner, HookSink, parse_hooks};
 use crate::metrics::publish::publish;
 use crate::metrics::{MetricsArgs, MetricsSettings, MetricsSink};
 use crate::telemetry::{
     Category, DestinationOptions, EventFilter, EventKind, Format, Notices, Selector, Telemetry,
-    TelemetryBuilder,
+    TelemetryBuilder, TelemetrySection,
 };
 
 /// How long the end of a run waits for the writer to hand the last events to the hooks.
@@ -38,7 +36,7 @@ impl RunObservers {
     pub fn resolve(
         args: &MetricsArgs,
         env: &dyn Fn(&str) -> Option<String>,
-        telemetry_section: Option<&Value>,
+        telemetry_section: TelemetrySection<'_>,
         project_root: &Path,
         cwd: &Path,
     ) -> Result<RunObservers, TridentError> {

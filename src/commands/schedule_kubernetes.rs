@@ -97,6 +97,8 @@ pub fn kubernetes_manifest(
         ]
         .map(String::from),
     );
+    // `true` rather than `on` (both switch the export on): the YAML writer leaves `on`
+    // unquoted, and Kubernetes' YAML 1.1 reader would take it for a boolean.
     let env = json!([
         {"name": "TRIDENT_TELEMETRY_OTLP", "value": "true"},
         {"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": OTLP_ENDPOINT_PLACEHOLDER},
@@ -164,6 +166,14 @@ pub fn kubernetes_manifest(
          # - set OTEL_EXPORTER_OTLP_ENDPOINT to your collector;\n\
          # - API keys: kubectl create secret generic {name}-secrets --from-literal=ANTHROPIC_API_KEY=...\n"
     );
+    if !wait_for.is_empty() {
+        // `depends_on` signals are files: the pod sees only its image and its own volume.
+        out.push_str(&format!(
+            "# - depends_on: the run waits for {} (resolved from {PROJECT_DIR}): the upstream \
+             workflow must write there, e.g. both mount one ReadWriteMany claim.\n",
+            wait_for.join(", ")
+        ));
+    }
     for document in [volume_claim, workload] {
         out.push_str("---\n");
         out.push_str(&yaml(&document)?);

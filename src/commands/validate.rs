@@ -13,6 +13,7 @@ use crate::hooks::parse_hooks;
 use crate::metrics::{MetricsArgs, MetricsSettings};
 use crate::project::load_project;
 use crate::settings::{Environment, PYTHON_VAR};
+use crate::telemetry::TelemetrySection;
 use crate::telemetry::args::TelemetryArgs;
 use crate::telemetry::settings::TelemetrySettings;
 
@@ -21,19 +22,20 @@ pub fn validate(args: &ValidateArgs) -> Result<ExitCode, TridentError> {
     let dag = Dag::build(&project)?;
     // The manifest's telemetry section alone (no flags, no environment): the same
     // resolution, and so the same errors, as a run.
+    let section = TelemetrySection::new(project.telemetry.as_ref(), &project.manifest_path);
     TelemetrySettings::resolve(
         &TelemetryArgs::default(),
         &|_| None,
-        project.telemetry.as_ref(),
+        section,
         &project.root,
         &project.root,
     )?;
     // Its hooks and metrics destinations, as written (headers' `${VAR}`: syntax only).
-    let hooks = parse_hooks(project.telemetry.as_ref(), None)?;
+    let hooks = parse_hooks(section, None)?;
     MetricsSettings::resolve(
         &MetricsArgs::default(),
         &|_| None,
-        project.telemetry.as_ref(),
+        section,
         &project.root,
         &project.root,
     )?;

@@ -3,15 +3,16 @@
 //! http(s) URL, with optional `headers:`), and an optional `timeout:`.
 //!
 //! `trident project validate` parses the list as written; a run also expands `${VAR}` in
-//! webhook headers from the environment. Every error names the hook (`hook 2 (webhook
-//! ftp://x)`) and says what is accepted; it is a validation error (exit 2).
+//! webhook headers from the environment. Every error names the manifest and the hook
+//! (`/p/agent.tml: telemetry.hooks: hook 2 (webhook ftp://x): ...`) and says what is
+//! accepted; it is a validation error (exit 2).
 
 use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::TridentError;
-use crate::telemetry::{EventKind, Selector};
+use crate::telemetry::{EventKind, Selector, TelemetrySection};
 
 /// A hook's timeout when it gives none.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -70,24 +71,28 @@ impl Hook {
 /// Parses `telemetry.hooks` from the raw `telemetry:` section. With `env`, webhook headers
 /// are expanded (an unset variable is an error); without, only their syntax is checked.
 pub fn parse_hooks(
-    telemetry_section: Option<&Value>,
+    telemetry_section: TelemetrySection<'_>,
     env: Option<EnvLookup<'_>>,
 ) -> Result<Vec<Hook>, TridentError> {
-    let list = match telemetry_section.and_then(|s| s.get(MANIFEST_KEY)) {
+    let list = match telemetry_section.get(MANIFEST_KEY) {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Array(items)) => items,
         Some(other) => {
-            return Err(TridentError::Validation(format!(
-                "invalid `telemetry.hooks` in the manifest: expected a list of hooks (each with \
-                 `on:` and `run:` or `webhook:`), found {}",
-                short(other)
-            )));
+            return Err(telemetry_section.error(
+                MANIFEST_KEY,
+                format!(
+                    "expected a list of hooks (each with `on:` and `run:` or `webhook:`), \
+                     found {}",
+                    short(other)
+                ),
+            ));
         }
     };
     list.iter()
         .enumerate()
         .map(|(i, item)| parse_hook(i + 1, item, env))
-        .collect()
+        .collect::<Result<_, _>>()
+        .map_err(|e| telemetry_section.in_manifest(e))
 }
 
 fn parse_hook(
@@ -97,8 +102,8 @@ fn parse_hook(
 ) -> Result<Hook, TridentError> {
     let Some(map) = item.as_object() else {
         return Err(TridentError::Validation(format!(
-            "invalid hook {number} in `telemetry.hooks`: expected a mapping with `on:` and \
-             `run:` or `webhook:`, found {}",
+            "telemetry.hooks: hook {number}: expected a mapping with `on:` and `run:` or \
+             `webhook:`, found {}",
             short(item)
         )));
     };
@@ -109,9 +114,8 @@ fn parse_hook(
         (None, Some(url)) => format!("hook {number} (webhook {url})"),
         (None, None) => format!("hook {number}"),
     };
-    let fail = |message: String| {
-        TridentError::Validation(format!("{name} in `telemetry.hooks`: {message}"))
-    };
+    let fail =
+        |message: String| TridentError::Validation(format!("telemetry.hooks: {name}: {message}"));
     for key in map.keys() {
         if !HOOK_KEYS.contains(&key.as_str()) {
             return Err(fail(format!(
@@ -363,7 +367,12 @@ mod tests {
     use crate::telemetry::Category;
 
     fn parse(hooks: Value) -> Result<Vec<Hook>, String> {
-        parse_hooks(Some(&json!({ "hooks": hooks })), None).map_err(|e| e.to_string())
+        let section = json!({ "hooks": hooks });
+        parse_hooks(section_of(&section), None).map_err(|e| e.to_string())
+    }
+
+    fn section_of(value: &Value) -> TelemetrySection<'_> {
+        TelemetrySection::new(Some(value), std::path::Path::new("/p/agent.tml"))
     }
 
     #[test]
@@ -387,9 +396,13 @@ mod tests {
             }
         );
         assert_eq!(hooks[1].timeout, Duration::from_secs(10));
-        assert!(parse_hooks(None, None).unwrap().is_empty());
         assert!(
-            parse_hooks(Some(&json!({"level": "normal"})), None)
+            parse_hooks(TelemetrySection::absent(), None)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            parse_hooks(section_of(&json!({"level": "normal"})), None)
                 .unwrap()
                 .is_empty()
         );
@@ -418,7 +431,7 @@ mod tests {
         let section = json!({"hooks": [{"on": "node", "webhook": "http://h/x",
             "headers": {"Authorization": "Bearer ${TOKEN}", "X-N": 3}}]});
         let env = |name: &str| (name == "TOKEN").then(|| "s3cret".to_string());
-        let hooks = parse_hooks(Some(&section), Some(&env)).unwrap();
+        let hooks = parse_hooks(section_of(&section), Some(&env)).unwrap();
         let HookAction::Webhook { headers, .. } = &hooks[0].action else {
             panic!("a webhook");
         };
@@ -430,7 +443,7 @@ mod tests {
             ]
         );
         let none = |_: &str| None;
-        let e = parse_hooks(Some(&section), Some(&none))
+        let e = parse_hooks(section_of(&section), Some(&none))
             .unwrap_err()
             .to_string();
         assert!(
@@ -515,6 +528,7 @@ mod tests {
         for (hooks, name, fix) in cases {
             let e = parse(hooks.clone()).unwrap_err();
             assert!(e.contains(name) && e.contains(fix), "{hooks}: {e}");
+            assert!(e.starts_with("/p/agent.tml: telemetry.hooks: "), "{e}");
         }
     }
 

@@ -232,15 +232,23 @@ impl MetricsRegistry {
                             .observe(duration);
                     }
                 }
-                // A branch/trigger node's cost is its sub-workflows' nodes', counted there.
-                if name == "node_completed"
-                    && !matches!(text("type"), Some("branch" | "trigger"))
-                    && let Some(cost) = data["cost_usd"].as_f64().filter(|c| *c >= 0.0)
-                {
-                    let model = text("model").unwrap_or(UNKNOWN);
-                    self.cost
-                        .with_label_values(&[&workflow, model])
-                        .inc_by(cost);
+                // A branch/trigger node's tokens and cost are its sub-workflows' nodes',
+                // counted there.
+                if name == "node_completed" && !matches!(text("type"), Some("branch" | "trigger")) {
+                    // A model that was called has its token series even when no tokens were
+                    // reported (a dry run's mock answers): 0, like its cost, rather than absent.
+                    if let Some(model) = text("model") {
+                        for direction in ["input", "output"] {
+                            self.tokens
+                                .with_label_values(&[&workflow, model, direction]);
+                        }
+                    }
+                    if let Some(cost) = data["cost_usd"].as_f64().filter(|c| *c >= 0.0) {
+                        let model = text("model").unwrap_or(UNKNOWN);
+                        self.cost
+                            .with_label_values(&[&workflow, model])
+                            .inc_by(cost);
+                    }
                 }
             }
             "token_usage" => {
@@ -516,6 +524,39 @@ mod tests {
             !sub.contains("# TYPE trident_node_duration_seconds"),
             "{sub}"
         );
+    }
+
+    #[test]
+    fn a_model_call_without_token_usage_shows_zero_tokens() {
+        // A dry run: the prompt node completes with its model and no `token_usage` event.
+        let mut m = MetricsRegistry::new();
+        m.observe_line(&line(
+            "workflow_started",
+            "r1",
+            None,
+            json!({"name": "daily", "dry_run": true}),
+        ));
+        m.observe_line(&line(
+            "node_completed",
+            "r1",
+            Some("ask"),
+            json!({"type": "prompt", "duration_ms": 3, "model": "claude-x", "cost_usd": 0.0}),
+        ));
+        m.observe_line(&line(
+            "node_completed",
+            "r1",
+            Some("t"),
+            json!({"type": "tool", "duration_ms": 3}),
+        ));
+        let text = m.render();
+        for expected in [
+            "trident_tokens_total{direction=\"input\",model=\"claude-x\",workflow=\"daily\"} 0",
+            "trident_tokens_total{direction=\"output\",model=\"claude-x\",workflow=\"daily\"} 0",
+            "trident_cost_usd_total{model=\"claude-x\",workflow=\"daily\"} 0",
+        ] {
+            assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+        }
+        assert!(!text.contains("model=\"unknown\""), "{text}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::args::MetricsArgs;
 use crate::TridentError;
+use crate::telemetry::TelemetrySection;
 
 /// Environment variable names.
 pub mod env_vars {
@@ -39,54 +40,49 @@ impl MetricsSettings {
     pub fn resolve(
         args: &MetricsArgs,
         env: &dyn Fn(&str) -> Option<String>,
-        telemetry_section: Option<&Value>,
+        telemetry_section: TelemetrySection<'_>,
         project_root: &Path,
         cwd: &Path,
     ) -> Result<MetricsSettings, TridentError> {
         let manifest = |key: &str| -> Result<Option<String>, TridentError> {
-            match telemetry_section.and_then(|s| s.get(key)) {
+            match telemetry_section.get(key) {
                 None | Some(Value::Null) => Ok(None),
                 Some(Value::String(text)) => Ok(Some(text.clone())),
-                Some(other) => Err(TridentError::Validation(format!(
-                    "invalid value {other} for `telemetry.{key}` in the manifest (expected a \
-                     string)"
-                ))),
+                Some(other) => Err(telemetry_section
+                    .error(key, format!("invalid value {other} (expected a string)"))),
             }
         };
         let env_text = |var: &str| env(var).filter(|v| !v.trim().is_empty());
+        let flag = |name: &str| Source::Named(name.to_string());
+        let variable = |var: &str| Source::Named(format!("environment variable {var}"));
+        let key = |key| Source::Manifest(telemetry_section, key);
 
         // Every source is checked, whichever wins, so a typo is never silently ignored.
         let flag_file = match &args.metrics_file {
-            Some(path) => Some(check_file(cwd.join(path), "--metrics-file")?),
+            Some(path) => Some(check_file(cwd.join(path), flag("--metrics-file"))?),
             None => None,
         };
         let env_file = match env_text(env_vars::FILE) {
-            Some(text) => Some(check_file(
-                cwd.join(text.trim()),
-                &format!("environment variable {}", env_vars::FILE),
-            )?),
+            Some(text) => Some(check_file(cwd.join(text.trim()), variable(env_vars::FILE))?),
             None => None,
         };
         let manifest_file = match manifest("metrics_file")? {
             Some(text) => Some(check_file(
                 project_root.join(text.trim()),
-                "`telemetry.metrics_file` in the manifest",
+                key("metrics_file"),
             )?),
             None => None,
         };
         let flag_push = match &args.metrics_push {
-            Some(url) => Some(check_url(url, "--metrics-push")?),
+            Some(url) => Some(check_url(url, flag("--metrics-push"))?),
             None => None,
         };
         let env_push = match env_text(env_vars::PUSH) {
-            Some(url) => Some(check_url(
-                &url,
-                &format!("environment variable {}", env_vars::PUSH),
-            )?),
+            Some(url) => Some(check_url(&url, variable(env_vars::PUSH))?),
             None => None,
         };
         let manifest_push = match manifest("metrics_push")? {
-            Some(url) => Some(check_url(&url, "`telemetry.metrics_push` in the manifest")?),
+            Some(url) => Some(check_url(&url, key("metrics_push"))?),
             None => None,
         };
         Ok(MetricsSettings {
@@ -96,27 +92,51 @@ impl MetricsSettings {
     }
 }
 
-fn check_file(path: PathBuf, origin: &str) -> Result<PathBuf, TridentError> {
+/// Where a value came from, as named in its error.
+enum Source<'a> {
+    /// A flag or an environment variable, as named.
+    Named(String),
+    /// A key of the manifest's `telemetry:` section.
+    Manifest(TelemetrySection<'a>, &'static str),
+}
+
+impl Source<'_> {
+    /// `invalid value <value> for --flag<detail>`, or for the manifest
+    /// `<manifest>: telemetry.<key>: invalid value <value><detail>`.
+    fn invalid(&self, value: &str, detail: &str) -> TridentError {
+        match self {
+            Source::Named(name) => {
+                TridentError::Validation(format!("invalid value {value:?} for {name}{detail}"))
+            }
+            Source::Manifest(section, key) => {
+                section.error(key, format!("invalid value {value:?}{detail}"))
+            }
+        }
+    }
+}
+
+fn check_file(path: PathBuf, origin: Source<'_>) -> Result<PathBuf, TridentError> {
     if path.as_os_str().is_empty() || path.is_dir() || path.file_name().is_none() {
-        return Err(TridentError::Validation(format!(
-            "invalid value {:?} for {origin}: expected a file path (the metrics file is \
-             replaced at the run's end), found a folder",
-            path.display().to_string()
-        )));
+        return Err(origin.invalid(
+            &path.display().to_string(),
+            ": expected a file path (the metrics file is replaced at the run's end), found a \
+             folder",
+        ));
     }
     Ok(path)
 }
 
 /// A Pushgateway base URL: `http(s)://host[:port][/path]`, without the `/metrics/job/...`
 /// part (Trident adds it).
-fn check_url(url: &str, origin: &str) -> Result<String, TridentError> {
+fn check_url(url: &str, origin: Source<'_>) -> Result<String, TridentError> {
     let url = url.trim().trim_end_matches('/');
     let ok = crate::hooks::config::is_http_url(url) && !url.contains("/metrics/job/");
     if !ok {
-        return Err(TridentError::Validation(format!(
-            "invalid value {url:?} for {origin} (accepted: the Pushgateway's http(s) base URL, \
-             e.g. http://pushgateway:9091; Trident adds /metrics/job/trident/workflow/<name>)"
-        )));
+        return Err(origin.invalid(
+            url,
+            " (accepted: the Pushgateway's http(s) base URL, e.g. http://pushgateway:9091; \
+             Trident adds /metrics/job/trident/workflow/<name>)",
+        ));
     }
     Ok(url.to_string())
 }
@@ -140,7 +160,7 @@ mod tests {
         MetricsSettings::resolve(
             &args,
             &lookup,
-            manifest.as_ref(),
+            TelemetrySection::new(manifest.as_ref(), Path::new("/project/agent.tml")),
             Path::new("/project"),
             Path::new("/cwd"),
         )
@@ -197,7 +217,12 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(e.contains("telemetry.metrics_push"), "{e}");
+        assert!(
+            e.starts_with(
+                "/project/agent.tml: telemetry.metrics_push: invalid value \"http://pg/metrics/job/x\""
+            ),
+            "{e}"
+        );
         let e = resolve(
             MetricsArgs::default(),
             &[],
@@ -205,7 +230,10 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(e.contains("telemetry.metrics_file"), "{e}");
+        assert_eq!(
+            e,
+            "/project/agent.tml: telemetry.metrics_file: invalid value 3 (expected a string)"
+        );
         let dir = tempfile::tempdir().unwrap();
         let args = MetricsArgs {
             metrics_file: Some(dir.path().to_path_buf()),

@@ -18,7 +18,8 @@
 //! Module map: [`catalogue`] (event kinds, categories, levels, verbosity), [`event`] (the
 //! typed events and their fields), `fields` (the visitor the formats read events through),
 //! `record` (an event with its envelope), [`settings`] and [`args`] (flags, environment,
-//! manifest), `values` (value spellings), `clock` (time stamps), `emitter` (the handles),
+//! manifest), [`section`] (the manifest's section and its file), `values` (value
+//! spellings), `clock` (time stamps), `emitter` (the handles),
 //! `builder` (starting a stream), `guard`, `notice` (stderr warnings), [`otlp`]
 //! (OpenTelemetry export, a sink), [`trace_context`] and `propagation` (W3C trace context
 //! in, and out to tools, agent CLIs and triggered runs).
@@ -44,6 +45,7 @@ mod propagation;
 mod queue;
 mod record;
 pub mod redact;
+pub mod section;
 pub mod settings;
 pub mod sink;
 pub mod trace_context;
@@ -62,6 +64,7 @@ pub use guard::{SHUTDOWN_TIMEOUT, TelemetryGuard};
 pub use notice::Notices;
 pub use record::RunScope;
 pub use redact::{Redactor, secret_env_values};
+pub use section::TelemetrySection;
 pub use settings::TelemetrySettings;
 pub use sink::{FileSink, MemorySink, Rotation, RunHistorySink, Sink, StdoutSink};
 pub use writer::{FLUSH_INTERVAL, HISTORY_FLUSH_INTERVAL};

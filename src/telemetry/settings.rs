@@ -15,6 +15,7 @@ use super::args::TelemetryArgs;
 use super::filter::{EventFilter, LevelSetting, Selector};
 use super::format::Format;
 use super::otlp::settings::{OtlpSettings, OtlpSwitch, SWITCH_ACCEPTED};
+use super::section::TelemetrySection;
 use super::values::{
     BOOL_ACCEPTED, MAX_FILES_ACCEPTED, SIZE_ACCEPTED, parse_bool, parse_max_files, parse_size,
 };
@@ -121,13 +122,14 @@ impl TelemetrySettings {
     pub fn resolve(
         args: &TelemetryArgs,
         env: &dyn Fn(&str) -> Option<String>,
-        manifest: Option<&Value>,
+        manifest: TelemetrySection<'_>,
         project_root: &Path,
         cwd: &Path,
     ) -> Result<TelemetrySettings, TridentError> {
         let cli = Layer::from_args(args, cwd)?;
         let environment = Layer::from_env(env, cwd)?;
-        let manifest = Layer::from_manifest(manifest, project_root)?;
+        let manifest = Layer::from_manifest(manifest.value, project_root)
+            .map_err(|e| manifest.in_manifest(e))?;
         let layer = cli.combine(environment).combine(manifest);
 
         let colors = crate::colour_choice::colours_allowed(
@@ -246,10 +248,23 @@ impl fmt::Display for Origin {
     }
 }
 
+impl Origin {
+    /// `what` is wrong with this source's value, then `detail`: `invalid value "x" for
+    /// --flag (accepted: ...)`; for a manifest key `telemetry.key: invalid value "x"
+    /// (accepted: ...)`, the manifest's path being put in front by `resolve`.
+    fn error(self, what: String, detail: &str) -> TridentError {
+        TridentError::Validation(match self {
+            Origin::Manifest(key) => format!("telemetry.{key}: {what}{detail}"),
+            other => format!("{what} for {other}{detail}"),
+        })
+    }
+}
+
 fn invalid(origin: Origin, value: &str, accepted: &str) -> TridentError {
-    TridentError::Validation(format!(
-        "invalid value {value:?} for {origin} (accepted: {accepted})"
-    ))
+    origin.error(
+        format!("invalid value {value:?}"),
+        &format!(" (accepted: {accepted})"),
+    )
 }
 
 /// One source's settings; `None` where the source says nothing.
@@ -428,7 +443,7 @@ impl Layer {
             Some(Value::Object(map)) => map,
             Some(other) => {
                 return Err(TridentError::Validation(format!(
-                    "invalid `telemetry:` section in the manifest: expected a mapping with keys {} (or true/false), found {}",
+                    "telemetry: expected a mapping with keys {} (or true/false), found {}",
                     MANIFEST_KEYS.join(", "),
                     compact(other)
                 )));
@@ -440,7 +455,7 @@ impl Layer {
             }
             let Some(setting) = Setting::from_key(key) else {
                 return Err(TridentError::Validation(format!(
-                    "unknown key `telemetry.{key}` in the manifest (accepted: {}, {})",
+                    "telemetry.{key}: unknown key (accepted: {}, {})",
                     MANIFEST_KEYS.join(", "),
                     CONSUMER_KEYS.join(", ")
                 )));
@@ -555,10 +570,10 @@ fn parse_filter<'a>(
     origin: Origin,
 ) -> Result<Vec<Selector>, TridentError> {
     Selector::parse_list(items).map_err(|bad| {
-        TridentError::Validation(format!(
-            "invalid selector {bad:?} in {origin} (accepted: {})",
-            Selector::accepted()
-        ))
+        origin.error(
+            format!("invalid selector {bad:?}"),
+            &format!(" (accepted: {})", Selector::accepted()),
+        )
     })
 }
 
@@ -573,10 +588,10 @@ fn parse_file(text: &str, origin: Origin, base: &Path) -> Result<PathBuf, Triden
 /// permissions and full disks are handled while writing, without stopping the run).
 fn check_file(path: PathBuf, origin: Origin) -> Result<PathBuf, TridentError> {
     if path.is_dir() {
-        return Err(TridentError::Validation(format!(
-            "invalid value {:?} for {origin}: it is a folder (accepted: a file path)",
-            path.display().to_string()
-        )));
+        return Err(origin.error(
+            format!("invalid value {:?}", path.display().to_string()),
+            ": it is a folder (accepted: a file path)",
+        ));
     }
     Ok(path)
 }
@@ -621,7 +636,7 @@ mod tests {
             TelemetrySettings::resolve(
                 &self.args,
                 &env,
-                self.manifest.as_ref(),
+                TelemetrySection::new(self.manifest.as_ref(), Path::new("/project/agent.tml")),
                 Path::new("/project"),
                 Path::new("/cwd"),
             )
@@ -671,7 +686,10 @@ mod tests {
         let child = TelemetrySettings::resolve(
             &TelemetryArgs::default(),
             &env,
-            Some(&json!({"enabled": false, "level": "debug", "otlp": "on", "format": "jsonl"})),
+            TelemetrySection::new(
+                Some(&json!({"enabled": false, "level": "debug", "otlp": "on", "format": "jsonl"})),
+                Path::new("/elsewhere/agent.tml"),
+            ),
             Path::new("/elsewhere"),
             Path::new("/cwd"),
         )
@@ -688,7 +706,10 @@ mod tests {
         let child = TelemetrySettings::resolve(
             &TelemetryArgs::default(),
             &env,
-            Some(&json!({"enabled": true, "otlp": "on"})),
+            TelemetrySection::new(
+                Some(&json!({"enabled": true, "otlp": "on"})),
+                Path::new("/elsewhere/agent.tml"),
+            ),
             Path::new("/elsewhere"),
             Path::new("/cwd"),
         )
@@ -953,8 +974,13 @@ mod tests {
             "{e}"
         );
         let e = Case::new().manifest(json!({"format": "xml"})).err();
+        assert_eq!(
+            e,
+            "/project/agent.tml: telemetry.format: invalid value \"xml\" (accepted: jsonl, human)"
+        );
+        let e = Case::new().manifest(json!({"filter": "nodez"})).err();
         assert!(
-            e.contains("`telemetry.format` in the manifest") && e.contains("jsonl, human"),
+            e.starts_with("/project/agent.tml: telemetry.filter: invalid selector \"nodez\""),
             "{e}"
         );
 
@@ -1052,7 +1078,10 @@ mod tests {
             "{e}"
         );
         let e = Case::new().manifest(json!("yes please")).err();
-        assert!(e.contains("telemetry:"), "{e}");
+        assert!(
+            e.starts_with("/project/agent.tml: telemetry: expected a mapping"),
+            "{e}"
+        );
         assert!(Case::new().manifest(Value::Null).resolve().is_ok());
         assert!(
             Case::new()
@@ -1087,9 +1116,14 @@ mod tests {
             telemetry_file: Some(dir.path().to_path_buf()),
             ..TelemetryArgs::default()
         };
-        let err =
-            TelemetrySettings::resolve(&args, &|_| None, None, Path::new("/"), Path::new("/"))
-                .unwrap_err();
+        let err = TelemetrySettings::resolve(
+            &args,
+            &|_| None,
+            TelemetrySection::absent(),
+            Path::new("/"),
+            Path::new("/"),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("--telemetry-file"), "{err}");
         assert_eq!(err.exit_code(), crate::ExitCode::Validation);
     }

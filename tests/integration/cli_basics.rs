@@ -47,6 +47,28 @@ fn every_command_has_help() {
 }
 
 #[test]
+fn a_command_group_alone_prints_its_commands_on_stdout() {
+    // As the original: `trident project` with no subcommand is a request for the list.
+    let f = Fixture::empty();
+    for (group, command) in [("project", "run"), ("telemetry", "stats")] {
+        let out = f.run(&[group]);
+        out.code(0);
+        assert!(
+            out.stdout
+                .contains(&format!("Usage: trident {group} <COMMAND>"))
+                && out.stdout.contains(command),
+            "{group}: {}",
+            out.stdout
+        );
+        assert_eq!(out.stderr, "", "{group}");
+    }
+    // A wrong subcommand is still a usage error.
+    let wrong = f.run(&["project", "nope"]);
+    wrong.code(2);
+    assert!(wrong.stderr.contains("nope"), "{}", wrong.stderr);
+}
+
+#[test]
 fn init_creates_a_project_that_validates_and_dry_runs() {
     let f = Fixture::empty();
     f.run(&["project", "init", "demo", "--template", "standard"])

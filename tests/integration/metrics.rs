@@ -216,6 +216,47 @@ fn manifest_metrics_file_is_relative_to_the_project() {
 }
 
 #[test]
+fn a_dry_run_shows_its_models_with_zero_tokens() {
+    // The mock answers report no tokens: the series exist at 0 (like the cost), so a
+    // dashboard's query finds them from the first run on.
+    let f = Fixture::new("hello");
+    f.run(&[
+        "project",
+        "run",
+        "--dry-run",
+        "-i",
+        r#"{"name": "A"}"#,
+        "--metrics-file",
+        "m.prom",
+    ])
+    .code(0);
+    let text = std::fs::read_to_string(f.join("m.prom")).unwrap();
+    promtool_check(&text);
+    let samples = parse(&text);
+    let labels = |direction| {
+        [
+            ("workflow", "hello"),
+            ("model", "anthropic/claude-test"),
+            ("direction", direction),
+        ]
+    };
+    for direction in ["input", "output"] {
+        assert_eq!(
+            value(&samples, "trident_tokens_total", &labels(direction)),
+            0.0
+        );
+    }
+    assert_eq!(
+        value(
+            &samples,
+            "trident_cost_usd_total",
+            &[("workflow", "hello"), ("model", "anthropic/claude-test")]
+        ),
+        0.0
+    );
+}
+
+#[test]
 fn metrics_push_to_a_pushgateway() {
     let gateway = HttpRecorder::start();
     let f = Fixture::new("hello");

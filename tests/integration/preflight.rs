@@ -202,6 +202,43 @@ fn manifest_telemetry_section_is_validated_like_a_run() {
 }
 
 #[test]
+fn manifest_telemetry_errors_name_the_manifest_and_the_key() {
+    // `<manifest path>: telemetry.<key>: ...` for the stream settings, the metrics
+    // destinations and the hooks, from `validate` and from `run` alike, before any node.
+    let cases = [
+        (
+            "telemetry:\n  level: loud\n",
+            "telemetry.level: invalid value \"loud\"",
+        ),
+        (
+            "telemetry:\n  colour: red\n",
+            "telemetry.colour: unknown key",
+        ),
+        (
+            "telemetry:\n  metrics_file: 5\n",
+            "telemetry.metrics_file: invalid value 5",
+        ),
+        (
+            "telemetry:\n  hooks:\n    - on: node_failed\n      webhook: ftp://x\n",
+            "telemetry.hooks: hook 1 (webhook ftp://x): ",
+        ),
+    ];
+    for (section, message) in cases {
+        let f = Fixture::hello_with_manifest_tail(section);
+        let expected = format!("{}: {message}", f.join("agent.tml").display());
+        for args in [
+            &["project", "validate"][..],
+            &["project", "run", "--dry-run", "-i", r#"{"name": "A"}"#],
+        ] {
+            let out = f.run(args);
+            out.code(2);
+            assert!(out.stderr.contains(&expected), "{args:?}: {}", out.stderr);
+        }
+        assert!(!f.join(".trident").exists(), "no node ran");
+    }
+}
+
+#[test]
 fn manifest_numbers_are_typed() {
     let f = Fixture::empty().file(
         "agent.tml",

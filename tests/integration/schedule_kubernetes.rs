@@ -41,6 +41,12 @@ fn a_cronjob_with_its_volume_ready_to_apply() {
         "{}",
         out.stdout
     );
+    assert!(
+        out.stdout
+            .contains("# - depends_on: the run waits for signal:upstream.ready"),
+        "{}",
+        out.stdout
+    );
     let docs = documents(&out.stdout);
     assert_eq!(docs.len(), 2, "{}", out.stdout);
     let claim = &docs[0];
