@@ -51,7 +51,8 @@ pub struct CheckpointStore {
     dirty: bool,
     /// The ids of `state.pending_nodes` not completed yet (kept in step per node).
     pending: HashSet<String>,
-    /// `json_path` as text (reported in telemetry), computed once.
+    /// `json_path` as text (reported in `checkpoint_saved`, absolute like every path of the
+    /// events), computed once.
     path_text: String,
 }
 
@@ -136,18 +137,6 @@ impl CheckpointStore {
     /// Mutable access to the state (status, pending nodes...); call [`Self::fold`] to persist.
     pub fn state_mut(&mut self) -> &mut Checkpoint {
         &mut self.state
-    }
-
-    /// Report the path (in `checkpoint_saved`) relative to `root` when it lies under it:
-    /// `.trident/runs/<id>/checkpoint.json` reads better than an absolute path.
-    pub fn show_path_relative_to(&mut self, root: &Path) {
-        if let Some(relative) = self
-            .json_path
-            .as_deref()
-            .and_then(|p| p.strip_prefix(root).ok())
-        {
-            self.path_text = relative.display().to_string();
-        }
     }
 
     /// Where `checkpoint.json` lives, as text (empty in memory).

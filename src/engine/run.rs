@@ -204,10 +204,7 @@ pub fn run_workflow(
     });
     let checkpoint = match &store {
         Some(store) => match CheckpointStore::create(state.clone(), &store.checkpoint_path()) {
-            Ok(mut c) => {
-                c.show_path_relative_to(&project.root);
-                c
-            }
+            Ok(c) => c,
             Err(e) => {
                 runtime
                     .console

@@ -507,10 +507,13 @@ fn readme_follow_recipe_works_on_a_fresh_project() {
         .iter()
         .find(|e| e["event"] == "checkpoint_saved")
         .unwrap();
+    // Absolute, as `artifact_saved` reports the same file and `signal_emitted` its signals.
     let path = saved["data"]["path"].as_str().unwrap();
-    assert!(
-        path.starts_with(".trident/runs/") && path.ends_with("/checkpoint.json"),
-        "relative to the project: {path}"
+    let run_id = saved["run_id"].as_str().unwrap();
+    assert_eq!(
+        std::path::Path::new(path),
+        f.join(&format!(".trident/runs/{run_id}/checkpoint.json")),
+        "{path}"
     );
     // `--no-telemetry` wins over the implied switch.
     f.run(&[
