@@ -38,16 +38,14 @@ impl Propagation {
 
     /// `TRACEPARENT` (and `TRACESTATE`) for node `node_id` of the run `scope`.
     pub fn trace_env(&self, scope: &RunScope, node_id: &str) -> Vec<(&'static str, String)> {
+        let attempt = self.attempt.load(Ordering::Relaxed);
         let (trace_id, flags, state) = match &self.parent {
             Some(p) => (p.trace_id, p.flags, p.state.clone()),
-            None => {
-                let attempt = self.attempt.load(Ordering::Relaxed);
-                (derived_trace_id(&scope.root_run_id, attempt), 1, None)
-            }
+            None => (derived_trace_id(&scope.root_run_id, attempt), 1, None),
         };
         let context = TraceParent {
             trace_id,
-            span_id: span_id(&trace_id, &scope.run_id, SpanPart::Node(node_id)),
+            span_id: span_id(&trace_id, &scope.run_id, attempt, SpanPart::Node(node_id)),
             flags,
             state,
         };

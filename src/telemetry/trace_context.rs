@@ -142,8 +142,11 @@ pub enum SpanPart<'a> {
     AgentTool(&'a str, u64),
 }
 
-/// The span id of `part` of run `run_id` in trace `trace_id`.
-pub fn span_id(trace_id: &[u8; 16], run_id: &str, part: SpanPart<'_>) -> [u8; 8] {
+/// The span id of `part` of attempt `attempt` of run `run_id` in trace `trace_id`. An
+/// attempt after the first is part of the id, so that the attempts of a run resumed under
+/// the same incoming `TRACEPARENT` (one trace) never share span ids; a first attempt's ids
+/// do not depend on it.
+pub fn span_id(trace_id: &[u8; 16], run_id: &str, attempt: u64, part: SpanPart<'_>) -> [u8; 8] {
     let (kind, node, n): (&[u8], &str, u64) = match part {
         SpanPart::Run => (b"run", "", 0),
         SpanPart::Node(node) => (b"node", node, 0),
@@ -151,10 +154,17 @@ pub fn span_id(trace_id: &[u8; 16], run_id: &str, part: SpanPart<'_>) -> [u8; 8]
         SpanPart::AgentTool(node, n) => (b"tool", node, n),
     };
     let n = n.to_le_bytes();
-    let hash = fnv(
-        SEED_A,
-        &[trace_id, run_id.as_bytes(), kind, node.as_bytes(), &n],
-    );
+    let later = attempt.to_le_bytes();
+    let parts: [&[u8]; 6] = [
+        trace_id,
+        run_id.as_bytes(),
+        kind,
+        node.as_bytes(),
+        &n,
+        &later,
+    ];
+    let used = if attempt > 1 { 6 } else { 5 };
+    let hash = fnv(SEED_A, &parts[..used]);
     let id = if hash == 0 { 1 } else { hash };
     id.to_be_bytes()
 }
@@ -204,16 +214,22 @@ mod tests {
         assert_eq!(t1, derived_trace_id("run-1", 1));
         assert_ne!(t1, derived_trace_id("run-1", 2));
         assert_ne!(t1, derived_trace_id("run-2", 1));
-        let a = span_id(&t1, "run-1", SpanPart::Node("a"));
-        assert_eq!(a, span_id(&t1, "run-1", SpanPart::Node("a")));
+        let a = span_id(&t1, "run-1", 1, SpanPart::Node("a"));
+        assert_eq!(a, span_id(&t1, "run-1", 1, SpanPart::Node("a")));
         let others = [
-            span_id(&t1, "run-1", SpanPart::Run),
-            span_id(&t1, "run-1", SpanPart::Node("b")),
-            span_id(&t1, "run-2", SpanPart::Node("a")),
-            span_id(&t1, "run-1", SpanPart::AgentTurn("a", 1)),
-            span_id(&t1, "run-1", SpanPart::AgentTool("a", 1)),
-            span_id(&t1, "run-1", SpanPart::AgentTurn("a", 2)),
+            span_id(&t1, "run-1", 1, SpanPart::Run),
+            span_id(&t1, "run-1", 1, SpanPart::Node("b")),
+            span_id(&t1, "run-2", 1, SpanPart::Node("a")),
+            span_id(&t1, "run-1", 1, SpanPart::AgentTurn("a", 1)),
+            span_id(&t1, "run-1", 1, SpanPart::AgentTool("a", 1)),
+            span_id(&t1, "run-1", 1, SpanPart::AgentTurn("a", 2)),
         ];
         assert!(others.iter().all(|o| *o != a));
+        // A later attempt of the same run in the same trace has its own ids.
+        assert_ne!(span_id(&t1, "run-1", 2, SpanPart::Node("a")), a);
+        assert_ne!(
+            span_id(&t1, "run-1", 2, SpanPart::Run),
+            span_id(&t1, "run-1", 1, SpanPart::Run)
+        );
     }
 }

@@ -646,6 +646,54 @@ fn retries_are_span_events_and_a_resume_links_to_the_previous_attempt() {
     child_of(&rx.span("execute_tool boom"), &attempt2);
 }
 
+#[test]
+fn a_resume_under_the_same_traceparent_gets_its_own_span_ids() {
+    let caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let f = Fixture::new("failing").env("TRACEPARENT", caller);
+    let rx = OtlpReceiver::start(Behaviour::Healthy);
+    f.run(&[
+        "project",
+        "run",
+        "-i",
+        r#"{"n": 1}"#,
+        "--run-id",
+        "again",
+        &format!("--telemetry-otlp={}", rx.url()),
+    ])
+    .code(1);
+    let attempt1 = rx.span("invoke_workflow failing");
+    let boom1 = rx.span("execute_tool boom");
+    std::fs::write(
+        f.join("tools/ops.py"),
+        "def ok(n):\n    return {\"n\": n}\n\n\ndef boom(n):\n    return {\"n\": n}\n",
+    )
+    .unwrap();
+    let rx = OtlpReceiver::start(Behaviour::Healthy);
+    f.run(&[
+        "project",
+        "run",
+        "--resume",
+        "again",
+        &format!("--telemetry-otlp={}", rx.url()),
+    ])
+    .code(0);
+    let attempt2 = rx.span("invoke_workflow failing");
+    // Both attempts continue the caller's trace, under its span, with distinct ids, and
+    // the second links to the first's root.
+    for root in [&attempt1, &attempt2] {
+        assert_eq!(root.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(root.parent_span_id, "00f067aa0ba902b7");
+    }
+    assert_ne!(attempt2.span_id, attempt1.span_id);
+    assert_eq!(
+        attempt2.links,
+        vec![(attempt1.trace_id.clone(), attempt1.span_id.clone())]
+    );
+    let boom2 = rx.span("execute_tool boom");
+    child_of(&boom2, &attempt2);
+    assert_ne!(boom2.span_id, boom1.span_id);
+}
+
 const FAKE_CLAUDE: &str = r#"#!/bin/sh
 d="$(dirname "$0")"
 env > "$d/env"

@@ -34,6 +34,8 @@ struct RunTrace {
     trace_id: [u8; 16],
     flags: u8,
     state: Option<String>,
+    /// The top-level run's attempt (part of later attempts' span ids).
+    attempt: u64,
 }
 
 /// OTLP span flags: the W3C trace flags, and whether the parent is remote (known).
@@ -187,7 +189,7 @@ impl SpanTree {
             severity_text,
             body: event.event.name(),
             trace_id: &run.trace_id,
-            span_id: &span_id(&run.trace_id, &event.scope.run_id, part),
+            span_id: &span_id(&run.trace_id, &event.scope.run_id, run.attempt, part),
             flags: u32::from(run.flags),
         };
         put_log_record(out, &mut self.scratch, &fields, |attributes| {
@@ -219,25 +221,28 @@ impl SpanTree {
             .parent_run_id
             .as_ref()
             .and_then(|p| self.traces.get(p));
-        let (trace_id, flags, state) = match (inherited, &self.parent) {
-            (Some(t), _) => (t.trace_id, t.flags, t.state.clone()),
-            (None, Some(p)) => (p.trace_id, p.flags, p.state.clone()),
-            (None, None) => {
-                let attempt = match event.event {
-                    Event::WorkflowStarted {
-                        resumed_from,
-                        attempt,
-                        ..
-                    } => attempt_of(resumed_from.is_some(), Some(*attempt)),
-                    _ => attempt_of(false, None),
-                };
-                (derived_trace_id(run_id, attempt), 1, None)
-            }
+        let attempt = match event.event {
+            Event::WorkflowStarted {
+                resumed_from,
+                attempt,
+                ..
+            } => attempt_of(resumed_from.is_some(), Some(*attempt)),
+            _ => attempt_of(false, None),
         };
-        let t = RunTrace {
-            trace_id,
-            flags,
-            state,
+        let t = match (inherited, &self.parent) {
+            (Some(t), _) => t.clone(),
+            (None, Some(p)) => RunTrace {
+                trace_id: p.trace_id,
+                flags: p.flags,
+                state: p.state.clone(),
+                attempt,
+            },
+            (None, None) => RunTrace {
+                trace_id: derived_trace_id(run_id, attempt),
+                flags: 1,
+                state: None,
+                attempt,
+            },
         };
         self.traces.insert(run_id.clone(), t.clone());
         t
@@ -247,7 +252,7 @@ impl SpanTree {
         let run = self.trace_of(event);
         OpenSpan {
             trace_id: run.trace_id,
-            span_id: span_id(&run.trace_id, &event.scope.run_id, part),
+            span_id: span_id(&run.trace_id, &event.scope.run_id, run.attempt, part),
             parent: Some(parent),
             parent_remote: false,
             trace_state: run.state,
@@ -345,7 +350,12 @@ impl SpanTree {
         let scope = event.scope;
         let (parent, remote) = match (&scope.parent_run_id, &scope.parent_node_id) {
             (Some(parent_run), Some(node)) => (
-                Some(span_id(&run.trace_id, parent_run, SpanPart::Node(node))),
+                Some(span_id(
+                    &run.trace_id,
+                    parent_run,
+                    run.attempt,
+                    SpanPart::Node(node),
+                )),
                 false,
             ),
             _ => match &self.parent {
@@ -357,7 +367,7 @@ impl SpanTree {
         let attempt = attempt_of(resumed_from.is_some(), Some(*attempt));
         let mut span = OpenSpan {
             trace_id: run.trace_id,
-            span_id: span_id(&run.trace_id, &scope.run_id, SpanPart::Run),
+            span_id: span_id(&run.trace_id, &scope.run_id, run.attempt, SpanPart::Run),
             parent,
             parent_remote: remote,
             trace_state: run.state.clone(),
@@ -383,11 +393,16 @@ impl SpanTree {
             .as_deref()
             .filter(|_| attempt > 1 && scope.parent_run_id.is_none())
         {
-            // Each attempt is its own trace, linked to the previous attempt's root.
-            let previous_trace = derived_trace_id(previous, attempt - 1);
+            // Each attempt is its own trace, linked to the previous attempt's root; under an
+            // incoming TRACEPARENT the attempts share the caller's trace (taken to be the
+            // previous attempt's too) and differ by their span ids.
+            let previous_trace = match &self.parent {
+                Some(p) => p.trace_id,
+                None => derived_trace_id(previous, attempt - 1),
+            };
             span.links.push(Link {
                 trace_id: previous_trace.to_vec(),
-                span_id: span_id(&previous_trace, previous, SpanPart::Run).to_vec(),
+                span_id: span_id(&previous_trace, previous, attempt - 1, SpanPart::Run).to_vec(),
                 attributes: vec![kv("trident.link", "previous_attempt")],
                 flags: span_flags(1, false),
                 ..Link::default()
@@ -459,7 +474,12 @@ impl SpanTree {
         };
         let parent = {
             let run = self.trace_of(event);
-            span_id(&run.trace_id, &event.scope.run_id, SpanPart::Run)
+            span_id(
+                &run.trace_id,
+                &event.scope.run_id,
+                run.attempt,
+                SpanPart::Run,
+            )
         };
         let mut span = self.open(event, SpanPart::Node(node_id), parent);
         span.set(sc::NODE_ID, node_id.to_string());
@@ -636,7 +656,12 @@ impl SpanTree {
             Some(node) => node.span,
             None => {
                 let run = self.trace_of(event);
-                let parent = span_id(&run.trace_id, &event.scope.run_id, SpanPart::Run);
+                let parent = span_id(
+                    &run.trace_id,
+                    &event.scope.run_id,
+                    run.attempt,
+                    SpanPart::Run,
+                );
                 let mut span = self.open(event, SpanPart::Node(node_id), parent);
                 span.set(sc::NODE_ID, node_id.to_string());
                 span
