@@ -115,18 +115,26 @@ pub struct Redactor {
     starts: StartBytes,
 }
 
-/// A 256-entry set of bytes.
+/// For each byte, what a match starting with it can be (bits [`SECRET_START`],
+/// [`CREDENTIAL_START`], [`BEARER_START`]; 0: nothing starts with it).
 #[derive(Debug, Clone)]
-struct StartBytes([bool; 256]);
+struct StartBytes([u8; 256]);
+
+/// The first byte of a secret value.
+const SECRET_START: u8 = 1;
+/// The first byte of a credential prefix (`sk-`, `ghp_`...).
+const CREDENTIAL_START: u8 = 2;
+/// `b` or `B` (`Bearer ...`).
+const BEARER_START: u8 = 4;
 
 impl Default for StartBytes {
     fn default() -> Self {
-        let mut set = [false; 256];
+        let mut set = [0u8; 256];
         for (prefix, _) in CREDENTIAL_PREFIXES {
-            set[usize::from(prefix.as_bytes()[0])] = true;
+            set[usize::from(prefix.as_bytes()[0])] |= CREDENTIAL_START;
         }
-        set[usize::from(b'b')] = true;
-        set[usize::from(b'B')] = true;
+        set[usize::from(b'b')] |= BEARER_START;
+        set[usize::from(b'B')] |= BEARER_START;
         StartBytes(set)
     }
 }
@@ -147,7 +155,7 @@ impl Redactor {
         let extra_keys = extra_keys.iter().map(|k| normalise_key(k)).collect();
         let mut starts = StartBytes::default();
         for secret in &secrets {
-            starts.0[usize::from(secret.as_bytes()[0])] = true;
+            starts.0[usize::from(secret.as_bytes()[0])] |= SECRET_START;
         }
         Redactor {
             enabled,
@@ -181,15 +189,18 @@ impl Redactor {
         if self.extra_keys.iter().any(|k| *k == *normal) {
             return true;
         }
-        let (mut before_last, mut last) = ("", "");
-        for word in normal.split('_').filter(|w| !w.is_empty()) {
-            if SECRET_WORDS.contains(&word) {
+        let (mut before_last, mut last): (&[u8], &[u8]) = (b"", b"");
+        for word in normal.as_bytes().split(|b| *b == b'_') {
+            if word.is_empty() {
+                continue;
+            }
+            if SECRET_WORDS.iter().any(|w| w.as_bytes() == word) {
                 return true;
             }
             (before_last, last) = (last, word);
         }
-        SECRET_LAST_WORDS.contains(&last)
-            || (last == "key" && KEY_QUALIFIERS.contains(&before_last))
+        SECRET_LAST_WORDS.iter().any(|w| w.as_bytes() == last)
+            || (last == b"key" && KEY_QUALIFIERS.iter().any(|w| w.as_bytes() == before_last))
     }
 
     /// `text` with every credential-looking substring and every secret value replaced by
@@ -201,22 +212,32 @@ impl Redactor {
         let bytes = text.as_bytes();
         let mut spans: Vec<(usize, usize)> = Vec::new();
         for (at, byte) in bytes.iter().enumerate() {
-            if !self.starts.0[usize::from(*byte)] {
+            let starts = self.starts.0[usize::from(*byte)];
+            if starts == 0 {
                 continue;
             }
             let rest = &bytes[at..];
             // Longest secret first; a secret is whole UTF-8, so `at` is a char boundary.
-            if let Some(secret) = self.secrets.iter().find(|s| rest.starts_with(s.as_bytes())) {
+            if starts & SECRET_START != 0
+                && let Some(secret) = self.secrets.iter().find(|s| rest.starts_with(s.as_bytes()))
+            {
                 spans.push((at, at + secret.len()));
                 continue;
             }
-            let boundary = at == 0 || !bytes[at - 1].is_ascii_alphanumeric();
-            if !boundary {
+            if starts & (CREDENTIAL_START | BEARER_START) == 0
+                || (at > 0 && bytes[at - 1].is_ascii_alphanumeric())
+            {
                 continue;
             }
-            if let Some(end) = credential_at(bytes, at) {
-                spans.push((at, end));
-            } else if let Some(end) = bearer_at(bytes, at) {
+            let credential = match starts & CREDENTIAL_START {
+                0 => None,
+                _ => credential_at(bytes, at),
+            };
+            let found = match credential {
+                None if starts & BEARER_START != 0 => bearer_at(bytes, at),
+                other => other,
+            };
+            if let Some(end) = found {
                 spans.push((at, end));
             }
         }
@@ -244,13 +265,19 @@ impl Redactor {
 /// Whether `key` is its own [`normalise_key`]: lower-case ASCII words joined by single `_`.
 fn is_normal_key(key: &str) -> bool {
     let bytes = key.as_bytes();
+    if bytes.first() == Some(&b'_') || bytes.last() == Some(&b'_') {
+        return false;
+    }
+    // One pass: lower-case letters and digits, words joined by single underscores.
+    let mut after_underscore = false;
+    for &b in bytes {
+        match b {
+            b'a'..=b'z' | b'0'..=b'9' => after_underscore = false,
+            b'_' if !after_underscore => after_underscore = true,
+            _ => return false,
+        }
+    }
     !bytes.is_empty()
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_')
-        && bytes.first() != Some(&b'_')
-        && bytes.last() != Some(&b'_')
-        && !key.contains("__")
 }
 
 /// Lower case, camelCase split, every run of non-alphanumerics turned into one `_`.

@@ -75,7 +75,7 @@ pub(crate) fn plain_data(event: &Event) -> Value {
 pub(crate) fn write_str(out: &mut Vec<u8>, text: &str) {
     // Most strings need no escape (serde_json escapes only `"`, `\\` and control
     // characters): copied whole, in one check and one copy.
-    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    if !needs_escape(text.as_bytes()) {
         out.reserve(text.len() + 2);
         out.push(b'"');
         out.extend_from_slice(text.as_bytes());
@@ -84,6 +84,32 @@ pub(crate) fn write_str(out: &mut Vec<u8>, text: &str) {
     }
     // Writing into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, text);
+}
+
+/// Whether `bytes` hold a byte JSON escapes (`"`, `\\` or a control character), tested eight
+/// bytes at a time: a byte is below 0x20, or equal to `"` or `\\` (zero after an XOR), when
+/// subtracting 0x20 (or 1) from it borrows while its own top bit is clear.
+fn needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const TOPS: u64 = 0x8080_8080_8080_8080;
+    const QUOTES: u64 = ONES * b'"' as u64;
+    const BACKSLASHES: u64 = ONES * b'\\' as u64;
+    let mut words = bytes.chunks_exact(8);
+    for chunk in &mut words {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let control = x.wrapping_sub(ONES * 0x20) & !x;
+        let quote = (x ^ QUOTES).wrapping_sub(ONES) & !(x ^ QUOTES);
+        let backslash = (x ^ BACKSLASHES).wrapping_sub(ONES) & !(x ^ BACKSLASHES);
+        if (control | quote | backslash) & TOPS != 0 {
+            return true;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 fn write_uint(out: &mut Vec<u8>, value: u64) {
@@ -338,6 +364,38 @@ mod tests {
         write_object(&mut as_map, &map, &policy);
         write_value(&mut as_value, &Value::Object((*map).clone()), &policy);
         assert_eq!(as_map, as_value);
+    }
+
+    #[test]
+    fn the_escape_test_sees_every_byte_json_escapes_wherever_it_is() {
+        let naive = |bytes: &[u8]| bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
+        for len in 0..20 {
+            for at in 0..len {
+                for byte in 0..=255u8 {
+                    let mut bytes = vec![b'a'; len];
+                    bytes[at] = byte;
+                    assert_eq!(
+                        needs_escape(&bytes),
+                        naive(&bytes),
+                        "{byte:#x} at {at}/{len}"
+                    );
+                }
+            }
+        }
+        for text in [
+            "",
+            "plain ascii text",
+            "é ü 日本語 €",
+            "\u{7f}\u{80}\u{ff}",
+            "ab\"",
+            "\\x",
+        ] {
+            assert_eq!(
+                needs_escape(text.as_bytes()),
+                naive(text.as_bytes()),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]
