@@ -9,6 +9,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// The buffer between a serialiser and an artifact file.
 const WRITE_BUFFER: usize = 64 * 1024;
 
+/// What an artifact is written through: a concrete type, so a serialiser's many small
+/// writes are inlined copies into the buffer rather than calls through a `dyn Write`.
+pub type ArtifactWriter = BufWriter<File>;
+
 /// Write `bytes` to `path` atomically, creating parent folders. Returns the byte count.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<u64> {
     write_atomic_with(path, |out| out.write_all(bytes)).map(|(_, written)| written)
@@ -19,7 +23,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<u64> {
 /// (to copy it elsewhere without reading it into memory), and its byte count.
 pub fn write_atomic_with(
     path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    write: impl FnOnce(&mut ArtifactWriter) -> std::io::Result<()>,
 ) -> std::io::Result<(File, u64)> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
@@ -64,7 +68,7 @@ pub fn copy_atomic(from: &mut File, path: &Path) -> std::io::Result<u64> {
 /// Serialise `value` as indented JSON (the original's `json.dumps(indent=2)` shape) into
 /// `out`.
 pub fn write_pretty_json<T: serde::Serialize + ?Sized>(
-    out: &mut dyn Write,
+    out: &mut impl Write,
     value: &T,
 ) -> std::io::Result<()> {
     serde_json::to_writer_pretty(out, value).map_err(std::io::Error::from)

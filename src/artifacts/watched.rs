@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::atomic::{write_atomic_with, write_pretty_json};
+use super::atomic::{ArtifactWriter, write_atomic_with, write_pretty_json};
 
 /// The recovery copy of `path`: `dir/trace.json` -> `dir/.trace.prev.json`.
 pub fn recovery_path(path: &Path) -> PathBuf {
@@ -56,7 +56,7 @@ pub fn write_watched(path: &Path, bytes: &[u8]) -> std::io::Result<u64> {
 /// then copied from it into the file, never held in memory whole.
 fn write_watched_with(
     path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    write: impl FnOnce(&mut ArtifactWriter) -> std::io::Result<()>,
 ) -> std::io::Result<u64> {
     let (mut content, len) = write_atomic_with(&recovery_path(path), write)?;
     let file = File::options()
