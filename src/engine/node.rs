@@ -8,7 +8,7 @@ use super::agent_node::run_agent_node;
 use super::branch_node::run_branch;
 use super::budget::budget_refuses;
 use super::context::RunContext;
-use super::gather::{Outputs, edge_allows, gather_inputs};
+use super::gather::{Outputs, edge_allows, gather_shared};
 use super::node_error::NodeError;
 use super::prompt_node::run_prompt;
 use super::tool_node::run_tool_node;
@@ -116,7 +116,7 @@ pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &O
             outputs.get(node_id).cloned().unwrap_or_default(),
         )),
         _ => {
-            let gathered = SharedFields::new(gather_inputs(ctx.project, ctx.dag, node_id, outputs));
+            let gathered = gather_shared(ctx.project, ctx.dag, node_id, outputs);
             if tel.wants(EventKind::InputReceived) {
                 tel.emit(Some(node_id), || Event::InputReceived {
                     inputs: gathered.clone(),
