@@ -53,6 +53,8 @@ project("yamlprompt", pair + "  a: {from: input, to: p, mapping: {x: x}}\n  b: {
         {"prompts/p.prompt": "---\nid: p\nextra: " + "{a: " * 100_000 + "1" + "}" * 100_000 + "\n---\nSay {{ x }}\n"})
 open("deep.json", "w").write('{"x": ' + "[" * 100_000 + "]" * 100_000 + "}")
 project("io", pair + "  a: {from: input, to: output, mapping: {text: text, rows: rows}}\n")
+# A pass-through: the output node's inputs are the input's fields, each to itself.
+project("pass", pair + "  a: {from: input, to: output, mapping: {rows: rows}}\n")
 # 100 MB of JSON: one big string; 44.5 MB: 600k small objects; 101.5 MB: 1.35M of them.
 json.dump({"text": "x" * 100_000_000}, open("in100mb.json", "w"))
 def rows(n, path):
@@ -151,10 +153,12 @@ for case in $cases; do
       # Input -> output with every artifact on and telemetry on stdout (the result on stderr).
       row "50 MB JSON input (-f), artifacts on" project run io -f in50mb.json -o json --telemetry
       row "600k small objects, 44.5 MB (-f), artifacts on" project run io -f rows600k.json -o json --telemetry
+      row "600k small objects, 44.5 MB, pass-through" project run pass -f rows600k.json -o json --telemetry
       row "100 MB JSON input (-f): default limit" project run io -f in100mb.json -o json
       ENVS=(TRIDENT_MAX_INPUT_SIZE=200MB)
       row "100 MB string (-f), artifacts on, 200MB limit" project run io -f in100mb.json -o json --telemetry
       row "1.35M small objects, 101.5 MB (-f), artifacts on" project run io -f rows100mb.json -o json --telemetry
+      row "1.35M small objects, 101.5 MB, pass-through" project run pass -f rows100mb.json -o json --telemetry
       row "100 MB string (-f), --no-artifacts, 200MB limit" project run io -f in100mb.json -o json --no-artifacts
       ENVS=(TRIDENT_LIMITS=1) ;;
     output)
