@@ -105,6 +105,17 @@ pub fn run_shell_tool(
                     project_root.display()
                 ))
             }
+            // E2BIG: one argument or variable over the kernel's 128 KB, or all of them over
+            // its total.
+            ProcessFailure::Spawn(error) if error.raw_os_error() == Some(libc::E2BIG) => {
+                ToolError::new(format!(
+                    "Shell tool '{}' cannot start: its inputs are too big for a command line \
+                     ({error}). Each input is passed in the command and as \
+                     {INPUT_ENV_PREFIX}<NAME>, and the system allows at most 128 KB per value: \
+                     pass big data in a file (its path as the input), or use a python tool",
+                    tool.id
+                ))
+            }
             ProcessFailure::Spawn(error) => ToolError::new(format!(
                 "Could not start {SHELL_PROGRAM} for shell tool '{}' in {}: {error}",
                 tool.id,

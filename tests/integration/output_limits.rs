@@ -177,3 +177,21 @@ fn a_bad_limit_is_refused_before_anything_runs() {
         );
     }
 }
+
+#[test]
+fn a_shell_input_too_big_for_a_command_line_says_how_to_pass_it() {
+    let f = tool_project("{type: shell, command: \"printf %s {{ x }} | wc -c\"}", &[]).file(
+        "in.json",
+        &format!("{{\"x\": \"{}\"}}", "y".repeat(300_000)),
+    );
+    let out = f.run(&["project", "run", "--no-artifacts", "-f", "in.json"]);
+    assert_no_crash(&out);
+    out.code(1);
+    assert!(
+        out.stdout
+            .contains("Shell tool 't' cannot start: its inputs are too big for a command line")
+            && out.stdout.contains("pass big data in a file"),
+        "{}",
+        out.stdout
+    );
+}
