@@ -1,7 +1,9 @@
 //! The running Claude CLI: started in its own process group (and, on Linux, as a child
 //! subreaper: see `leftovers`), its stdout read line by line on a thread as the lines arrive
-//! (handed over through a bounded channel), the last few KB of its stderr kept by another
-//! thread for error messages, its stdin (when the prompt goes there) written by a third.
+//! (handed over through a channel bounded in lines and in bytes: lines read ahead of the
+//! consumer hold at most about twice the output limit), the last few KB of its stderr kept
+//! by another thread for error messages, its stdin (when the prompt goes there) written by a
+//! third.
 //!
 //! Stopping it ([`AgentProcess::stop`], on timeout, interruption or drop) is polite first:
 //! `SIGTERM` to its group, so the CLI can stop the commands it runs in sessions of their own;
@@ -16,6 +18,7 @@
 use std::io::{self, BufRead, BufReader, Read};
 use std::process::{Child, Command, ExitStatus};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -54,10 +57,54 @@ pub enum Next {
     Idle,
 }
 
+/// Bytes of stdout lines read but not yet taken by the consumer, and whether the consumer is
+/// gone. The reader waits while a line would take them over the budget (unless nothing is in
+/// flight: one line always passes), so a CLI writing many long lines cannot fill memory.
+#[derive(Default)]
+struct InFlight {
+    state: Mutex<(usize, bool)>,
+    changed: Condvar,
+}
+
+impl InFlight {
+    /// Waits until `bytes` more fit in `budget`; false when the consumer is gone.
+    fn acquire(&self, bytes: usize, budget: usize) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        while !state.1 && state.0 > 0 && state.0 + bytes > budget {
+            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+        state.0 += bytes;
+        !state.1
+    }
+
+    fn release(&self, bytes: usize) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.0 = state.0.saturating_sub(bytes);
+        self.changed.notify_all();
+    }
+
+    fn close(&self) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).1 = true;
+        self.changed.notify_all();
+    }
+}
+
+impl StdoutItem {
+    /// The bytes it holds.
+    fn size(&self) -> usize {
+        match self {
+            StdoutItem::Line(line) => line.len(),
+            StdoutItem::TooLong { head, .. } => head.len(),
+            StdoutItem::ReadError(error) => error.len(),
+        }
+    }
+}
+
 /// A started CLI process.
 pub struct AgentProcess {
     child: Child,
     lines: Receiver<StdoutItem>,
+    in_flight: Arc<InFlight>,
     stderr: PipeReader,
     /// Set once the child has been waited for (it can no longer become a zombie).
     status: Option<ExitStatus>,
@@ -89,13 +136,16 @@ impl AgentProcess {
             process_group::mark_graceful(group);
         }
         let (sender, lines) = mpsc::sync_channel(LINE_QUEUE);
+        let in_flight = Arc::new(InFlight::default());
         if let Some(stdout) = child.stdout.take() {
-            thread::spawn(move || read_lines(stdout, limit.bytes(), sender));
+            let in_flight = Arc::clone(&in_flight);
+            thread::spawn(move || read_lines(stdout, limit.bytes(), &in_flight, sender));
         }
         let stderr = PipeReader::start(child.stderr.take(), Some(STDERR_TAIL));
         Ok(AgentProcess {
             child,
             lines,
+            in_flight,
             stderr,
             status: None,
             group,
@@ -127,7 +177,10 @@ impl AgentProcess {
     /// The next stdout item, waiting at most `wait`.
     pub fn next(&self, wait: Duration) -> Next {
         match self.lines.recv_timeout(wait) {
-            Ok(item) => Next::Item(item),
+            Ok(item) => {
+                self.in_flight.release(item.size());
+                Next::Item(item)
+            }
             Err(RecvTimeoutError::Timeout) => Next::Idle,
             Err(RecvTimeoutError::Disconnected) => Next::Closed,
         }
@@ -229,6 +282,8 @@ impl AgentProcess {
 impl Drop for AgentProcess {
     /// An early return (error, panic) never leaves the CLI running or unreaped.
     fn drop(&mut self) {
+        // A reader waiting for room stops: nobody will take its lines.
+        self.in_flight.close();
         if self.status.is_none() {
             self.kill();
         }
@@ -255,7 +310,12 @@ fn become_subreaper(command: &mut Command) {
     let _ = command;
 }
 
-fn read_lines(stdout: impl Read, max_line: usize, sender: SyncSender<StdoutItem>) {
+fn read_lines(
+    stdout: impl Read,
+    max_line: usize,
+    in_flight: &InFlight,
+    sender: SyncSender<StdoutItem>,
+) {
     let mut reader = BufReader::new(stdout);
     let mut buffer = Vec::new();
     loop {
@@ -282,6 +342,10 @@ fn read_lines(stdout: impl Read, max_line: usize, sender: SyncSender<StdoutItem>
             Err(error) => StdoutItem::ReadError(error.to_string()),
         };
         let stop = matches!(item, StdoutItem::ReadError(_));
+        // Lines read ahead hold at most about twice the longest line accepted.
+        if !in_flight.acquire(item.size(), max_line.saturating_mul(2)) {
+            return;
+        }
         // The receiver is gone when the run has ended (timeout, failure): stop reading.
         if sender.send(item).is_err() || stop {
             return;
@@ -498,5 +562,29 @@ mod tests {
         }
         assert!(matches!(&items[2], StdoutItem::Line(l) if l == "after"));
         assert_eq!(items.len(), 3);
+    }
+
+    #[test]
+    fn lines_read_ahead_are_bounded_in_bytes_and_a_dropped_consumer_frees_the_reader() {
+        let in_flight = Arc::new(InFlight::default());
+        assert!(
+            in_flight.acquire(100, 150),
+            "nothing in flight: one line always passes"
+        );
+        let waiting = {
+            let in_flight = Arc::clone(&in_flight);
+            thread::spawn(move || in_flight.acquire(100, 150))
+        };
+        thread::sleep(Duration::from_millis(100));
+        assert!(!waiting.is_finished(), "a second line waits for room");
+        in_flight.release(100);
+        assert!(waiting.join().unwrap());
+        let blocked = {
+            let in_flight = Arc::clone(&in_flight);
+            thread::spawn(move || in_flight.acquire(100, 150))
+        };
+        thread::sleep(Duration::from_millis(50));
+        in_flight.close();
+        assert!(!blocked.join().unwrap(), "closed: the reader stops");
     }
 }
