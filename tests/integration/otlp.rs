@@ -597,36 +597,11 @@ fn retries_are_span_events_and_a_resume_links_to_the_previous_attempt() {
     let first_root = rx.span("invoke_workflow hello");
 
     // A failing run, then its resume: each attempt is its own trace, linked to the last.
-    let rx = OtlpReceiver::start(Behaviour::Healthy);
-    let f = Fixture::new("failing");
-    f.run(&[
-        "project",
-        "run",
-        "-i",
-        r#"{"n": 1}"#,
-        "--run-id",
-        "again",
-        &format!("--telemetry-otlp={}", rx.url()),
-    ])
-    .code(1);
-    let attempt1 = rx.span("invoke_workflow failing");
+    let (first, rx) = fail_then_resume(&Fixture::new("failing"));
+    let attempt1 = first.span("invoke_workflow failing");
     assert_eq!(attempt1.attr("trident.attempt"), 1);
     assert!(attempt1.links.is_empty());
     assert_ne!(attempt1.trace_id, first_root.trace_id);
-    std::fs::write(
-        f.join("tools/ops.py"),
-        "def ok(n):\n    return {\"n\": n}\n\n\ndef boom(n):\n    return {\"n\": n}\n",
-    )
-    .unwrap();
-    let rx = OtlpReceiver::start(Behaviour::Healthy);
-    f.run(&[
-        "project",
-        "run",
-        "--resume",
-        "again",
-        &format!("--telemetry-otlp={}", rx.url()),
-    ])
-    .code(0);
     let attempt2 = rx.span("invoke_workflow failing");
     assert_eq!(attempt2.status_code, OK);
     assert_eq!(attempt2.attr("trident.attempt"), 2);
@@ -646,11 +621,10 @@ fn retries_are_span_events_and_a_resume_links_to_the_previous_attempt() {
     child_of(&rx.span("execute_tool boom"), &attempt2);
 }
 
-#[test]
-fn a_resume_under_the_same_traceparent_gets_its_own_span_ids() {
-    let caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-    let f = Fixture::new("failing").env("TRACEPARENT", caller);
-    let rx = OtlpReceiver::start(Behaviour::Healthy);
+/// Runs the `failing` fixture `f` as run `again` (it fails at `boom`), then makes `boom`
+/// pass and resumes it, each attempt exporting to its own receiver; returns them in order.
+fn fail_then_resume(f: &Fixture) -> (OtlpReceiver, OtlpReceiver) {
+    let first = OtlpReceiver::start(Behaviour::Healthy);
     f.run(&[
         "project",
         "run",
@@ -658,25 +632,32 @@ fn a_resume_under_the_same_traceparent_gets_its_own_span_ids() {
         r#"{"n": 1}"#,
         "--run-id",
         "again",
-        &format!("--telemetry-otlp={}", rx.url()),
+        &format!("--telemetry-otlp={}", first.url()),
     ])
     .code(1);
-    let attempt1 = rx.span("invoke_workflow failing");
-    let boom1 = rx.span("execute_tool boom");
     std::fs::write(
         f.join("tools/ops.py"),
         "def ok(n):\n    return {\"n\": n}\n\n\ndef boom(n):\n    return {\"n\": n}\n",
     )
     .unwrap();
-    let rx = OtlpReceiver::start(Behaviour::Healthy);
+    let second = OtlpReceiver::start(Behaviour::Healthy);
     f.run(&[
         "project",
         "run",
         "--resume",
         "again",
-        &format!("--telemetry-otlp={}", rx.url()),
+        &format!("--telemetry-otlp={}", second.url()),
     ])
     .code(0);
+    (first, second)
+}
+
+#[test]
+fn a_resume_under_the_same_traceparent_gets_its_own_span_ids() {
+    let caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let (first, rx) = fail_then_resume(&Fixture::new("failing").env("TRACEPARENT", caller));
+    let attempt1 = first.span("invoke_workflow failing");
+    let boom1 = first.span("execute_tool boom");
     let attempt2 = rx.span("invoke_workflow failing");
     // Both attempts continue the caller's trace, under its span, with distinct ids, and
     // the second links to the first's root.
