@@ -33,6 +33,72 @@ fn trigger_error(message: String) -> NodeError {
     NodeError::new("TridentError", message)
 }
 
+/// Inputs whose JSON is longer than this reach a fire-and-forget run in a file (`-f`), not
+/// on its command line: Linux refuses a single argument over 128 KiB (`MAX_ARG_STRLEN`).
+const MAX_INPUTS_ARGUMENT: usize = 64 * 1024;
+
+/// The flag and value that give a fire-and-forget run its `inputs`: `-i JSON` as the
+/// original passes them, or, when too long for a command line, `-f FILE` with the JSON
+/// written beside this run's artifacts (`triggers/<node>.inputs.json`, kept with the run) or,
+/// without artifacts, into a new file of the system's temporary folder (kept: the detached
+/// run reads it when it starts, after this node has ended).
+fn inputs_arguments(
+    ctx: &RunContext,
+    node_id: &str,
+    inputs: Map<String, Value>,
+) -> Result<(&'static str, std::ffi::OsString), NodeError> {
+    let text = Value::Object(inputs).to_string();
+    if text.len() <= MAX_INPUTS_ARGUMENT {
+        return Ok(("-i", text.into()));
+    }
+    let written = match &ctx.store {
+        Some(store) => {
+            let folder = store.run_dir().join("triggers");
+            let path = folder.join(format!("{node_id}.inputs.json"));
+            std::fs::create_dir_all(&folder)
+                .and_then(|()| std::fs::write(&path, &text))
+                .map(|()| path)
+        }
+        None => write_new_temporary(node_id, &text),
+    };
+    let path = written.map_err(|e| {
+        trigger_error(format!(
+            "Failed to trigger workflow: could not write its inputs ({} bytes) to a file: {e}",
+            text.len()
+        ))
+    })?;
+    Ok(("-f", path.into_os_string()))
+}
+
+/// A new file `trident-<node>-<pid>-<n>.inputs.json` in the temporary folder holding `text`.
+fn write_new_temporary(node_id: &str, text: &str) -> std::io::Result<std::path::PathBuf> {
+    use std::io::Write;
+    let folder = std::env::temp_dir();
+    let safe_node: String = node_id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    for n in 0u32.. {
+        let path = folder.join(format!(
+            "trident-{safe_node}-{}-{n}.inputs.json",
+            std::process::id()
+        ));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(mut file) => {
+                file.write_all(text.as_bytes())?;
+                return Ok(path);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other("no free file name left"))
+}
+
 /// Run trigger `node_id` with its gathered inputs.
 /// A `wait` trigger adds its run's spend and tokens to `trace` (see [`roll_up`]), also
 /// when it fails.
@@ -99,7 +165,8 @@ pub fn run_trigger(
             // The parent's `.env` values reach the triggered run as they would a tool.
             cmd.envs(ctx.runtime.env_overlay.iter().map(|(k, v)| (k, v)));
             if !inputs.is_empty() {
-                cmd.arg("-i").arg(Value::Object(inputs).to_string());
+                let (flag, value) = inputs_arguments(ctx, node_id, inputs)?;
+                cmd.arg(flag).arg(value);
             }
             if trigger.emit_signal {
                 cmd.arg("--emit-signal");

@@ -299,3 +299,52 @@ fn fire_and_forget_trigger_starts_a_detached_run() {
     .unwrap();
     assert_eq!(outputs["runs"][0]["status"], "completed");
 }
+
+#[test]
+fn fire_and_forget_inputs_too_long_for_a_command_line_go_in_a_file() {
+    // 300 KB of inputs: over Linux's 128 KiB limit for one argument.
+    let word = "w".repeat(300_000);
+    let f = Fixture::new("triggers")
+        .file(
+            "agent.tml",
+            "trident: \"0.1\"\nname: parent\nnodes:\n  input: {type: input}\n  child: {type: trigger, workflow: ./echo}\n  output: {type: output}\n\
+             edges:\n  in: {from: input, to: child, mapping: {word: word}}\n  out: {from: child, to: output, mapping: {status: status}}\n",
+        )
+        .file(
+            "echo/agent.tml",
+            "trident: \"0.1\"\nname: echo\nnodes:\n  input: {type: input}\n  output: {type: output}\n\
+             edges:\n  out: {from: input, to: output, mapping: {word: word}}\n",
+        );
+    let inputs = serde_json::json!({ "word": word }).to_string();
+    std::fs::write(f.join("inputs.json"), &inputs).unwrap();
+    let out = f.run(&["project", "run", "-f", "inputs.json", "-o", "json"]);
+    out.code(0);
+    assert_eq!(out.json()["outputs"]["output"]["status"], "success");
+    // The inputs file is kept with the parent's run.
+    let runs = f.join(".trident/runs");
+    let parent_run = std::fs::read_dir(&runs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.is_dir())
+        .unwrap();
+    let kept = std::fs::read_to_string(parent_run.join("triggers/child.inputs.json")).unwrap();
+    assert_eq!(kept, inputs);
+    // The detached run got the whole word.
+    let ready = f.join("echo/.trident/signals/echo.ready");
+    wait_until("the detached child run's ready signal", || ready.exists());
+    let index: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(f.join("echo/.trident/runs/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(index["runs"][0]["status"], "completed");
+    let child_id = index["runs"][0]["run_id"].as_str().unwrap();
+    let outputs: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(f.join(&format!("echo/.trident/runs/{child_id}/outputs.json")))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        outputs["output"]["word"].as_str().map(str::len),
+        Some(300_000)
+    );
+}
