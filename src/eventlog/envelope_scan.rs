@@ -42,39 +42,25 @@ pub fn scan(text: &str) -> Option<EventLine<'_>> {
     }
     loop {
         c.whitespace();
-        let key = c.plain_string()?;
+        let field = c.key(ENVELOPE_KEYS)?;
         c.whitespace();
-        c.expect(b':')?;
-        c.whitespace();
-        let key = key.as_bytes();
-        let bit = if is(key, b"timestamp") {
-            timestamp = c.optional_text()?;
-            1
-        } else if is(key, b"seq") {
-            seq = c.optional_u64()?;
-            2
-        } else if is(key, b"run_id") {
-            run_id = c.optional_text()?;
-            4
-        } else if is(key, b"event") {
-            event = Some(Text(Cow::Borrowed(c.plain_string()?)));
-            8
-        } else if is(key, b"node_id") {
-            node_id = c.optional_text()?;
-            16
-        } else if is(key, b"data") {
-            match &event {
+        match field {
+            Envelope::Timestamp => timestamp = c.optional_text()?,
+            Envelope::Seq => seq = c.optional_u64()?,
+            Envelope::RunId => run_id = c.optional_text()?,
+            Envelope::Event => event = Some(Text(Cow::Borrowed(c.plain_string()?))),
+            Envelope::NodeId => node_id = c.optional_text()?,
+            Envelope::Data => match &event {
                 Some(name) if !data_is_read(name) => c.skip_value()?,
                 Some(_) => data = Data::new(c.event_data()?),
                 None => return None, // `data` first: serde_json reads it all
-            }
-            32
-        } else if is(key, b"parent_run_id") {
-            parent_run_id = c.optional_text()?;
-            64
-        } else {
-            c.skip_value()?;
-            0
+            },
+            Envelope::ParentRunId => parent_run_id = c.optional_text()?,
+            Envelope::Other => c.skip_value()?,
+        }
+        let bit = match field {
+            Envelope::Other => 0,
+            known => 1u8 << known as u8,
         };
         if seen & bit != 0 {
             return None;
@@ -103,10 +89,85 @@ pub fn scan(text: &str) -> Option<EventLine<'_>> {
     })
 }
 
-/// Whether `key` is `name` (compared as a fixed-size array: no call to `memcmp`).
-fn is<const N: usize>(key: &[u8], name: &[u8; N]) -> bool {
-    <&[u8; N]>::try_from(key).is_ok_and(|key| key == name)
+/// The envelope's fields the fold reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Envelope {
+    Timestamp,
+    Seq,
+    RunId,
+    Event,
+    NodeId,
+    Data,
+    ParentRunId,
+    Other,
 }
+
+/// The envelope's keys as Trident writes them (`"name":`), most frequent first; `level`
+/// is there to be recognised quickly, as a field the fold skips.
+const ENVELOPE_KEYS: &[(&[u8], Envelope)] = &[
+    (b"\"timestamp\":", Envelope::Timestamp),
+    (b"\"seq\":", Envelope::Seq),
+    (b"\"run_id\":", Envelope::RunId),
+    (b"\"event\":", Envelope::Event),
+    (b"\"level\":", Envelope::Other),
+    (b"\"node_id\":", Envelope::NodeId),
+    (b"\"data\":", Envelope::Data),
+    (b"\"parent_run_id\":", Envelope::ParentRunId),
+];
+
+/// The variant of a key table's enum for keys not in the table.
+trait OtherKey {
+    const OTHER: Self;
+}
+
+impl OtherKey for Envelope {
+    const OTHER: Envelope = Envelope::Other;
+}
+
+impl OtherKey for Field {
+    const OTHER: Field = Field::Other;
+}
+
+/// The `data` fields the fold reads (see [`EventData`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Type,
+    DurationMs,
+    InputTokens,
+    OutputTokens,
+    Model,
+    CostUsd,
+    Error,
+    ErrorType,
+    Reason,
+    Name,
+    Value,
+    Count,
+    Sink,
+    DryRun,
+    Attempt,
+    FailedNode,
+    Other,
+}
+
+const DATA_KEYS: &[(&[u8], Field)] = &[
+    (b"\"type\":", Field::Type),
+    (b"\"duration_ms\":", Field::DurationMs),
+    (b"\"input_tokens\":", Field::InputTokens),
+    (b"\"output_tokens\":", Field::OutputTokens),
+    (b"\"model\":", Field::Model),
+    (b"\"cost_usd\":", Field::CostUsd),
+    (b"\"error\":", Field::Error),
+    (b"\"error_type\":", Field::ErrorType),
+    (b"\"reason\":", Field::Reason),
+    (b"\"name\":", Field::Name),
+    (b"\"value\":", Field::Value),
+    (b"\"count\":", Field::Count),
+    (b"\"sink\":", Field::Sink),
+    (b"\"dry_run\":", Field::DryRun),
+    (b"\"attempt\":", Field::Attempt),
+    (b"\"failed_node\":", Field::FailedNode),
+];
 
 /// A position in the line.
 struct Cursor<'a> {
@@ -128,6 +189,29 @@ impl<'a> Cursor<'a> {
 
     fn expect(&mut self, b: u8) -> Option<()> {
         (self.next()? == b).then_some(())
+    }
+
+    /// An object's key and its colon: one of `keys` (`"name":`, compared whole with the
+    /// bytes at the cursor after a check of the first letter, as Trident writes them), or
+    /// else read as a string (white space before the colon allowed) and looked up in
+    /// `keys`; [`OtherKey::OTHER`] when it is none of them.
+    fn key<K: Copy + OtherKey>(&mut self, keys: &[(&[u8], K)]) -> Option<K> {
+        let rest = &self.bytes[self.at..];
+        let first = *rest.get(1)?;
+        for &(literal, key) in keys {
+            if literal[1] == first && rest.starts_with(literal) {
+                self.at += literal.len();
+                return Some(key);
+            }
+        }
+        let name = self.plain_string()?.as_bytes();
+        self.whitespace();
+        self.expect(b':')?;
+        Some(
+            keys.iter()
+                .find(|(literal, _)| &literal[1..literal.len() - 2] == name)
+                .map_or(K::OTHER, |&(_, key)| key),
+        )
     }
 
     /// Skips JSON white space (space, tab, newline, carriage return).
@@ -365,62 +449,30 @@ impl<'a> Cursor<'a> {
         let mut seen = 0u32;
         loop {
             self.whitespace();
-            let key = self.plain_string()?;
+            let field = self.key(DATA_KEYS)?;
             self.whitespace();
-            self.expect(b':')?;
-            self.whitespace();
-            let key = key.as_bytes();
-            let bit = if is(key, b"type") {
-                data.node_type = self.optional_text()?;
-                1
-            } else if is(key, b"duration_ms") {
-                data.duration_ms = self.optional_u64()?;
-                1 << 1
-            } else if is(key, b"input_tokens") {
-                data.input_tokens = self.optional_u64()?;
-                1 << 2
-            } else if is(key, b"output_tokens") {
-                data.output_tokens = self.optional_u64()?;
-                1 << 3
-            } else if is(key, b"model") {
-                data.model = self.optional_text()?;
-                1 << 4
-            } else if is(key, b"cost_usd") {
-                data.cost_usd = self.optional_f64()?;
-                1 << 5
-            } else if is(key, b"error") {
-                data.error = self.optional_text()?;
-                1 << 6
-            } else if is(key, b"error_type") {
-                data.error_type = self.optional_text()?;
-                1 << 7
-            } else if is(key, b"reason") {
-                data.reason = self.optional_text()?;
-                1 << 8
-            } else if is(key, b"name") {
-                data.name = self.optional_text()?;
-                1 << 9
-            } else if is(key, b"value") {
-                data.value = self.optional_f64()?;
-                1 << 10
-            } else if is(key, b"count") {
-                data.count = self.optional_u64()?;
-                1 << 11
-            } else if is(key, b"sink") {
-                data.sink = self.optional_text()?;
-                1 << 12
-            } else if is(key, b"dry_run") {
-                data.dry_run = self.optional_bool()?;
-                1 << 13
-            } else if is(key, b"attempt") {
-                data.attempt = self.optional_u64()?;
-                1 << 14
-            } else if is(key, b"failed_node") {
-                data.failed_node = self.optional_text()?;
-                1 << 15
-            } else {
-                self.skip_value()?;
-                0
+            match field {
+                Field::Type => data.node_type = self.optional_text()?,
+                Field::DurationMs => data.duration_ms = self.optional_u64()?,
+                Field::InputTokens => data.input_tokens = self.optional_u64()?,
+                Field::OutputTokens => data.output_tokens = self.optional_u64()?,
+                Field::Model => data.model = self.optional_text()?,
+                Field::CostUsd => data.cost_usd = self.optional_f64()?,
+                Field::Error => data.error = self.optional_text()?,
+                Field::ErrorType => data.error_type = self.optional_text()?,
+                Field::Reason => data.reason = self.optional_text()?,
+                Field::Name => data.name = self.optional_text()?,
+                Field::Value => data.value = self.optional_f64()?,
+                Field::Count => data.count = self.optional_u64()?,
+                Field::Sink => data.sink = self.optional_text()?,
+                Field::DryRun => data.dry_run = self.optional_bool()?,
+                Field::Attempt => data.attempt = self.optional_u64()?,
+                Field::FailedNode => data.failed_node = self.optional_text()?,
+                Field::Other => self.skip_value()?,
+            }
+            let bit = match field {
+                Field::Other => 0,
+                known => 1u32 << known as u32,
             };
             if seen & bit != 0 {
                 return None; // serde_json: duplicate field
