@@ -52,7 +52,7 @@ pub fn scan(text: &str) -> Option<EventLine<'_>> {
             Envelope::NodeId => node_id = c.optional_text()?,
             Envelope::Data => match &event {
                 Some(name) if !data_is_read(name) => c.skip_value()?,
-                Some(_) => data = Data::new(c.event_data()?),
+                Some(_) => data = c.event_data()?,
                 None => return None, // `data` first: serde_json reads it all
             },
             Envelope::ParentRunId => parent_run_id = c.optional_text()?,
@@ -433,19 +433,20 @@ impl<'a> Cursor<'a> {
         self.expect(b':')
     }
 
-    /// The `data` of an event whose data the fold reads: `null` or an object.
-    fn event_data(&mut self) -> Option<EventData<'a>> {
-        let mut data = EventData::default();
+    /// The `data` of an event whose data the fold reads: `null` or an object (filled in
+    /// its box, which is not moved afterwards).
+    fn event_data(&mut self) -> Option<Data<'a>> {
         if self.peek()? == b'n' {
             self.literal(b"null")?;
-            return Some(data);
+            return Some(Data::default());
         }
         self.expect(b'{')?;
         self.whitespace();
         if self.peek()? == b'}' {
             self.at += 1;
-            return Some(data);
+            return Some(Data::default());
         }
+        let mut data = Box::<EventData<'a>>::default();
         let mut seen = 0u32;
         loop {
             self.whitespace();
@@ -481,7 +482,7 @@ impl<'a> Cursor<'a> {
             self.whitespace();
             match self.next()? {
                 b',' => continue,
-                b'}' => return Some(data),
+                b'}' => return Some(Data::boxed(data)),
                 _ => return None,
             }
         }

@@ -28,8 +28,15 @@ pub struct EventLine<'a> {
 
 /// The `data` of an event line: boxed when there is any (a line is small to move between
 /// the threads that parse and the one that folds), read as an [`EventData`].
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug, Default)]
 pub struct Data<'a>(Option<Box<EventData<'a>>>);
+
+impl PartialEq for Data<'_> {
+    /// The same fields (an empty box equals no box).
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
 
 /// The data of an event without any.
 static NO_DATA: EventData<'static> = EventData {
@@ -55,6 +62,11 @@ impl<'a> Data<'a> {
     /// `data`, boxed unless it is empty.
     pub fn new(data: EventData<'a>) -> Data<'a> {
         Data((data != NO_DATA).then(|| Box::new(data)))
+    }
+
+    /// `data`, already boxed.
+    pub fn boxed(data: Box<EventData<'a>>) -> Data<'a> {
+        Data(Some(data))
     }
 }
 
