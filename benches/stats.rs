@@ -188,23 +188,16 @@ fn main() {
     let written = write_stream(&path, events);
     let bytes = std::fs::metadata(&path).unwrap().len();
     let files: Vec<PathBuf> = stream_order(std::slice::from_ref(&path));
-    let mut series: [(&str, Vec<Duration>, Vec<Duration>); 3] = [
-        (
-            "in-process: read, parse, fold, summarise",
-            Vec::new(),
-            Vec::new(),
-        ),
-        (
-            "whole `trident telemetry stats` process (tables)",
-            Vec::new(),
-            Vec::new(),
-        ),
-        (
-            "whole `trident telemetry stats --json` process",
-            Vec::new(),
-            Vec::new(),
-        ),
-    ];
+    // What is timed: a name, then wall and CPU times.
+    type Series = (&'static str, Vec<Duration>, Vec<Duration>);
+    let series_of = |names: &[&'static str]| -> Vec<Series> {
+        names.iter().map(|n| (*n, Vec::new(), Vec::new())).collect()
+    };
+    let mut series = series_of(&[
+        "in-process: read, parse, fold, summarise",
+        "whole `trident telemetry stats` process (tables)",
+        "whole `trident telemetry stats --json` process",
+    ]);
     for round in 0..runs {
         // The three alternate, starting with a different one each round.
         for k in 0..3 {
@@ -230,18 +223,10 @@ fn main() {
     // The parse alone, one thread, the envelope scanner against serde_json on the same
     // lines (what the scanner saves).
     let text = std::fs::read(&path).unwrap();
-    let mut parse_only: [(&str, Vec<Duration>, Vec<Duration>); 2] = [
-        (
-            "parse only, one thread: envelope scanner (+ fallback)",
-            Vec::new(),
-            Vec::new(),
-        ),
-        (
-            "parse only, one thread: serde_json for every line",
-            Vec::new(),
-            Vec::new(),
-        ),
-    ];
+    let mut parse_only = series_of(&[
+        "parse only, one thread: envelope scanner (+ fallback)",
+        "parse only, one thread: serde_json for every line",
+    ]);
     for round in 0..runs {
         for k in 0..2 {
             let which = (round + k) % 2;
@@ -268,19 +253,7 @@ fn main() {
         "| what | wall median | wall min | CPU median | events/s (wall median) | events/s (CPU median) |"
     );
     println!("|---|---:|---:|---:|---:|---:|");
-    for (what, wall, cpu) in series {
-        let min = *wall.iter().min().unwrap();
-        let (wall, cpu) = (median(wall), median(cpu));
-        println!(
-            "| {what} | {:.0} ms | {:.0} ms | {:.0} ms | {:.2} million | {:.2} million |",
-            wall.as_secs_f64() * 1000.0,
-            min.as_secs_f64() * 1000.0,
-            cpu.as_secs_f64() * 1000.0,
-            written as f64 / wall.as_secs_f64() / 1e6,
-            written as f64 / cpu.as_secs_f64() / 1e6,
-        );
-    }
-    for (what, wall, cpu) in parse_only {
+    for (what, wall, cpu) in series.into_iter().chain(parse_only) {
         let min = *wall.iter().min().unwrap();
         let (wall, cpu) = (median(wall), median(cpu));
         println!(
