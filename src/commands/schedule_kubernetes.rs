@@ -104,7 +104,7 @@ pub fn kubernetes_manifest(
         {"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": OTLP_ENDPOINT_PLACEHOLDER},
         {"name": "OTEL_SERVICE_NAME", "value": "trident"},
         {"name": "OTEL_RESOURCE_ATTRIBUTES",
-         "value": format!("trident.workflow={}", object_name(workflow))},
+         "value": format!("trident.workflow={}", percent_encode(workflow))},
     ]);
     let pod = json!({
         "metadata": {"labels": labels},
@@ -181,6 +181,21 @@ pub fn kubernetes_manifest(
     Ok(out)
 }
 
+/// `text` as a value of `OTEL_RESOURCE_ATTRIBUTES` (W3C baggage form): bytes other than
+/// letters, digits and `-._~` percent-encoded, so the attribute is the workflow's own name
+/// (as `gen_ai.workflow.name` in its spans), not the object-name form.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 fn yaml(value: &Value) -> Result<String, TridentError> {
     yaml_serde::to_string(value)
         .map_err(|e| TridentError::Runtime(format!("cannot write the Kubernetes YAML: {e}")))
@@ -200,6 +215,13 @@ mod tests {
             default_image("My Flow"),
             "registry.example.com/trident-my-flow:latest"
         );
+    }
+
+    #[test]
+    fn resource_attributes_carry_the_workflow_name() {
+        assert_eq!(percent_encode("Daily Report_v2"), "Daily%20Report_v2");
+        assert_eq!(percent_encode("a=b,c%"), "a%3Db%2Cc%25");
+        assert_eq!(percent_encode("é"), "%C3%A9");
     }
 
     #[test]

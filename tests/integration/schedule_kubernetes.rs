@@ -102,6 +102,11 @@ fn a_cronjob_with_its_volume_ready_to_apply() {
             );
         }
     }
+    // The workflow's own name (as in its spans), percent-encoded as the OTel variable wants.
+    assert_eq!(
+        env("OTEL_RESOURCE_ATTRIBUTES"),
+        "trident.workflow=Nightly%20Report"
+    );
     assert!(
         env("OTEL_EXPORTER_OTLP_ENDPOINT")
             .as_str()
