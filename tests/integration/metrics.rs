@@ -6,9 +6,9 @@ use std::collections::HashMap;
 
 use prometheus_parse::{Sample, Scrape, Value as Metric};
 
-use crate::support::Fixture;
 use crate::support::fake_llm::{FakeLlm, FakeReply};
 use crate::support::http_recorder::HttpRecorder;
+use crate::support::{Fixture, Out};
 
 fn parse(text: &str) -> Vec<Sample> {
     let lines = text.lines().map(|l| Ok(l.to_string()));
@@ -60,6 +60,20 @@ fn promtool_check(text: &str) {
     );
 }
 
+/// The metrics file `rel` of `f`, checked (promtool where installed) and parsed.
+fn read_metrics(f: &Fixture, rel: &str) -> Vec<Sample> {
+    let text = std::fs::read_to_string(f.join(rel)).unwrap();
+    promtool_check(&text);
+    parse(&text)
+}
+
+/// `trident project run --dry-run -i {"name": "A"} <extra>` of the hello fixture `f`.
+fn hello_dry_run(f: &Fixture, extra: &[&str]) -> Out {
+    let mut args = vec!["project", "run", "--dry-run", "-i", r#"{"name": "A"}"#];
+    args.extend_from_slice(extra);
+    f.run(&args)
+}
+
 #[test]
 fn metrics_file_counts_the_run() {
     let fake = FakeLlm::start();
@@ -75,9 +89,7 @@ fn metrics_file_counts_the_run() {
         "out/trident.prom",
     ])
     .code(0);
-    let text = std::fs::read_to_string(f.join("out/trident.prom")).unwrap();
-    promtool_check(&text);
-    let samples = parse(&text);
+    let samples = read_metrics(&f, "out/trident.prom");
     let hello = ("workflow", "hello");
     assert_eq!(
         value(
@@ -143,6 +155,7 @@ fn metrics_file_counts_the_run() {
     assert_eq!(buckets.last().unwrap().count, 1.0);
     // No run id in any label.
     let run_id = f.last_run_id();
+    let text = std::fs::read_to_string(f.join("out/trident.prom")).unwrap();
     assert!(!text.contains(&run_id), "{text}");
     // The classic format, not OpenMetrics.
     assert!(
@@ -163,9 +176,7 @@ fn a_failed_run_counts_its_failure_and_keeps_the_last_success() {
     )
     .unwrap();
     f.run(&["project", "run", "-i", r#"{"n": 1}"#]).code(1);
-    let text = std::fs::read_to_string(f.join("m.prom")).unwrap();
-    promtool_check(&text);
-    let samples = parse(&text);
+    let samples = read_metrics(&f, "m.prom");
     let failing = ("workflow", "failing");
     assert_eq!(
         value(
@@ -209,8 +220,7 @@ fn manifest_metrics_file_is_relative_to_the_project() {
         "agent.tml",
         &format!("{manifest}\ntelemetry:\n  metrics_file: metrics/hello.prom\n"),
     );
-    f.run(&["project", "run", "--dry-run", "-i", r#"{"name": "A"}"#])
-        .code(0);
+    hello_dry_run(&f, &[]).code(0);
     let text = std::fs::read_to_string(f.join("metrics/hello.prom")).unwrap();
     assert!(text.contains("trident_runs_total{status=\"completed\",workflow=\"hello\"} 1"));
 }
@@ -220,19 +230,8 @@ fn a_dry_run_shows_its_models_with_zero_tokens() {
     // The mock answers report no tokens: the series exist at 0 (like the cost), so a
     // dashboard's query finds them from the first run on.
     let f = Fixture::new("hello");
-    f.run(&[
-        "project",
-        "run",
-        "--dry-run",
-        "-i",
-        r#"{"name": "A"}"#,
-        "--metrics-file",
-        "m.prom",
-    ])
-    .code(0);
-    let text = std::fs::read_to_string(f.join("m.prom")).unwrap();
-    promtool_check(&text);
-    let samples = parse(&text);
+    hello_dry_run(&f, &["--metrics-file", "m.prom"]).code(0);
+    let samples = read_metrics(&f, "m.prom");
     let labels = |direction| {
         [
             ("workflow", "hello"),
@@ -260,16 +259,7 @@ fn a_dry_run_shows_its_models_with_zero_tokens() {
 fn metrics_push_to_a_pushgateway() {
     let gateway = HttpRecorder::start();
     let f = Fixture::new("hello");
-    f.run(&[
-        "project",
-        "run",
-        "--dry-run",
-        "-i",
-        r#"{"name": "A"}"#,
-        "--metrics-push",
-        &format!("{}/", gateway.url()),
-    ])
-    .code(0);
+    hello_dry_run(&f, &["--metrics-push", &format!("{}/", gateway.url())]).code(0);
     let requests = gateway.requests();
     assert_eq!(requests.len(), 1, "{requests:#?}");
     let push = &requests[0];
@@ -307,19 +297,18 @@ fn unreachable_gateway_and_unwritable_file_only_warn() {
         .port();
     let f = Fixture::new("hello").file("blocker", "a file, not a folder");
     let started = std::time::Instant::now();
-    let out = f.run(&[
-        "project",
-        "run",
-        "--dry-run",
-        "-i",
-        r#"{"name": "A"}"#,
-        "-o",
-        "json",
-        "--metrics-file",
-        "blocker/m.prom",
-        "--metrics-push",
-        &format!("http://127.0.0.1:{port}"),
-    ]);
+    let push = format!("http://127.0.0.1:{port}");
+    let out = hello_dry_run(
+        &f,
+        &[
+            "-o",
+            "json",
+            "--metrics-file",
+            "blocker/m.prom",
+            "--metrics-push",
+            &push,
+        ],
+    );
     out.code(0);
     assert_eq!(out.json()["success"], true);
     assert!(
@@ -334,15 +323,7 @@ fn unreachable_gateway_and_unwritable_file_only_warn() {
 #[test]
 fn invalid_metrics_settings_stop_the_run_before_it_starts() {
     let f = Fixture::new("hello");
-    let out = f.run(&[
-        "project",
-        "run",
-        "--dry-run",
-        "-i",
-        r#"{"name": "A"}"#,
-        "--metrics-push",
-        "pushgateway:9091",
-    ]);
+    let out = hello_dry_run(&f, &["--metrics-push", "pushgateway:9091"]);
     out.code(2);
     assert!(out.stderr.contains("--metrics-push"), "{}", out.stderr);
     assert!(!f.join(".trident").exists());
