@@ -219,7 +219,12 @@ impl Shared {
             deadline = deadline.min(end);
         }
         let result = match &hook.action {
-            HookAction::Run { command } => run_command(command, &self.root, job, deadline),
+            HookAction::Run { command } => run_command(
+                command,
+                &self.root,
+                job,
+                deadline.saturating_duration_since(now),
+            ),
             HookAction::Webhook { url, headers } => post_event(url, headers, job, deadline),
         };
         if let Err(error) = result {
