@@ -14,6 +14,7 @@ use trident::metrics::{MetricsArgs, MetricsSettings};
 use trident::parsers::{format_size, parse_bool, parse_max_files, parse_size};
 use trident::project::yaml::parse_yaml;
 use trident::telemetry::otlp::settings::{OtlpSettings, OtlpSwitch};
+use trident::telemetry::section::TelemetrySection;
 use trident::telemetry::settings::TelemetrySettings;
 use trident::telemetry::{LevelSetting, Selector, TelemetryArgs};
 
@@ -39,8 +40,9 @@ fuzz_target!(|data: &[u8]| {
     }
     let lookup = |name: &str| env.get(name).cloned();
     let root = Path::new("/nonexistent");
-    let section = parse_yaml(section, Path::new("/nonexistent/agent.tml")).ok();
-    let section = section.as_ref().filter(|s| !s.is_null());
+    let manifest = Path::new("/nonexistent/agent.tml");
+    let section = parse_yaml(section, manifest).ok();
+    let section = TelemetrySection::new(section.as_ref().filter(|s| !s.is_null()), manifest);
     let _ = TelemetrySettings::resolve(&TelemetryArgs::default(), &lookup, section, root, root);
     let _ = MetricsSettings::resolve(&MetricsArgs::default(), &lookup, section, root, root);
     let _ = parse_hooks(section, Some(&lookup));
