@@ -170,13 +170,17 @@ pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &O
                     ));
                 }
             }
-            console.progress(format!("  Node {node_id} failed: {}", error.message));
-            tel.emit(Some(node_id), || Event::NodeFailed {
-                node_type: kind,
-                error: error.message.clone(),
-                error_type: error.error_type.clone(),
-                duration_ms: elapsed,
-            });
+            // After Ctrl-C/SIGTERM a node fails because its process was stopped: the run is
+            // interrupted (its hook wrote `workflow_interrupted`), this node was not failed.
+            if !ctx.runtime.is_interrupted() {
+                console.progress(format!("  Node {node_id} failed: {}", error.message));
+                tel.emit(Some(node_id), || Event::NodeFailed {
+                    node_type: kind,
+                    error: error.message.clone(),
+                    error_type: error.error_type.clone(),
+                    duration_ms: elapsed,
+                });
+            }
             return NodeRun {
                 trace,
                 output: None,
