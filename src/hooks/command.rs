@@ -126,13 +126,8 @@ mod tests {
             "{e}"
         );
         let started = Instant::now();
-        let e = run_command(
-            "sleep 30",
-            dir.path(),
-            &job(),
-            Duration::from_millis(200),
-        )
-        .unwrap_err();
+        let e =
+            run_command("sleep 30", dir.path(), &job(), Duration::from_millis(200)).unwrap_err();
         assert!(e.starts_with("timed out after 200ms"), "{e}");
         assert!(started.elapsed() < Duration::from_secs(5));
     }
