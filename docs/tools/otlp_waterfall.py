@@ -21,6 +21,17 @@ import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 
+def serve(handler):
+    """Serves `handler` quietly on a free port of 127.0.0.1, printing its URL, until Ctrl-C."""
+    handler.log_message = lambda self, *args: None
+    server = HTTPServer(("127.0.0.1", 0), handler)
+    print(f"http://127.0.0.1:{server.server_port}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
 def receive(out_dir):
     os.makedirs(out_dir, exist_ok=True)
     count = [0]
@@ -38,15 +49,7 @@ def receive(out_dir):
             self.end_headers()
             self.wfile.write(b"{}")
 
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    print(f"http://127.0.0.1:{server.server_port}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    serve(Handler)
 
 
 def fake_anthropic():
@@ -66,15 +69,7 @@ def fake_anthropic():
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    print(f"http://127.0.0.1:{server.server_port}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    serve(Handler)
 
 
 def load_spans(in_dir):
