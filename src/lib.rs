@@ -25,7 +25,8 @@
 //! - [`colour_choice`]: whether output gets colours (terminal, `NO_COLOR`, `TERM=dumb`).
 //! - [`python_json`]: JSON text as the original's Python `json.dumps` wrote it.
 //! - [`settings`]: the run's environment (process + `.env` overlay) and runtime settings,
-//!   resolved once before the run.
+//!   resolved once before the run; [`trigger_depth`]: how deep a chain of fire-and-forget
+//!   triggered runs may go.
 //! - [`eventlog`]: reading event files (numbered lines, follow by name, a run's file).
 //! - [`board`]: one run's node states folded from its events, drawn as live progress
 //!   (`project run --progress`) and by `project watch`.
@@ -66,6 +67,7 @@ pub mod tail_buffer;
 pub mod telemetry;
 pub mod template;
 pub mod tools;
+pub mod trigger_depth;
 
 pub use error::{Result, TridentError};
 pub use exit::ExitCode;

@@ -3,7 +3,8 @@
 //! runtime settings resolved from it and validated before any node runs
 //! (`TRIDENT_MAX_PARALLEL`, `TRIDENT_RETRY_BASE_MS`, `TRIDENT_PROVIDER_TIMEOUT_SECS`,
 //! `TRIDENT_PYTHON`, `TRIDENT_CLAUDE_BIN`, `TRIDENT_MAX_INPUT_SIZE`,
-//! `TRIDENT_MAX_OUTPUT_SIZE`, provider keys and URLs).
+//! `TRIDENT_MAX_OUTPUT_SIZE`, `TRIDENT_TRIGGER_DEPTH`, `TRIDENT_MAX_TRIGGER_DEPTH`, the
+//! temporary folder, provider keys and URLs).
 //!
 //! Raw -> resolved, as the telemetry settings do: a bad value is an error naming the
 //! variable and where it came from (the environment or `.env`), exit 2 before the run. The
@@ -21,6 +22,7 @@ use crate::output_limit::{
     DEFAULT_MAX_OUTPUT_SIZE, MAX_OUTPUT_SIZE_VAR, MIN_MAX_OUTPUT_SIZE, OutputLimit,
 };
 use crate::providers::{EnvLookup, ProviderSettings};
+use crate::trigger_depth::{MAX_TRIGGER_DEPTH_VAR, TRIGGER_DEPTH_VAR, TriggerDepth};
 
 /// Variable: most nodes running at once (default 64).
 pub const MAX_PARALLEL_VAR: &str = "TRIDENT_MAX_PARALLEL";
@@ -129,6 +131,9 @@ pub struct RunSettings {
     pub max_input_bytes: u64,
     /// `TRIDENT_MAX_OUTPUT_SIZE`: the most a tool or agent CLI hands over in one piece.
     pub output_limit: OutputLimit,
+    /// `TRIDENT_TRIGGER_DEPTH` and `TRIDENT_MAX_TRIGGER_DEPTH`: this run's place in a chain
+    /// of fire-and-forget triggered runs, and the chain's limit.
+    pub trigger_depth: TriggerDepth,
 }
 
 impl RunSettings {
@@ -158,6 +163,14 @@ impl RunSettings {
             DEFAULT_MAX_OUTPUT_SIZE as u64,
             MIN_MAX_OUTPUT_SIZE as u64,
         )?);
+        let trigger_depth = TriggerDepth::new(
+            count_setting(&env, TRIGGER_DEPTH_VAR, 0)?,
+            count_setting(
+                &env,
+                MAX_TRIGGER_DEPTH_VAR,
+                crate::trigger_depth::DEFAULT_MAX_TRIGGER_DEPTH,
+            )?,
+        );
         Ok(RunSettings {
             env: Arc::new(env),
             max_parallel,
@@ -165,8 +178,23 @@ impl RunSettings {
             python,
             max_input_bytes,
             output_limit,
+            trigger_depth,
         })
     }
+}
+
+/// Count variable `name` of `env` (`default` when unset or empty); an error naming the
+/// variable and its source when it is not a whole number of 0 or more.
+fn count_setting(env: &Environment, name: &str, default: usize) -> Result<usize, TridentError> {
+    let Some(value) = env.get(name).map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(default);
+    };
+    value.parse::<usize>().map_err(|_| {
+        TridentError::Validation(format!(
+            "{name} (from {}) must be a whole number of 0 or more, got '{value}'",
+            env.source(name)
+        ))
+    })
 }
 
 /// Size variable `name` of `env` in bytes (`default` when unset or empty); an error naming
@@ -239,6 +267,37 @@ mod tests {
             RunSettings::resolve(env(&[(MAX_PARALLEL_VAR, "8")], &[(PYTHON_VAR, "py")])).unwrap();
         assert_eq!(ok.max_parallel, 8);
         assert_eq!(ok.python, Some(OsString::from("py")));
+    }
+
+    #[test]
+    fn trigger_depths_are_whole_numbers() {
+        let unset = RunSettings::resolve(env(&[], &[])).unwrap();
+        assert_eq!(unset.trigger_depth, TriggerDepth::default());
+        let set = RunSettings::resolve(env(
+            &[(TRIGGER_DEPTH_VAR, "4")],
+            &[(MAX_TRIGGER_DEPTH_VAR, " 9 ")],
+        ))
+        .unwrap();
+        assert_eq!(set.trigger_depth, TriggerDepth::new(4, 9));
+        for (process, dotenv, expected) in [
+            (
+                &[(TRIGGER_DEPTH_VAR, "-1")][..],
+                &[][..],
+                "TRIDENT_TRIGGER_DEPTH (from the environment) must be a whole number of 0 or \
+                 more, got '-1'",
+            ),
+            (
+                &[],
+                &[(MAX_TRIGGER_DEPTH_VAR, "deep")],
+                "TRIDENT_MAX_TRIGGER_DEPTH (from the project's .env) must be a whole number of 0 \
+                 or more, got 'deep'",
+            ),
+        ] {
+            let e = RunSettings::resolve(env(process, dotenv))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(expected), "{e}");
+        }
     }
 
     #[test]

@@ -89,6 +89,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
         providers: ProviderClients::new(environment.lookup()),
         env_overlay: Arc::new(environment.overlay()),
         output_limit: run_settings.output_limit,
+        trigger_depth: run_settings.trigger_depth,
         ..Runtime::default()
     };
     let max_cost = max_cost(args.max_cost.as_deref(), env("TRIDENT_MAX_COST"))?;

@@ -86,6 +86,9 @@ pub struct Runtime {
     pub env_overlay: Arc<Vec<(String, String)>>,
     /// `TRIDENT_MAX_OUTPUT_SIZE`: the longest agent CLI line read (tools get it from `tools`).
     pub output_limit: crate::output_limit::OutputLimit,
+    /// This process's place in a chain of fire-and-forget triggered runs (the same for its
+    /// sub-workflows: they run in this process), and the chain's limit.
+    pub trigger_depth: crate::trigger_depth::TriggerDepth,
 }
 
 impl Runtime {

@@ -154,6 +154,11 @@ pub fn run_trigger(
     };
     match trigger.mode {
         TriggerMode::FireAndForget => {
+            let chain = ctx
+                .runtime
+                .trigger_depth
+                .next_run_env(node_id)
+                .map_err(trigger_error)?;
             ctx.runtime.console.progress(format!(
                 "  Triggering workflow (fire-and-forget): {}",
                 trigger.workflow_path
@@ -173,6 +178,8 @@ pub fn run_trigger(
             }
             // The triggered run joins this run's trace and exports where this run does.
             cmd.envs(ctx.tel.triggered_run_env(node_id));
+            // Its place in the chain of fire-and-forget runs, and the chain's limit.
+            cmd.envs(chain);
             {
                 use std::os::unix::process::CommandExt;
                 cmd.process_group(0);

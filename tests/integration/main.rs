@@ -32,5 +32,6 @@ mod settings;
 mod signals;
 mod sub_workflow_spend;
 mod telemetry;
+mod trigger_depth;
 mod watched_artifacts;
 mod watching;
