@@ -93,6 +93,11 @@ os.chmod("agent_line/bin/claude", 0o755)
 project("self_trigger", head + "nodes:\n  input: {type: input}\n"
         "  again: {type: trigger, workflow: ., mode: fire-and-forget}\n  output: {type: output}\n"
         "edges:\n  a: {from: input, to: again, mapping: {x: x}}\n  b: {from: again, to: output}\n")
+# The same behind a condition that stays true: accepted, bounded at run time.
+project("self_trigger_if", head + "nodes:\n  input: {type: input}\n"
+        "  again: {type: trigger, workflow: ., mode: fire-and-forget, condition: \"x == 1\"}\n"
+        "  output: {type: output}\n"
+        "edges:\n  a: {from: input, to: again, mapping: {x: x}}\n  b: {from: again, to: output}\n")
 PY
 
 # Trident's own peak RSS (VmHWM, children not counted) and wall time, into peak.txt.
@@ -165,6 +170,25 @@ for case in $cases; do
       for p in sh_stdout sh_stderr sh_event py_print py_stderr py_result py_emit agent_line; do
         row "100 MB line: $p" "${run[@]}" "$p" -o json
       done ;;
-    recursion) row "fire-and-forget trigger of itself: run" "${run[@]}" self_trigger ;;
+    recursion)
+      row "fire-and-forget trigger of itself: run" "${run[@]}" self_trigger
+      row "the same behind a condition that stays true: run" project run self_trigger_if -i '{"x": 1}'
+      # The detached chain goes on after that run: wait (at most 10 minutes) for all its runs
+      # to end, one of them failed at TRIDENT_MAX_TRIGGER_DEPTH.
+      python3 - self_trigger_if/.trident/runs/manifest.json <<'PY'
+import json, sys, time
+for _ in range(6000):
+    try:
+        runs = json.load(open(sys.argv[1]))["runs"]
+    except (OSError, ValueError):
+        runs = []
+    failed = [r for r in runs if r["status"] == "failed"]
+    if failed and all(r["status"] != "running" for r in runs):
+        break
+    time.sleep(0.1)
+last = (failed or [{}])[-1].get("error_summary") or "no run failed: the chain did not stop"
+print(f"| {'  its detached chain: ' + str(len(runs)) + ' runs in all':<52} |      |         |         | {last[:110]}")
+PY
+      ;;
   esac
 done
