@@ -21,6 +21,7 @@
 //!   CLIs): their process groups, stopped on interruption or when trident dies, and their
 //!   output pipes; [`output_limit`] (`TRIDENT_MAX_OUTPUT_SIZE`) and [`tail_buffer`]: how much
 //!   of what they print is taken in.
+//! - [`temp_folder`]: where trident's own temporary files go (`TMPDIR`), resolved once.
 //! - [`parsers`]: every parser of untrusted text in one place (fuzz targets, properties).
 //! - [`colour_choice`]: whether output gets colours (terminal, `NO_COLOR`, `TERM=dumb`).
 //! - [`python_json`]: JSON text as the original's Python `json.dumps` wrote it.
@@ -65,6 +66,7 @@ pub mod python_json;
 pub mod settings;
 pub mod tail_buffer;
 pub mod telemetry;
+pub mod temp_folder;
 pub mod template;
 pub mod tools;
 pub mod trigger_depth;

@@ -22,6 +22,7 @@ use crate::output_limit::{
     DEFAULT_MAX_OUTPUT_SIZE, MAX_OUTPUT_SIZE_VAR, MIN_MAX_OUTPUT_SIZE, OutputLimit,
 };
 use crate::providers::{EnvLookup, ProviderSettings};
+use crate::temp_folder::{TMPDIR_VAR, TempFolder};
 use crate::trigger_depth::{MAX_TRIGGER_DEPTH_VAR, TRIGGER_DEPTH_VAR, TriggerDepth};
 
 /// Variable: most nodes running at once (default 64).
@@ -44,8 +45,10 @@ pub struct Environment {
 
 impl Environment {
     /// The process environment as it is now, over `dotenv` (the project's `.env` values).
+    /// A name or value that is not UTF-8 is kept with U+FFFD for its bad bytes (children
+    /// still inherit the real one): `std::env::vars` would panic on it.
     pub fn capture(dotenv: &IndexMap<String, String>) -> Environment {
-        Environment::from_parts(std::env::vars().collect(), dotenv.clone())
+        Environment::from_parts(text_vars(std::env::vars_os()), dotenv.clone())
     }
 
     /// An environment made of these variables (tests pass their own).
@@ -116,6 +119,17 @@ impl Environment {
     }
 }
 
+/// `vars` as text, bad UTF-8 replaced.
+fn text_vars(vars: impl Iterator<Item = (OsString, OsString)>) -> HashMap<String, String> {
+    vars.map(|(k, v)| {
+        (
+            k.to_string_lossy().into_owned(),
+            v.to_string_lossy().into_owned(),
+        )
+    })
+    .collect()
+}
+
 /// The runtime settings of a run, resolved and validated once.
 #[derive(Debug, Clone)]
 pub struct RunSettings {
@@ -134,6 +148,8 @@ pub struct RunSettings {
     /// `TRIDENT_TRIGGER_DEPTH` and `TRIDENT_MAX_TRIGGER_DEPTH`: this run's place in a chain
     /// of fire-and-forget triggered runs, and the chain's limit.
     pub trigger_depth: TriggerDepth,
+    /// `TMPDIR`, else `/tmp`: where trident writes its own temporary files.
+    pub temp_folder: TempFolder,
 }
 
 impl RunSettings {
@@ -171,6 +187,7 @@ impl RunSettings {
                 crate::trigger_depth::DEFAULT_MAX_TRIGGER_DEPTH,
             )?,
         );
+        let temp_folder = TempFolder::from_var(env.get(TMPDIR_VAR));
         Ok(RunSettings {
             env: Arc::new(env),
             max_parallel,
@@ -179,6 +196,7 @@ impl RunSettings {
             max_input_bytes,
             output_limit,
             trigger_depth,
+            temp_folder,
         })
     }
 }
@@ -251,6 +269,20 @@ mod tests {
     }
 
     #[test]
+    fn variables_that_are_not_utf8_are_kept_as_text() {
+        use std::os::unix::ffi::OsStringExt;
+        let vars = text_vars(
+            [
+                (OsString::from("A"), OsString::from_vec(b"x\xffy".to_vec())),
+                (OsString::from_vec(b"B\xff".to_vec()), OsString::from("1")),
+            ]
+            .into_iter(),
+        );
+        assert_eq!(vars["A"], "x\u{fffd}y");
+        assert_eq!(vars["B\u{fffd}"], "1");
+    }
+
+    #[test]
     fn bad_values_name_the_variable_and_its_source() {
         let e = RunSettings::resolve(env(&[], &[(MAX_PARALLEL_VAR, "lots")]))
             .unwrap_err()
@@ -267,6 +299,9 @@ mod tests {
             RunSettings::resolve(env(&[(MAX_PARALLEL_VAR, "8")], &[(PYTHON_VAR, "py")])).unwrap();
         assert_eq!(ok.max_parallel, 8);
         assert_eq!(ok.python, Some(OsString::from("py")));
+        assert_eq!(ok.temp_folder, TempFolder::default());
+        let tmp = RunSettings::resolve(env(&[], &[("TMPDIR", "/scratch")])).unwrap();
+        assert_eq!(tmp.temp_folder.path(), std::path::Path::new("/scratch"));
     }
 
     #[test]

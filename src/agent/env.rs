@@ -32,8 +32,8 @@ pub struct AgentEnv {
 
 impl AgentEnv {
     /// The environment of this process over `overlay` (the project's `.env` values): a
-    /// variable the process has wins.
-    pub fn from_process_over(overlay: &[(String, String)]) -> AgentEnv {
+    /// variable the process has wins. Read once, with the run's settings.
+    pub fn capture(overlay: &[(String, String)]) -> AgentEnv {
         let mut vars: Vec<(OsString, OsString)> = overlay
             .iter()
             .map(|(k, v)| (OsString::from(k), OsString::from(v)))

@@ -17,6 +17,7 @@ use serde_json::{Map, Value, json};
 use super::env::AgentEnv;
 use super::error::AgentError;
 use crate::project::McpServer;
+use crate::temp_folder::{TMPDIR_VAR, TempFolder};
 
 /// The CLI's MCP configuration for these servers.
 ///
@@ -83,11 +84,10 @@ pub struct McpConfigFile {
 impl McpConfigFile {
     /// Writes `config` to a new file in the temporary folder (`TMPDIR`, else `/tmp`).
     pub fn create(config: &Value, env: &AgentEnv, node_id: &str) -> Result<Self, AgentError> {
-        let dir = env
-            .get("TMPDIR")
-            .filter(|d| !d.is_empty())
-            .map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
-        let path = dir.join(format!("trident-mcp-{}.json", uuid::Uuid::new_v4()));
+        let dir = TempFolder::from_var(env.get(TMPDIR_VAR).as_deref());
+        let path = dir
+            .path()
+            .join(format!("trident-mcp-{}.json", uuid::Uuid::new_v4()));
         let failed = |error: std::io::Error| {
             AgentError::cli(format!(
                 "Agent '{node_id}': cannot write its MCP server configuration to {}: {error}",

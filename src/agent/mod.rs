@@ -34,11 +34,10 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-pub use env::CLAUDE_BIN_ENV;
+pub use env::{AgentEnv, CLAUDE_BIN_ENV};
 pub use error::{AgentError, CLI_AGENT_ERROR};
 pub use run::DEFAULT_TIMEOUT_SECS;
 
-use env::AgentEnv;
 use events::AgentEvents;
 
 use crate::output_limit::OutputLimit;
@@ -93,35 +92,15 @@ pub struct AgentStats {
 
 /// Runs an agent node through the Claude CLI, its turn and tool events going to
 /// `req.telemetry` as they happen.
-pub fn run_agent(req: &AgentRequest<'_>) -> Result<AgentOutcome, AgentError> {
-    run_agent_cancellable(req, &[], &|| false)
-}
-
-/// [`run_agent`], also stopping the CLI (its whole process group) within 100 ms once
+///
+/// `env` is the run's environment, read once before it started ([`AgentEnv::capture`]):
+/// for `TRIDENT_CLAUDE_BIN`, `${VAR}` in MCP settings, the temporary folder and the CLI's
+/// own environment. The CLI (its whole process group) is stopped within 100 ms once
 /// `cancelled` returns true, e.g. on Ctrl-C: the CLI runs in its own process group, so the
 /// terminal's signal does not reach it.
-///
-/// `overlay` (the project's `.env` values) adds to the process environment without
-/// overriding it: for `TRIDENT_CLAUDE_BIN`, `${VAR}` in MCP settings and the CLI's own
-/// environment.
 pub fn run_agent_cancellable(
     req: &AgentRequest<'_>,
-    overlay: &[(String, String)],
-    cancelled: &dyn Fn() -> bool,
-) -> Result<AgentOutcome, AgentError> {
-    run_agent_in_env(&AgentEnv::from_process_over(overlay), req, cancelled)
-}
-
-/// The Claude CLI agent nodes would run (`TRIDENT_CLAUDE_BIN`, else `claude` on `PATH`, in
-/// the process environment over `overlay`): checked before a real run starts any node.
-pub fn find_claude_cli(overlay: &[(String, String)]) -> Result<std::path::PathBuf, AgentError> {
-    AgentEnv::from_process_over(overlay).claude_program()
-}
-
-/// [`run_agent_cancellable`] with the environment `env` instead of the process's.
-pub(crate) fn run_agent_in_env(
     env: &AgentEnv,
-    req: &AgentRequest<'_>,
     cancelled: &dyn Fn() -> bool,
 ) -> Result<AgentOutcome, AgentError> {
     if req.telemetry.enabled() {

@@ -755,7 +755,7 @@ fn events_reach_real_telemetry_while_the_agent_works() {
         output_limit: crate::output_limit::OutputLimit::default(),
     };
     std::thread::scope(|scope| {
-        let agent = scope.spawn(|| run_agent_in_env(&setup.env, &req, &|| false));
+        let agent = scope.spawn(|| run_agent_cancellable(&req, &setup.env, &|| false));
         // The CLI pauses 0.6 s after its tool call: the event must be readable before the end.
         let deadline = Instant::now() + Duration::from_secs(5);
         while memory.events_named("agent_tool_called").is_empty() && Instant::now() < deadline {

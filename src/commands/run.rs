@@ -84,12 +84,15 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
             crate::tools::InterpreterSearch::from_vars(env),
             &environment.overlay(),
         )
-        .with_output_limit(run_settings.output_limit),
+        .with_output_limit(run_settings.output_limit)
+        .with_temp_folder(run_settings.temp_folder.clone()),
         schedule: Schedule::resolve(args.schedule, &env).map_err(TridentError::Validation)?,
         providers: ProviderClients::new(environment.lookup()),
         env_overlay: Arc::new(environment.overlay()),
+        agent_env: Arc::new(crate::agent::AgentEnv::capture(&environment.overlay())),
         output_limit: run_settings.output_limit,
         trigger_depth: run_settings.trigger_depth,
+        temp_folder: run_settings.temp_folder.clone(),
         ..Runtime::default()
     };
     let max_cost = max_cost(args.max_cost.as_deref(), env("TRIDENT_MAX_COST"))?;

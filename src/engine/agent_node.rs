@@ -50,7 +50,7 @@ pub fn run_agent_node(
         output_limit: ctx.runtime.output_limit,
     };
     let interrupted = || ctx.runtime.is_interrupted();
-    match run_agent_cancellable(&request, &ctx.runtime.env_overlay, &interrupted) {
+    match run_agent_cancellable(&request, &ctx.runtime.agent_env, &interrupted) {
         Ok(outcome) => {
             record(ctx, node_id, &outcome.stats, trace);
             Ok(outcome.output)

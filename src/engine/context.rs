@@ -82,13 +82,19 @@ pub struct Runtime {
     /// prompt node of the run and its sub-workflows.
     pub providers: ProviderClients,
     /// The project's `.env` values the process environment lacks: added to the
-    /// environment of agent CLIs (tools get them from `tools`).
+    /// environment of fire-and-forget triggered runs (tools get them from `tools`).
     pub env_overlay: Arc<Vec<(String, String)>>,
+    /// The environment of agent CLIs (the process's over the `.env` values), read once
+    /// before the run (empty by default).
+    pub agent_env: Arc<crate::agent::AgentEnv>,
     /// `TRIDENT_MAX_OUTPUT_SIZE`: the longest agent CLI line read (tools get it from `tools`).
     pub output_limit: crate::output_limit::OutputLimit,
     /// This process's place in a chain of fire-and-forget triggered runs (the same for its
     /// sub-workflows: they run in this process), and the chain's limit.
     pub trigger_depth: crate::trigger_depth::TriggerDepth,
+    /// `TMPDIR`, else `/tmp`: where trident's own temporary files go (tools get it from
+    /// `tools`).
+    pub temp_folder: crate::temp_folder::TempFolder,
 }
 
 impl Runtime {

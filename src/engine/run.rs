@@ -126,7 +126,7 @@ pub fn run_workflow(
         check_providers(project, &dag, &|name| env(name))?;
         check_agents_may_start(project)?;
         if let Some(agent) = project.agents.keys().next()
-            && let Err(e) = crate::agent::find_claude_cli(&runtime.env_overlay)
+            && let Err(e) = runtime.agent_env.claude_program()
         {
             return Err(TridentError::Validation(format!(
                 "Agent node '{agent}' cannot run: {} (a --dry-run calls no agent)",

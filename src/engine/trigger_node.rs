@@ -59,7 +59,7 @@ fn inputs_arguments(
                 .and_then(|()| std::fs::write(&path, &text))
                 .map(|()| path)
         }
-        None => write_new_temporary(node_id, &text),
+        None => write_new_temporary(ctx.runtime.temp_folder.path(), node_id, &text),
     };
     let path = written.map_err(|e| {
         trigger_error(format!(
@@ -70,10 +70,14 @@ fn inputs_arguments(
     Ok(("-f", path.into_os_string()))
 }
 
-/// A new file `trident-<node>-<pid>-<n>.inputs.json` in the temporary folder holding `text`.
-fn write_new_temporary(node_id: &str, text: &str) -> std::io::Result<std::path::PathBuf> {
+/// A new file `trident-<node>-<pid>-<n>.inputs.json` in `folder` (the temporary folder)
+/// holding `text`.
+fn write_new_temporary(
+    folder: &std::path::Path,
+    node_id: &str,
+    text: &str,
+) -> std::io::Result<std::path::PathBuf> {
     use std::io::Write;
-    let folder = std::env::temp_dir();
     let safe_node: String = node_id
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })

@@ -26,9 +26,10 @@ pub struct ProviderClients {
 }
 
 impl Default for ProviderClients {
-    /// Providers configured from the process environment.
+    /// Providers without any variable set (a run passes its resolved environment to
+    /// [`ProviderClients::new`]; nothing reads the process environment while nodes run).
     fn default() -> Self {
-        ProviderClients::new(Arc::new(|name: &str| std::env::var(name).ok()))
+        ProviderClients::new(Arc::new(|_: &str| None))
     }
 }
 

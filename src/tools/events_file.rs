@@ -41,10 +41,10 @@ pub struct EventsFile {
 }
 
 impl EventsFile {
-    /// Creates the folder and the empty file; lines over `limit` are refused.
-    pub fn create(limit: OutputLimit) -> io::Result<EventsFile> {
-        let folder =
-            std::env::temp_dir().join(format!("trident-events-{}", uuid::Uuid::new_v4().simple()));
+    /// Creates a new folder in `temp_folder` and the empty file in it; lines over `limit`
+    /// are refused.
+    pub fn create(temp_folder: &Path, limit: OutputLimit) -> io::Result<EventsFile> {
+        let folder = temp_folder.join(format!("trident-events-{}", uuid::Uuid::new_v4().simple()));
         let mut builder = std::fs::DirBuilder::new();
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
@@ -201,7 +201,7 @@ mod tests {
     #[test]
     fn lines_are_reported_as_they_complete_and_the_folder_is_removed() {
         let recorder = Recorder::default();
-        let mut events = EventsFile::create(OutputLimit::default()).unwrap();
+        let mut events = EventsFile::create(&std::env::temp_dir(), OutputLimit::default()).unwrap();
         let path = events.path().to_path_buf();
         let mut writer = std::fs::OpenOptions::new()
             .append(true)
@@ -246,7 +246,7 @@ mod tests {
     #[test]
     fn a_line_over_the_limit_is_reported_once_and_skipped_in_bounded_memory() {
         let recorder = Recorder::default();
-        let mut events = EventsFile::create(OutputLimit::new(2048)).unwrap();
+        let mut events = EventsFile::create(&std::env::temp_dir(), OutputLimit::new(2048)).unwrap();
         let mut writer = std::fs::OpenOptions::new()
             .append(true)
             .open(events.path())

@@ -66,6 +66,7 @@ use serde_json::{Map, Value};
 
 use crate::output_limit::OutputLimit;
 use crate::project::ToolDef;
+use crate::temp_folder::TempFolder;
 use tool_env::ToolEnv;
 
 pub use command_template::shell_quote;
@@ -87,6 +88,8 @@ pub struct ToolRunner {
     base_env: ToolEnv,
     /// The most bytes a tool hands over in one piece.
     output_limit: OutputLimit,
+    /// Where a shell tool's `$TRIDENT_EVENTS` file goes.
+    temp_folder: TempFolder,
 }
 
 impl ToolRunner {
@@ -109,7 +112,15 @@ impl ToolRunner {
             python: Arc::new(PythonPool::with_env(python, search, base_env.clone())),
             base_env,
             output_limit: OutputLimit::default(),
+            temp_folder: TempFolder::default(),
         }
+    }
+
+    /// This runner with `folder` (`TMPDIR`, resolved with the run's settings) for its
+    /// temporary files.
+    pub fn with_temp_folder(mut self, folder: TempFolder) -> ToolRunner {
+        self.temp_folder = folder;
+        self
     }
 
     /// This runner with `limit` (`TRIDENT_MAX_OUTPUT_SIZE`) on what a tool hands over.
@@ -143,9 +154,12 @@ impl ToolRunner {
                 tool,
                 inputs,
                 tool.timeout,
-                self.output_limit,
                 observer,
-                &self.base_env,
+                shell::ShellSettings {
+                    base_env: &self.base_env,
+                    limit: self.output_limit,
+                    temp_folder: self.temp_folder.path(),
+                },
             ),
             other => Err(ToolError::new(format!(
                 "Tool '{}' has unsupported type '{other}': use `type: python` or `type: shell`",

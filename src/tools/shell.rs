@@ -41,17 +41,32 @@ const SHELL_PROGRAM: &str = "sh";
 /// Prefix of the environment variables carrying the inputs.
 const INPUT_ENV_PREFIX: &str = "TRIDENT_INPUT_";
 
-/// Runs shell tool `tool` with `inputs` (and `base_env` added to its environment); returns
-/// the node's output.
+/// What every shell tool of a run shares, resolved with the run's settings.
+#[derive(Debug, Clone, Copy)]
+pub struct ShellSettings<'a> {
+    /// Added to each command's environment (the project's `.env` overlay).
+    pub base_env: &'a ToolEnv,
+    /// `TRIDENT_MAX_OUTPUT_SIZE`.
+    pub limit: OutputLimit,
+    /// Where each call's `$TRIDENT_EVENTS` file goes (`TMPDIR`, else `/tmp`).
+    pub temp_folder: &'a Path,
+}
+
+/// Runs shell tool `tool` with `inputs` and the run's `settings`; returns the node's
+/// output.
 pub fn run_shell_tool(
     project_root: &Path,
     tool: &ToolDef,
     inputs: &Map<String, Value>,
     timeout: Option<Duration>,
-    limit: OutputLimit,
     observer: &dyn ToolObserver,
-    base_env: &ToolEnv,
+    settings: ShellSettings<'_>,
 ) -> Result<Map<String, Value>, ToolError> {
+    let ShellSettings {
+        base_env,
+        limit,
+        temp_folder,
+    } = settings;
     let Some(template) = tool
         .command
         .as_deref()
@@ -79,11 +94,11 @@ pub fn run_shell_tool(
         .arg("-c")
         .arg(&command_line)
         .current_dir(project_root);
-    let mut events = EventsFile::create(limit).map_err(|error| {
+    let mut events = EventsFile::create(temp_folder, limit).map_err(|error| {
         ToolError::new(format!(
             "Shell tool '{}': cannot create its $TRIDENT_EVENTS file in {}: {error}",
             tool.id,
-            std::env::temp_dir().display()
+            temp_folder.display()
         ))
     })?;
     let mut env = base_env.clone();
@@ -211,9 +226,12 @@ mod tests {
             &shell_tool("sh_tool", command),
             &inputs(input),
             Some(Duration::from_secs(30)),
-            OutputLimit::default(),
             &IgnoreReports,
-            &ToolEnv::new(),
+            ShellSettings {
+                base_env: &ToolEnv::new(),
+                limit: OutputLimit::default(),
+                temp_folder: &std::env::temp_dir(),
+            },
         )
         .map(Value::Object)
     }
@@ -312,9 +330,12 @@ mod tests {
             &tool,
             &Map::new(),
             None,
-            OutputLimit::default(),
             &IgnoreReports,
-            &ToolEnv::new(),
+            ShellSettings {
+                base_env: &ToolEnv::new(),
+                limit: OutputLimit::default(),
+                temp_folder: &std::env::temp_dir(),
+            },
         )
         .unwrap_err();
         assert!(
@@ -329,9 +350,12 @@ mod tests {
                 &tool,
                 &Map::new(),
                 None,
-                OutputLimit::default(),
                 &IgnoreReports,
-                &ToolEnv::new()
+                ShellSettings {
+                    base_env: &ToolEnv::new(),
+                    limit: OutputLimit::default(),
+                    temp_folder: &std::env::temp_dir(),
+                },
             )
             .is_err()
         );
@@ -348,9 +372,12 @@ mod tests {
             // Long enough for a loaded machine to start bash and print (the message must
             // carry the stderr so far), far shorter than the `sleep`.
             Some(Duration::from_secs(3)),
-            OutputLimit::default(),
             &IgnoreReports,
-            &ToolEnv::new(),
+            ShellSettings {
+                base_env: &ToolEnv::new(),
+                limit: OutputLimit::default(),
+                temp_folder: &std::env::temp_dir(),
+            },
         )
         .unwrap_err();
         // Killed, not waited for: the sleep would have taken 30 s.

@@ -146,3 +146,31 @@ fn an_input_file_over_the_size_limit_is_refused_before_it_is_read() {
         out.stderr
     );
 }
+
+#[test]
+fn a_variable_that_is_not_utf8_is_no_crash() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let f = Fixture::new("hello");
+    let run = |name: &str| {
+        let out = f
+            .command(&["project", "run", "--dry-run", "-i", r#"{"name": "x"}"#])
+            .env(name, OsStr::from_bytes(b"8\xff"))
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // Any variable: it used to panic while the environment was read (exit 101).
+    let (code, stderr) = run("SOME_VARIABLE");
+    assert_eq!(code, Some(0), "{stderr}");
+    // One trident reads: an error naming it.
+    let (code, stderr) = run("TRIDENT_MAX_PARALLEL");
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("TRIDENT_MAX_PARALLEL (from the environment) must be a positive integer"),
+        "{stderr}"
+    );
+}
