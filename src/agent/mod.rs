@@ -1,7 +1,7 @@
 //! Agent nodes: a prompt handed to the Claude Code CLI, which works in the node's `cwd`
 //! with its tools and MCP servers for up to `max_turns` turns, streaming its progress.
 //!
-//! [`run_agent`] runs `claude -p PROMPT --output-format stream-json --verbose ...` (see
+//! [`run_agent_cancellable`] runs `claude -p PROMPT --output-format stream-json --verbose ...` (see
 //! `command`), reads its JSON lines as they arrive (`stream`), reports each turn and tool
 //! call to telemetry at once (`turns`), and turns the final `result` line into the node's
 //! output (`output`) with its session id, turns, cost and tokens. The process side
