@@ -16,7 +16,8 @@
 //! - [`telemetry`]: the event stream (events, emitter, writer, sinks, formats).
 //! - [`analysis`]: reports of runs from artifacts and telemetry files (`show`, `stats`).
 //! - [`metrics`] and [`hooks`]: Prometheus metrics and event hooks, sinks of that stream;
-//!   [`delivery`]: their best-effort HTTP sends (Pushgateway, webhooks).
+//!   [`delivery`]: their best-effort HTTP sends (Pushgateway, webhooks);
+//!   [`resolve_once`]: host lookups once per HTTP client (providers, OTLP), not per request.
 //! - [`process_group`], [`death_watch`] and [`pipe_reader`]: child processes (tools, agent
 //!   CLIs): their process groups, stopped on interruption or when trident dies, and their
 //!   output pipes; [`output_limit`] (`TRIDENT_MAX_OUTPUT_SIZE`) and [`tail_buffer`]: how much
@@ -63,6 +64,7 @@ pub mod process_group;
 pub mod project;
 pub mod providers;
 pub mod python_json;
+pub mod resolve_once;
 pub mod settings;
 pub mod tail_buffer;
 pub mod telemetry;

@@ -8,6 +8,9 @@
 //! on the next level. A pooled connection is probed before reuse, so one the server closed
 //! while idle is dropped and a fresh one is opened.
 //!
+//! The endpoint's host is looked up once per client (per run), not before every request
+//! ([`crate::resolve_once`]): `ureq` would start a thread for each lookup.
+//!
 //! Error statuses are returned as responses, not errors, so that the retry loop sees the
 //! status, the body and the `Retry-After` headers. Redirects are not followed: a POST cannot
 //! be replayed safely, and a redirect usually means the base URL is wrong.
@@ -69,7 +72,7 @@ impl HttpClient {
             .max_idle_age(IDLE_CONNECTION_AGE)
             .build();
         HttpClient {
-            agent: config.into(),
+            agent: crate::resolve_once::agent_resolving_once(config),
             request_timeout: settings.request_timeout,
             connect_timeout: settings.connect_timeout,
         }

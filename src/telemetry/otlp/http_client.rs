@@ -2,47 +2,11 @@
 //! runtime): one POST per export request from the export thread, bounded by the export
 //! timeout, a failure said with the HTTP status and its reason, or why no answer came. The
 //! connection is kept alive between requests and the collector's address is resolved once
-//! per run.
+//! per run ([`crate::resolve_once`]).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
-use ureq::config::Config;
-use ureq::http::Uri;
-use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
-use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
-
-/// Resolves each collector address once, then answers from memory: ureq's resolver, given
-/// a timeout, starts a thread for every request to bound the lookup (a 1000-node run sends
-/// a dozen requests, each of which then paid a thread start, even for `127.0.0.1`).
-#[derive(Debug, Default)]
-struct ResolveOnce {
-    resolver: DefaultResolver,
-    known: Mutex<HashMap<String, ResolvedSocketAddrs>>,
-}
-
-impl Resolver for ResolveOnce {
-    fn resolve(
-        &self,
-        uri: &Uri,
-        config: &Config,
-        timeout: NextTimeout,
-    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        let key = format!(
-            "{}://{}",
-            uri.scheme_str().unwrap_or_default(),
-            uri.authority().map(|a| a.as_str()).unwrap_or_default()
-        );
-        let known = |k: &str| crate::telemetry::queue::lock(&self.known).get(k).cloned();
-        if let Some(addresses) = known(&key) {
-            return Ok(addresses);
-        }
-        let addresses = self.resolver.resolve(uri, config, timeout)?;
-        crate::telemetry::queue::lock(&self.known).insert(key, addresses.clone());
-        Ok(addresses)
-    }
-}
+use crate::resolve_once::agent_resolving_once;
 
 /// Posts export requests to a collector.
 #[derive(Debug)]
@@ -61,11 +25,7 @@ impl OtlpHttp {
             .http_status_as_error(false)
             .build();
         OtlpHttp {
-            agent: ureq::Agent::with_parts(
-                config,
-                DefaultConnector::default(),
-                ResolveOnce::default(),
-            ),
+            agent: agent_resolving_once(config),
             headers,
         }
     }
