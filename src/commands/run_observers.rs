@@ -15,8 +15,8 @@ use crate::hooks::{HookRunner, HookSink, parse_hooks};
 use crate::metrics::publish::publish;
 use crate::metrics::{MetricsArgs, MetricsSettings, MetricsSink};
 use crate::telemetry::{
-    Category, DestinationOptions, EventFilter, EventKind, Format, Notices, Selector, Telemetry,
-    TelemetryBuilder, TelemetrySection,
+    Category, DestinationOptions, EventFilter, EventKind, Format, Notices, RunEndWait, Selector,
+    Telemetry, TelemetryBuilder, TelemetrySection,
 };
 
 /// How long the end of a run waits for the writer to hand the last events to the hooks.
@@ -63,6 +63,9 @@ impl RunObservers {
             let options =
                 DestinationOptions::new(EventFilter::new(None, &selectors), Format::Jsonl);
             builder = builder.destination(Box::new(HookSink::new(runner.clone())), options);
+            // The failures of hooks fired by earlier events come before the run's last
+            // event (those of hooks on that event can only follow it).
+            builder = builder.before_run_ends(RunEndWait::new(runner.settle_fn()));
         }
         builder
     }

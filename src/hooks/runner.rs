@@ -130,18 +130,52 @@ impl HookRunner {
         self.shared.changed.notify_one();
     }
 
-    /// Waits for queued and running hooks, at most the longest hook timeout (and a moment
-    /// to reap what was killed); hooks that could not start by then are reported as failed. Call before the telemetry stream
-    /// stops, so their `hook_failed` events are written.
-    pub fn finish(&self) {
-        let longest = self
-            .shared
+    /// The longest hook timeout.
+    fn longest_timeout(&self) -> Duration {
+        self.shared
             .hooks
             .iter()
             .map(|h| h.timeout)
             .max()
-            .unwrap_or(Duration::ZERO);
-        let end = Instant::now() + longest;
+            .unwrap_or(Duration::ZERO)
+    }
+
+    /// Waits until the hooks queued so far have run (and reported their failures), at most
+    /// the longest hook timeout and a moment to reap what was killed; new hooks are still
+    /// accepted. Run before a run's last event, so that the `hook_failed` of hooks fired by
+    /// earlier events comes before it.
+    pub fn settle(&self) {
+        let wait_until = Instant::now() + self.longest_timeout() + REPORT_GRACE;
+        let mut state = self.shared.lock();
+        while !state.jobs.is_empty() || state.busy > 0 {
+            let now = Instant::now();
+            if now >= wait_until {
+                break;
+            }
+            state = match self.shared.changed.wait_timeout(state, wait_until - now) {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+    }
+
+    /// [`HookRunner::settle`] as a function that does not keep the runner alive (the
+    /// telemetry stream holds it, and the runner holds the stream).
+    pub fn settle_fn(&self) -> impl Fn() + Send + Sync + 'static {
+        let shared = Arc::downgrade(&self.shared);
+        move || {
+            if let Some(shared) = shared.upgrade() {
+                HookRunner { shared }.settle();
+            }
+        }
+    }
+
+    /// Waits for queued and running hooks, at most the longest hook timeout (and a moment
+    /// to reap what was killed); hooks that could not start by then are reported as
+    /// failed. Call before the telemetry stream stops, so their `hook_failed` events are
+    /// written.
+    pub fn finish(&self) {
+        let end = Instant::now() + self.longest_timeout();
         let mut state = self.shared.lock();
         state.end = Some(end);
         self.shared.changed.notify_all();
@@ -331,6 +365,27 @@ mod tests {
         let lines = lines.lock().unwrap();
         assert_eq!(lines.len(), 1, "{lines:?}");
         assert!(lines[0].contains("hook 1 (run exit 4) failed on node_failed"));
+    }
+
+    #[test]
+    fn settle_waits_for_the_hooks_so_far_and_keeps_accepting_new_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = "sleep 0.2; echo $TRIDENT_NODE_ID >> log";
+        let runner = HookRunner::new(
+            vec![hook(script, 10_000)],
+            dir.path().into(),
+            Notices::capture().0,
+        );
+        runner.submit(job(1));
+        runner.submit(job(2));
+        runner.settle_fn()();
+        let log = std::fs::read_to_string(dir.path().join("log")).unwrap();
+        assert_eq!(log.lines().count(), 2, "{log}");
+        // Not ended: a later event's hook still runs.
+        runner.submit(job(3));
+        runner.finish();
+        let log = std::fs::read_to_string(dir.path().join("log")).unwrap();
+        assert!(log.lines().any(|l| l == "n3"), "{log}");
     }
 
     #[test]

@@ -14,6 +14,7 @@ use super::guard::{SHUTDOWN_TIMEOUT, TelemetryGuard};
 use super::notice::Notices;
 use super::propagation::Propagation;
 use super::queue::EventQueue;
+use super::run_end_wait::RunEndWait;
 use super::settings::TelemetrySettings;
 use super::sink::{FileSink, Rotation, Sink, StdoutSink};
 use super::writer::{EventWriter, FLUSH_INTERVAL};
@@ -32,6 +33,7 @@ pub struct TelemetryBuilder {
     flush_interval: Duration,
     shutdown_timeout: Duration,
     notices: Notices,
+    run_end_waits: Vec<RunEndWait>,
 }
 
 impl TelemetryBuilder {
@@ -46,7 +48,16 @@ impl TelemetryBuilder {
             flush_interval: FLUSH_INTERVAL,
             shutdown_timeout: SHUTDOWN_TIMEOUT,
             notices: Notices::stderr(),
+            run_end_waits: Vec::new(),
         }
+    }
+
+    /// Runs `wait` before each top-level run's `workflow_completed`/`workflow_failed` is
+    /// queued, once the earlier events are handed to the destinations (see
+    /// [`RunEndWait`]).
+    pub fn before_run_ends(mut self, wait: RunEndWait) -> Self {
+        self.run_end_waits.push(wait);
+        self
     }
 
     /// Values to redact wherever they appear.
@@ -134,6 +145,7 @@ impl TelemetryBuilder {
             filter: mask,
             propagation: settings.otlp.as_ref().map(Propagation::new),
             triggered_env: settings.triggered_run_env(),
+            run_end_waits: self.run_end_waits,
         });
         let writer = EventWriter::new(
             Arc::clone(&core),

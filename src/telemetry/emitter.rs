@@ -19,6 +19,7 @@ use super::guard::TelemetryGuard;
 use super::propagation::Propagation;
 use super::queue::EventQueue;
 use super::record::{NodeId, RunScope, ScopeId};
+use super::run_end_wait::{HAND_OVER_TIMEOUT, RunEndWait};
 use super::settings::TelemetrySettings;
 use super::sink::MemorySink;
 
@@ -32,6 +33,9 @@ pub(crate) struct Core {
     /// The stream's settings as variables, for `fire-and-forget` runs
     /// ([`TelemetrySettings::triggered_run_env`]).
     pub triggered_env: Vec<(&'static str, String)>,
+    /// What runs before a top-level run's `workflow_completed`/`workflow_failed` is
+    /// queued ([`RunEndWait`]).
+    pub run_end_waits: Vec<RunEndWait>,
 }
 
 /// The telemetry stream of one `trident` invocation. Cheap to clone.
@@ -259,6 +263,18 @@ impl RunHandle {
             && self.scope.parent_run_id.is_none()
         {
             p.root_started(*attempt);
+        }
+        if !self.core.run_end_waits.is_empty()
+            && self.scope.parent_run_id.is_none()
+            && matches!(
+                event,
+                Event::WorkflowCompleted { .. } | Event::WorkflowFailed { .. }
+            )
+        {
+            self.core.queue.flush(HAND_OVER_TIMEOUT);
+            for wait in &self.core.run_end_waits {
+                wait.run();
+            }
         }
         if !self.core.filter.allows_event(&event) {
             return;

@@ -20,7 +20,8 @@
 //! `record` (an event with its envelope), [`settings`] and [`args`] (flags, environment,
 //! manifest), [`section`] (the manifest's section and its file), `values` (value
 //! spellings), `clock` (time stamps), `emitter` (the handles),
-//! `builder` (starting a stream), `guard`, `notice` (stderr warnings), [`otlp`]
+//! `builder` (starting a stream), `guard`, `notice` (stderr warnings), `run_end_wait`
+//! (consumers' waits before a run's last event), [`otlp`]
 //! (OpenTelemetry export, a sink), [`trace_context`] and `propagation` (W3C trace context
 //! in, and out to tools, agent CLIs and triggered runs).
 //!
@@ -45,6 +46,7 @@ mod propagation;
 mod queue;
 mod record;
 pub mod redact;
+mod run_end_wait;
 pub mod section;
 pub mod settings;
 pub mod sink;
@@ -64,6 +66,7 @@ pub use guard::{SHUTDOWN_TIMEOUT, TelemetryGuard};
 pub use notice::Notices;
 pub use record::RunScope;
 pub use redact::{Redactor, secret_env_values};
+pub use run_end_wait::RunEndWait;
 pub use section::TelemetrySection;
 pub use settings::TelemetrySettings;
 pub use sink::{FileSink, MemorySink, Rotation, RunHistorySink, Sink, StdoutSink};

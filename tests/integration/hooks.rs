@@ -120,6 +120,42 @@ fn failing_missing_and_hanging_commands_are_reported_and_bounded() {
 }
 
 #[test]
+fn failures_of_hooks_on_earlier_events_come_before_the_runs_last_event() {
+    let f = hello_with_hooks(
+        "    - on: node_completed\n      run: sleep 0.3; exit 3\n\
+         \x20   - on: workflow_completed\n      run: exit 4\n",
+    );
+    let out = dry_run(&f, &["--telemetry"]);
+    out.code(0);
+    let names: Vec<String> = events(&out.stdout)
+        .iter()
+        .map(|e| {
+            let node = e["node_id"].as_str().unwrap_or("-");
+            format!("{} {node}", e["event"].as_str().unwrap())
+        })
+        .filter(|n| n.starts_with("hook_failed") || n.starts_with("workflow_completed"))
+        .collect();
+    // Each node's hook failed before the run ended (the run waited for them); the hook on
+    // `workflow_completed` itself can only fail after it.
+    let last = names
+        .iter()
+        .position(|n| n == "workflow_completed -")
+        .unwrap();
+    let mut before = names[..last].to_vec();
+    before.sort();
+    assert_eq!(
+        before,
+        [
+            "hook_failed greet",
+            "hook_failed input",
+            "hook_failed output"
+        ],
+        "{names:?}"
+    );
+    assert_eq!(names[last + 1..], ["hook_failed -"], "{names:?}");
+}
+
+#[test]
 fn hooks_run_without_a_telemetry_stream() {
     let f = hello_with_hooks("    - on: lifecycle\n      run: cat >> seen.jsonl\n");
     let out = dry_run(&f, &["-o", "json"]);
