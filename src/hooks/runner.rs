@@ -146,17 +146,11 @@ impl HookRunner {
     /// earlier events comes before it.
     pub fn settle(&self) {
         let wait_until = Instant::now() + self.longest_timeout() + REPORT_GRACE;
-        let mut state = self.shared.lock();
-        while !state.jobs.is_empty() || state.busy > 0 {
-            let now = Instant::now();
-            if now >= wait_until {
-                break;
-            }
-            state = match self.shared.changed.wait_timeout(state, wait_until - now) {
-                Ok((guard, _)) => guard,
-                Err(poisoned) => poisoned.into_inner().0,
-            };
-        }
+        let state = self.shared.lock();
+        drop(
+            self.shared
+                .wait_while(state, wait_until, |s| !s.jobs.is_empty() || s.busy > 0),
+        );
     }
 
     /// [`HookRunner::settle`] as a function that does not keep the runner alive (the
@@ -179,17 +173,9 @@ impl HookRunner {
         let mut state = self.shared.lock();
         state.end = Some(end);
         self.shared.changed.notify_all();
-        let wait_until = end + REPORT_GRACE;
-        while state.workers > 0 {
-            let now = Instant::now();
-            if now >= wait_until {
-                break;
-            }
-            state = match self.shared.changed.wait_timeout(state, wait_until - now) {
-                Ok((guard, _)) => guard,
-                Err(poisoned) => poisoned.into_inner().0,
-            };
-        }
+        let mut state = self
+            .shared
+            .wait_while(state, end + REPORT_GRACE, |s| s.workers > 0);
         let abandoned: Vec<HookJob> = state.jobs.drain(..).collect();
         drop(state);
         for job in abandoned {
@@ -207,6 +193,26 @@ impl Shared {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Waits on `state` while `busy` says so, until `wait_until` at the latest.
+    fn wait_while<'a>(
+        &self,
+        mut state: MutexGuard<'a, State>,
+        wait_until: Instant,
+        busy: impl Fn(&State) -> bool,
+    ) -> MutexGuard<'a, State> {
+        while busy(&state) {
+            let now = Instant::now();
+            if now >= wait_until {
+                break;
+            }
+            state = match self.changed.wait_timeout(state, wait_until - now) {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+        state
     }
 
     fn work(&self) {
