@@ -14,6 +14,7 @@ use super::command::run_command;
 use super::config::{Hook, HookAction};
 use super::job::HookJob;
 use super::webhook::post_event;
+use crate::delivery::DeliveryClient;
 use crate::telemetry::{Event, Notices, Telemetry};
 
 /// Hooks running at once, at most.
@@ -43,6 +44,9 @@ impl std::fmt::Debug for HookRunner {
 struct Shared {
     hooks: Vec<Hook>,
     root: PathBuf,
+    /// One HTTP client for every webhook of the run (kept-alive connections, one host
+    /// lookup).
+    webhooks: DeliveryClient,
     state: Mutex<State>,
     changed: Condvar,
     telemetry: OnceLock<Telemetry>,
@@ -68,6 +72,7 @@ impl HookRunner {
             shared: Arc::new(Shared {
                 hooks,
                 root,
+                webhooks: DeliveryClient::new(),
                 state: Mutex::new(State {
                     warned,
                     ..State::default()
@@ -265,7 +270,9 @@ impl Shared {
                 job,
                 deadline.saturating_duration_since(now),
             ),
-            HookAction::Webhook { url, headers } => post_event(url, headers, job, deadline),
+            HookAction::Webhook { url, headers } => {
+                post_event(&self.webhooks, url, headers, job, deadline)
+            }
         };
         if let Err(error) = result {
             self.failed(job, error);

@@ -5,22 +5,24 @@
 use std::time::Instant;
 
 use super::job::HookJob;
-use crate::delivery::{Delivery, deliver};
+use crate::delivery::{Delivery, DeliveryClient};
 
-/// Posts `job`'s event to `url` before `deadline`.
+/// Posts `job`'s event to `url` before `deadline`, through `client` (the run's).
 pub fn post_event(
+    client: &DeliveryClient,
     url: &str,
     headers: &[(String, String)],
     job: &HookJob,
     deadline: Instant,
 ) -> Result<(), String> {
-    deliver(&Delivery {
-        method: "POST",
-        url,
-        headers,
-        content_type: "application/json",
-        body: &job.line,
-        timeout: deadline.saturating_duration_since(Instant::now()),
-    })
-    .map(|_| ())
+    client
+        .deliver(&Delivery {
+            method: "POST",
+            url,
+            headers,
+            content_type: "application/json",
+            body: &job.line,
+            timeout: deadline.saturating_duration_since(Instant::now()),
+        })
+        .map(|_| ())
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::registry::{CONTENT_TYPE, MetricsRegistry, names};
 use super::settings::MetricsSettings;
 use crate::artifacts::atomic::write_atomic;
-use crate::delivery::{Delivery, deliver};
+use crate::delivery::{Delivery, DeliveryClient};
 
 /// How long a push may take, retries included.
 pub const PUSH_TIMEOUT: Duration = Duration::from_secs(5);
@@ -25,6 +25,7 @@ pub fn publish(registry: &mut MetricsRegistry, settings: &MetricsSettings) -> Ve
         ));
     }
     if let Some(base) = &settings.push {
+        let client = DeliveryClient::new();
         let root = registry.root_workflow().map(str::to_string);
         for workflow in registry.workflows() {
             let body = registry.render_group(workflow, root.as_deref() == Some(workflow));
@@ -37,7 +38,7 @@ pub fn publish(registry: &mut MetricsRegistry, settings: &MetricsSettings) -> Ve
                 body: body.as_bytes(),
                 timeout: PUSH_TIMEOUT,
             };
-            if let Err(e) = deliver(&delivery) {
+            if let Err(e) = client.deliver(&delivery) {
                 warnings.push(format!(
                     "cannot push metrics to the Pushgateway {url}: {e} (the run is not affected)"
                 ));
