@@ -12,17 +12,22 @@ use serde_json::Value;
 
 use crate::support::Fixture;
 
+/// The runs in the index of the project in folder `project` of the fixture (oldest first).
+fn runs_of(f: &Fixture, project: &str) -> Vec<Value> {
+    // The index is replaced atomically, but may not exist yet.
+    std::fs::read_to_string(f.join(project).join(".trident/runs/manifest.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+        .and_then(|index| index["runs"].as_array().cloned())
+        .unwrap_or_default()
+}
+
 /// The runs of the fixture's index (oldest first) once `done` holds for them; panics after
 /// two minutes (a loaded machine starts debug processes slowly).
 fn runs_once(f: &Fixture, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        // The index is replaced atomically, but may not exist yet.
-        let runs = std::fs::read_to_string(f.join(".trident/runs/manifest.json"))
-            .ok()
-            .and_then(|text| serde_json::from_str::<Value>(&text).ok())
-            .and_then(|index| index["runs"].as_array().cloned())
-            .unwrap_or_default();
+        let runs = runs_of(f, "");
         if done(&runs) {
             return runs;
         }
@@ -39,10 +44,11 @@ fn all_ended(runs: &[Value]) -> bool {
     runs.iter().all(|r| r["status"] != "running")
 }
 
-/// The `n` a run was started with.
-fn input_n(f: &Fixture, run: &Value) -> u64 {
+/// The `n` a run of the project in folder `project` was started with.
+fn input_n_in(f: &Fixture, project: &str, run: &Value) -> u64 {
     let id = run["run_id"].as_str().unwrap();
-    f.read_json(&format!(".trident/runs/{id}/metadata.json"))["inputs"]["n"]
+    let path = std::path::Path::new(project).join(format!(".trident/runs/{id}/metadata.json"));
+    f.read_json(path.to_str().unwrap())["inputs"]["n"]
         .as_u64()
         .unwrap()
 }
@@ -74,6 +80,52 @@ fn a_fire_and_forget_chain_its_condition_does_not_stop_ends_at_the_depth_limit()
         ) && error.contains("raise TRIDENT_MAX_TRIGGER_DEPTH"),
         "{error}"
     );
+}
+
+/// The `n` a run of the fixture's project was started with.
+fn input_n(f: &Fixture, run: &Value) -> u64 {
+    input_n_in(f, "", run)
+}
+
+#[test]
+fn a_chain_through_another_workflow_keeps_its_depth_and_limit() {
+    // ping (the fixture) triggers pong (`b/`), which triggers ping: each its own project
+    // with its own artifacts. The limit of the run that started the chain holds, whatever
+    // pong's `.env` says.
+    let f = Fixture::new("trigger_pair")
+        .env("TRIDENT_MAX_TRIGGER_DEPTH", "3")
+        .file("b/.env", "TRIDENT_MAX_TRIGGER_DEPTH=100\n");
+    f.run(&["project", "run", "-i", r#"{"n": 0}"#]).code(0);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let (ping, pong) = loop {
+        let (ping, pong) = (runs_of(&f, ""), runs_of(&f, "b"));
+        if pong.iter().any(|r| r["status"] == "failed") && all_ended(&ping) && all_ended(&pong) {
+            break (ping, pong);
+        }
+        assert!(Instant::now() < deadline, "{ping:#?} {pong:#?}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // Depths 0 and 2 ran ping, 1 and 3 pong; the run 3 triggers deep could not go on.
+    let summary = |runs: &[Value], project: &str| -> Vec<(u64, String)> {
+        runs.iter()
+            .map(|r| {
+                (
+                    input_n_in(&f, project, r),
+                    r["status"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        summary(&ping, ""),
+        [(0, "completed".to_string()), (2, "completed".to_string())]
+    );
+    assert_eq!(
+        summary(&pong, "b"),
+        [(1, "completed".to_string()), (3, "failed".to_string())]
+    );
+    let error = pong[1]["error_summary"].as_str().unwrap();
+    assert!(error.contains("run 4 triggers deep (at most 3"), "{error}");
 }
 
 #[test]
