@@ -51,6 +51,7 @@ pub mod error;
 pub mod eventlog;
 pub mod exit;
 pub mod expr;
+pub mod fields;
 pub mod fnv;
 pub mod hooks;
 pub mod metrics;

@@ -3,13 +3,12 @@
 //! passes through, and the run's outputs are written and printed from the same map the
 //! trace and the checkpoint hold. Serialised exactly as the map of outputs it stands for.
 
-use std::sync::Arc;
-
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::shared_fields::SharedFields;
+use crate::fields::FieldMap;
 
 /// The outputs of a run.
 #[derive(Debug, Clone)]
@@ -31,7 +30,7 @@ impl Default for RunOutputs {
 #[derive(Debug, Clone, Copy)]
 pub enum OutputValue<'a> {
     /// An output node's output (an object).
-    Node(&'a Map<String, Value>),
+    Node(&'a FieldMap),
     /// A field of a single map of outputs.
     Value(&'a Value),
 }
@@ -78,9 +77,9 @@ impl RunOutputs {
         match self {
             RunOutputs::Nodes(nodes) => nodes
                 .iter()
-                .map(|(id, map)| (id.clone(), Value::Object((**map).clone())))
+                .map(|(id, map)| (id.clone(), Value::Object(map.map().clone())))
                 .collect(),
-            RunOutputs::Fields(fields) => (**fields).clone(),
+            RunOutputs::Fields(fields) => fields.map().clone(),
         }
     }
 
@@ -88,7 +87,7 @@ impl RunOutputs {
     /// it is; several objects merged; anything else kept as is.
     pub fn flatten(&self) -> Map<String, Value> {
         match self {
-            RunOutputs::Nodes(nodes) if nodes.len() == 1 => (*nodes[0].1).clone(),
+            RunOutputs::Nodes(nodes) if nodes.len() == 1 => nodes[0].1.map().clone(),
             RunOutputs::Nodes(nodes) => {
                 let mut flat = Map::new();
                 for (_, map) in nodes {
@@ -136,19 +135,21 @@ impl Serialize for RunOutputs {
 
 impl<'de> Deserialize<'de> for RunOutputs {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Map::deserialize(deserializer).map(|map| RunOutputs::Fields(Arc::new(map)))
+        Map::deserialize(deserializer).map(|map| RunOutputs::Fields(FieldMap::new(map)))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use serde_json::json;
 
     use super::*;
 
     fn fields(value: Value) -> SharedFields {
         match value {
-            Value::Object(map) => Arc::new(map),
+            Value::Object(map) => FieldMap::new(map),
             _ => unreachable!("test objects only"),
         }
     }
@@ -204,7 +205,7 @@ mod tests {
             ("o2".into(), fields(json!({"b": 2}))),
         ]);
         assert_eq!(Value::Object(two.flatten()), json!({"a": 1, "b": 2}));
-        let as_map = RunOutputs::Fields(Arc::new(two.to_map()));
+        let as_map = RunOutputs::Fields(FieldMap::new(two.to_map()));
         assert_eq!(as_map.flatten(), two.flatten());
         let scalar = RunOutputs::Fields(fields(json!({"a": 1, "b": 2})));
         assert_eq!(Value::Object(scalar.flatten()), json!({"a": 1, "b": 2}));

@@ -6,10 +6,11 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::{Map, Value};
+
+use crate::fields::FieldMap;
 
 /// A shared, read-only map of fields.
-pub type SharedFields = Arc<Map<String, Value>>;
+pub type SharedFields = Arc<FieldMap>;
 
 /// `#[serde(with = "shared_fields")]`: write the map.
 pub fn serialize<S: Serializer>(fields: &SharedFields, serializer: S) -> Result<S::Ok, S::Error> {
@@ -18,5 +19,5 @@ pub fn serialize<S: Serializer>(fields: &SharedFields, serializer: S) -> Result<
 
 /// `#[serde(with = "shared_fields")]`: read a map.
 pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SharedFields, D::Error> {
-    Map::deserialize(deserializer).map(Arc::new)
+    FieldMap::deserialize(deserializer).map(Arc::new)
 }

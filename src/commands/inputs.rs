@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::cli::RunArgs;
 use crate::error::TridentError;
+use crate::fields::{FieldMap, HELD_AS_TEXT_FROM, read_object};
 use crate::settings::MAX_INPUT_SIZE_VAR;
 use crate::telemetry::values::format_size;
 
@@ -26,6 +27,18 @@ fn object(value: Value, origin: &str) -> Result<Map<String, Value>, TridentError
     }
 }
 
+/// Inputs from JSON text as the run holds them: big inputs (from
+/// [`HELD_AS_TEXT_FROM`] bytes) as checked text, parsed only if a node reads them; a
+/// validation error naming `origin` (the flag) when the text is not a JSON object.
+pub fn read_inputs(text: &str, origin: &str) -> Result<FieldMap, TridentError> {
+    if text.len() >= HELD_AS_TEXT_FROM
+        && let Some(held) = read_object(text)
+    {
+        return Ok(held);
+    }
+    parse_inputs(text, origin).map(FieldMap::from)
+}
+
 /// Inputs from JSON text: an object, or a validation error naming `origin` (the flag).
 pub fn parse_inputs(text: &str, origin: &str) -> Result<Map<String, Value>, TridentError> {
     let value: Value = serde_json::from_str(text).map_err(|e| {
@@ -36,7 +49,7 @@ pub fn parse_inputs(text: &str, origin: &str) -> Result<Map<String, Value>, Trid
     object(value, origin)
 }
 
-fn read(path: &Path, origin: &str, max_bytes: u64) -> Result<Map<String, Value>, TridentError> {
+fn read(path: &Path, origin: &str, max_bytes: u64) -> Result<FieldMap, TridentError> {
     // Refused before it is read: parsed JSON takes several times its size in memory.
     if let Ok(meta) = std::fs::metadata(path)
         && meta.len() > max_bytes
@@ -55,7 +68,7 @@ fn read(path: &Path, origin: &str, max_bytes: u64) -> Result<Map<String, Value>,
             path.display()
         ))
     })?;
-    parse_inputs(&text, &format!("{origin} file {}", path.display()))
+    read_inputs(&text, &format!("{origin} file {}", path.display()))
 }
 
 /// Resolve `--input-from`: a file (relative to the project root), `alias:NAME` or `run:ID`.
@@ -63,7 +76,7 @@ pub fn resolve_input_source(
     source: &str,
     project_root: &Path,
     max_bytes: u64,
-) -> Result<Map<String, Value>, TridentError> {
+) -> Result<FieldMap, TridentError> {
     let path = if let Some(alias) = source.strip_prefix("alias:") {
         project_root
             .join(".trident")
@@ -92,9 +105,9 @@ pub fn run_inputs(
     args: &RunArgs,
     project_root: &Path,
     max_bytes: u64,
-) -> Result<Map<String, Value>, TridentError> {
+) -> Result<FieldMap, TridentError> {
     if let Some(json) = &args.input {
-        return parse_inputs(json, "--input");
+        return read_inputs(json, "--input");
     }
     if let Some(file) = &args.input_file {
         return read(file, "--input-file", max_bytes);
@@ -102,5 +115,5 @@ pub fn run_inputs(
     if let Some(source) = &args.input_from {
         return resolve_input_source(source, project_root, max_bytes);
     }
-    Ok(Map::new())
+    Ok(FieldMap::default())
 }

@@ -15,7 +15,7 @@ use super::interrupted::InterruptReport;
 use super::preflight::check_before_run;
 use super::run_observers::RunObservers;
 use super::wait::wait_for_signals;
-use crate::artifacts::{OutputValue, RunIndexFile, RunOutputs, SharedFields};
+use crate::artifacts::{OutputValue, RunIndexFile, RunOutputs};
 use crate::board::{Board, ProgressMode, ProgressSink};
 use crate::checks::validate::validate_edge_mappings_with;
 use crate::cli::{OutputMode, RunArgs};
@@ -152,7 +152,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, TridentError> {
 
     let mut opts = RunOptions {
         entrypoint: args.entrypoint.clone(),
-        inputs: SharedFields::new(inputs),
+        inputs: std::sync::Arc::new(inputs),
         dry_run: args.dry_run,
         artifact_dir,
         run_id: Some(run_id.clone()),

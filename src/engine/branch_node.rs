@@ -13,7 +13,8 @@ use super::context::{RunContext, RunOptions, TelemetryScope};
 use super::node_error::NodeError;
 use super::run::run_workflow;
 use super::spend::{Spend, roll_up};
-use crate::artifacts::{BranchIteration, NodeTrace, SharedFields, flatten_fields, now_iso};
+use crate::fields::FieldMap;
+use crate::artifacts::{BranchIteration, NodeTrace, flatten_fields, now_iso};
 use crate::expr::evaluate_on_output;
 use crate::project::{Project, load_project};
 use crate::telemetry::{ConditionKind, Event};
@@ -153,7 +154,7 @@ pub fn run_branch(
         let started_at = now_iso();
         let account = Spend::nested_in(&ctx.spend);
         let sub_opts = RunOptions {
-            inputs: SharedFields::new(current.clone()),
+            inputs: FieldMap::new(current.clone()),
             dry_run: ctx.opts.dry_run,
             artifact_dir: ctx
                 .store

@@ -5,20 +5,22 @@
 //!
 //! FNV-1a ([`crate::fnv`]): collisions only cost a missed warning.
 
-use serde_json::{Map, Value};
-
+use crate::fields::FieldMap;
 use crate::artifacts::{ProjectFingerprint, RunFingerprint};
 use crate::fnv::Fnv;
 use crate::project::Project;
 
 /// The hash of a run's inputs (key order matters as little as it does to the run: none).
-pub fn inputs_fingerprint(inputs: &Map<String, Value>) -> String {
-    let mut keys: Vec<&String> = inputs.keys().collect();
-    keys.sort();
+pub fn inputs_fingerprint(inputs: &FieldMap) -> String {
+    let mut entries: Vec<_> = inputs.entries().collect();
+    entries.sort_by(|a, b| a.0.cmp(b.0));
     let mut h = Fnv::new();
-    for key in keys {
-        h.feed(key.as_bytes())
-            .feed(inputs[key].to_string().as_bytes());
+    for (key, value) in entries {
+        h.feed(key.as_bytes());
+        match value {
+            Some(value) => h.feed_json(&value),
+            None => h.feed(b"null"),
+        };
     }
     h.hex()
 }
@@ -73,7 +75,7 @@ pub fn project_fingerprint(project: &Project) -> ProjectFingerprint {
 }
 
 /// The fingerprint a new checkpoint records.
-pub fn run_fingerprint(project: &Project, inputs: &Map<String, Value>) -> RunFingerprint {
+pub fn run_fingerprint(project: &Project, inputs: &FieldMap) -> RunFingerprint {
     RunFingerprint {
         inputs: inputs_fingerprint(inputs),
         project: project_fingerprint(project),
@@ -90,8 +92,18 @@ mod tests {
         let a = json!({"x": 1, "y": "two"});
         let b = json!({"y": "two", "x": 1});
         let c = json!({"y": "two", "x": 2});
-        let fp = |v: &Value| inputs_fingerprint(v.as_object().unwrap());
+        let fp = |v: &serde_json::Value| {
+            inputs_fingerprint(&FieldMap::from(v.as_object().unwrap().clone()))
+        };
         assert_eq!(fp(&a), fp(&b));
         assert_ne!(fp(&a), fp(&c));
+        // Inputs held as text hash as the same inputs parsed.
+        let text = r#"{"y": "two", "x": 1, "z": [1.50, {"k": null}]}"#;
+        let held = crate::fields::read_object(text).unwrap();
+        assert!(held.is_lazy());
+        assert_eq!(
+            inputs_fingerprint(&held),
+            fp(&serde_json::from_str(text).unwrap())
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! Moving data along edges: gathering a node's inputs from its upstream outputs through
-//! edge mappings (sharing the upstream map when a node passes it through unchanged), and
-//! evaluating edge conditions.
+//! edge mappings (sharing the upstream map when a node passes it through unchanged, and
+//! linking to the upstream fields it maps rather than copying them), and evaluating edge
+//! conditions.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,47 +10,57 @@ use serde_json::{Map, Value};
 
 use crate::dag::Dag;
 use crate::expr::evaluate_on_output;
+use crate::fields::{Field, FieldMap, FieldRef};
 use crate::project::{Edge, Project};
-use crate::template::get_path;
 
 /// Outputs of finished nodes, shared read-only with the nodes that read them.
-pub type Outputs = HashMap<String, Arc<Map<String, Value>>>;
+pub type Outputs = HashMap<String, Arc<FieldMap>>;
 
-/// Look up a mapping's source expression (a field or a dotted path, `output.` tolerated).
-pub fn lookup_source<'v>(output: &'v Map<String, Value>, expr: &str) -> Option<&'v Value> {
-    get_path(output, expr).or_else(|| {
-        expr.strip_prefix("output.")
-            .and_then(|rest| get_path(output, rest))
-    })
+/// The path a mapping's source expression names in `output` (a field or a dotted path,
+/// `output.` tolerated), and its value there; `None` when missing or null.
+fn resolve_source<'v, 'e>(output: &'v FieldMap, expr: &'e str) -> Option<(&'e str, FieldRef<'v>)> {
+    if let Some(found) = output.lookup(expr) {
+        return Some((expr, found));
+    }
+    let rest = expr.strip_prefix("output.")?;
+    output.lookup(rest).map(|found| (rest, found))
 }
 
-/// The inputs of `node_id`: each incoming edge's mappings applied to its source's output.
-/// Edges from nodes without output (skipped) contribute nothing; a mapping whose source is
-/// missing gives `null` unless another edge already set that input.
+/// Look up a mapping's source expression (a field or a dotted path, `output.` tolerated).
+pub fn lookup_source<'v>(output: &'v FieldMap, expr: &str) -> Option<FieldRef<'v>> {
+    resolve_source(output, expr).map(|(_, found)| found)
+}
+
+/// The inputs of `node_id`: each incoming edge's mappings applied to its source's output,
+/// each mapped value a link to the upstream field (nothing is copied until the node reads
+/// it). Edges from nodes without output (skipped) contribute nothing; a mapping whose source
+/// is missing gives `null` unless another edge already set that input.
 pub fn gather_inputs(
     project: &Project,
     dag: &Dag,
     node_id: &str,
     outputs: &Outputs,
-) -> Map<String, Value> {
-    let mut inputs = Map::new();
+) -> FieldMap {
+    let mut inputs: indexmap::IndexMap<String, Field> = indexmap::IndexMap::new();
     for edge in dag.incoming(project, node_id) {
         let Some(source) = outputs.get(&edge.from).filter(|o| !o.is_empty()) else {
             continue;
         };
         for mapping in &edge.mappings {
-            let value = lookup_source(source, &mapping.source).cloned();
-            match value {
-                Some(v) => {
-                    inputs.insert(mapping.target.clone(), v);
+            match resolve_source(source, &mapping.source) {
+                Some((path, _)) => {
+                    let link = Field::Linked(Arc::clone(source), path.to_string());
+                    inputs.insert(mapping.target.clone(), link);
                 }
                 None => {
-                    inputs.entry(mapping.target.clone()).or_insert(Value::Null);
+                    inputs
+                        .entry(mapping.target.clone())
+                        .or_insert(Field::Value(Value::Null));
                 }
             }
         }
     }
-    inputs
+    inputs.into_iter().collect()
 }
 
 /// The inputs of `node_id`, shared: the very map of its one upstream output when every field
@@ -60,7 +71,7 @@ pub fn gather_shared(
     dag: &Dag,
     node_id: &str,
     outputs: &Outputs,
-) -> Arc<Map<String, Value>> {
+) -> Arc<FieldMap> {
     match pass_through_source(project, dag, node_id, outputs) {
         Some(source) => Arc::clone(source),
         None => Arc::new(gather_inputs(project, dag, node_id, outputs)),
@@ -75,7 +86,7 @@ fn pass_through_source<'o>(
     dag: &Dag,
     node_id: &str,
     outputs: &'o Outputs,
-) -> Option<&'o Arc<Map<String, Value>>> {
+) -> Option<&'o Arc<FieldMap>> {
     let mut contributing = dag
         .incoming(project, node_id)
         .into_iter()
@@ -105,7 +116,7 @@ pub fn edge_allows(edge: &Edge, outputs: &Outputs) -> (bool, Option<String>) {
     let empty = Map::new();
     let source = outputs
         .get(&edge.from)
-        .map(|o| o.as_ref())
+        .map(|o| o.map())
         .unwrap_or(&empty);
     match evaluate_on_output(condition, source) {
         Ok(result) => (result, None),
@@ -134,7 +145,7 @@ mod tests {
     }
 
     fn outputs(up: Value, other: Value) -> Outputs {
-        let map = |v: Value| Arc::new(v.as_object().unwrap().clone());
+        let map = |v: Value| FieldMap::new(v.as_object().unwrap().clone());
         HashMap::from([
             ("up".to_string(), map(up)),
             ("other".to_string(), map(other)),

@@ -13,6 +13,7 @@ use super::node_error::NodeError;
 use super::prompt_node::run_prompt;
 use super::tool_node::run_tool_node;
 use super::trigger_node::run_trigger;
+use crate::fields::FieldMap;
 use crate::artifacts::{CheckpointNode, NodeTrace, SharedFields, iso};
 use crate::project::NodeKind;
 use crate::telemetry::{ConditionKind, Event, EventKind, SkipReason};
@@ -123,7 +124,7 @@ pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &O
                 });
             }
             trace.input = gathered.clone();
-            let done = |output| Finish::Done(SharedFields::new(output));
+            let done = |output| Finish::Done(FieldMap::new(output));
             match kind {
                 // An output node's output is its inputs: one shared map.
                 NodeKind::Output => Ok(Finish::Done(gathered)),
@@ -190,7 +191,7 @@ pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &O
         Ok(Finish::ConditionSkipped(output, reason)) => {
             trace.skipped = true;
             tel.emit(Some(node_id), || Event::NodeSkipped { reason, edge: None });
-            SharedFields::new(output)
+            FieldMap::new(output)
         }
         Ok(Finish::Done(output)) => {
             if tel.wants(EventKind::OutputProduced) {

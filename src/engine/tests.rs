@@ -58,7 +58,7 @@ fn run_with(
 
 fn opts(root: &Path, input: Value) -> RunOptions {
     RunOptions {
-        inputs: inputs(input).into(),
+        inputs: crate::fields::FieldMap::new(inputs(input)),
         artifact_dir: Some(root.join(".trident")),
         run_id: Some("run-1".into()),
         ..RunOptions::default()

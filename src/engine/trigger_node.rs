@@ -12,7 +12,8 @@ use super::context::{RunContext, RunOptions, TelemetryScope};
 use super::node_error::NodeError;
 use super::run::run_workflow;
 use super::spend::{Spend, roll_up};
-use crate::artifacts::{NodeTrace, SharedFields};
+use crate::fields::FieldMap;
+use crate::artifacts::{NodeTrace};
 use crate::project::{TriggerMode, load_project};
 use crate::telemetry::ConditionKind;
 
@@ -220,7 +221,7 @@ pub fn run_trigger(
                 .map_err(|e| trigger_error(format!("Triggered workflow failed: {e}")))?;
             let account = Spend::nested_in(&ctx.spend);
             let sub_opts = RunOptions {
-                inputs: SharedFields::new(inputs),
+                inputs: FieldMap::new(inputs),
                 dry_run: ctx.opts.dry_run,
                 artifact_dir: ctx
                     .store

@@ -10,20 +10,21 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use crate::fields::FieldMap;
 use super::catalogue::{Category, EventKind, Level, Verbosity};
 use super::fields::DataVisitor;
 use crate::project::NodeKind;
 
 /// A payload of named fields shared with the engine (the same type as
 /// `crate::artifacts::SharedFields`).
-pub type Fields = Arc<Map<String, Value>>;
+pub type Fields = Arc<FieldMap>;
 
 /// `value`'s fields as a shared payload (a value that is not an object becomes the single
 /// field `value`); for callers that build a payload rather than share one.
 pub fn fields(value: Value) -> Fields {
     match value {
-        Value::Object(map) => Arc::new(map),
-        other => Arc::new(Map::from_iter([("value".to_string(), other)])),
+        Value::Object(map) => FieldMap::new(map),
+        other => FieldMap::new(Map::from_iter([("value".to_string(), other)])),
     }
 }
 

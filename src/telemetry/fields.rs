@@ -5,7 +5,9 @@
 //! payload...). The JSON Lines and human formats implement the visitor; redaction and
 //! truncation apply to `text` and `payload` only, so fixed vocabulary is never mangled.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use crate::fields::FieldMap;
 
 /// Receives the fields of one event's `data`, in order.
 pub(crate) trait DataVisitor {
@@ -26,7 +28,7 @@ pub(crate) trait DataVisitor {
     fn payload(&mut self, key: &'static str, value: &Value);
     /// A JSON object payload held as its map (node inputs and outputs): visited exactly as
     /// [`payload`](Self::payload) visits the same object.
-    fn fields(&mut self, key: &'static str, value: &Map<String, Value>);
+    fn fields(&mut self, key: &'static str, value: &FieldMap);
     /// Opens a nested object; the fields up to [`end_object`](Self::end_object) are its own.
     fn begin_object(&mut self, key: &'static str);
     /// Closes the innermost nested object.

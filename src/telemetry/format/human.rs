@@ -316,9 +316,9 @@ impl DataVisitor for HumanData<'_> {
         self.payload_field(key, value);
     }
 
-    fn fields(&mut self, key: &'static str, value: &Map<String, Value>) {
+    fn fields(&mut self, key: &'static str, value: &crate::fields::FieldMap) {
         let mut json = Vec::new();
-        jsonl::write_object(&mut json, value, self.policy);
+        jsonl::write_fields(&mut json, value, self.policy);
         self.json_pair(key, &json);
     }
 

@@ -10,6 +10,8 @@
 use serde_json::{Map, Value};
 
 use super::Envelope;
+use super::raw_payload::write_raw;
+use crate::fields::{FieldMap, FieldRef};
 use crate::telemetry::clock::TimestampText;
 use crate::telemetry::event::Event;
 use crate::telemetry::fields::DataVisitor;
@@ -155,6 +157,28 @@ pub(crate) fn write_object(out: &mut Vec<u8>, map: &Map<String, Value>, policy: 
     out.push(b'}');
 }
 
+/// Appends a map of fields as [`write_object`] appends the same map parsed; fields held as
+/// JSON text are streamed, not parsed.
+pub(crate) fn write_fields(out: &mut Vec<u8>, fields: &FieldMap, policy: &PayloadPolicy) {
+    out.push(b'{');
+    for (i, (key, field)) in fields.entries().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_str(out, key);
+        out.push(b':');
+        match field {
+            None => out.extend_from_slice(b"null"),
+            Some(field) if !field.is_null() && policy.redactor().is_secret_key(key) => {
+                write_str(out, REDACTED);
+            }
+            Some(FieldRef::Value(value)) => write_value(out, value, policy),
+            Some(FieldRef::Raw(raw)) => write_raw(out, raw, policy),
+        }
+    }
+    out.push(b'}');
+}
+
 struct JsonData<'a> {
     out: &'a mut Vec<u8>,
     policy: &'a PayloadPolicy,
@@ -213,9 +237,9 @@ impl DataVisitor for JsonData<'_> {
         write_value(self.out, value, self.policy);
     }
 
-    fn fields(&mut self, key: &'static str, value: &Map<String, Value>) {
+    fn fields(&mut self, key: &'static str, value: &FieldMap) {
         self.key(key);
-        write_object(self.out, value, self.policy);
+        write_fields(self.out, value, self.policy);
     }
 
     fn begin_object(&mut self, key: &'static str) {
@@ -362,8 +386,15 @@ mod tests {
         let map = fields(json!({"a": {"secret": "s", "b": "x".repeat(1500)}, "c": [1]}));
         let (mut as_map, mut as_value) = (Vec::new(), Vec::new());
         write_object(&mut as_map, &map, &policy);
-        write_value(&mut as_value, &Value::Object((*map).clone()), &policy);
+        write_value(&mut as_value, &Value::Object(map.map().clone()), &policy);
         assert_eq!(as_map, as_value);
+        // The same map held as text, written by the visitor's `fields`, gives them too.
+        let text = serde_json::to_string(&Value::Object(map.map().clone())).unwrap();
+        let held = crate::fields::read_object(&text).unwrap();
+        let mut as_held = Vec::new();
+        write_fields(&mut as_held, &held, &policy);
+        assert!(held.is_lazy());
+        assert_eq!(as_held, as_value);
     }
 
     #[test]

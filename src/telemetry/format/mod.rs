@@ -6,6 +6,7 @@
 
 pub(crate) mod human;
 pub(crate) mod jsonl;
+pub(crate) mod raw_payload;
 
 pub use human::human_line;
 

@@ -146,9 +146,10 @@ impl<S: AttributeSink> DataVisitor for Attributes<'_, S> {
         self.payload_value(&key, value);
     }
 
-    fn fields(&mut self, key: &'static str, value: &Map<String, Value>) {
+    fn fields(&mut self, key: &'static str, value: &crate::fields::FieldMap) {
         let key = self.key(key);
-        self.payload_object(&key, value);
+        // Attributes are flattened per field: held text is parsed here (once per map).
+        self.payload_object(&key, value.map());
     }
 
     fn begin_object(&mut self, key: &'static str) {
