@@ -15,12 +15,14 @@
 //!
 //! With `--strict`, `validate` turns every warning into an error.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
 use super::validate::{ValidationReport, ValidationWarning};
 use crate::dag::Dag;
+use crate::fields::{FieldMap, FieldRef};
 use crate::project::model::{NodeKind, Project};
 use crate::template::variable_names;
 use crate::tools::SignatureCheck;
@@ -210,15 +212,20 @@ fn has_type(value: &Value, field_type: &str) -> bool {
 /// The run's inputs against every input node's schema (`origin` names where they came
 /// from, e.g. `-i`): a missing `required: true` field or a value of the wrong type is an
 /// error, another missing field a warning.
-pub fn check_inputs(
-    project: &Project,
-    inputs: &Map<String, Value>,
-    origin: &str,
-) -> ValidationReport {
+pub fn check_inputs(project: &Project, inputs: &FieldMap, origin: &str) -> ValidationReport {
     let mut report = ValidationReport::default();
     for node in project.inputs.values() {
         for (name, field) in &node.schema {
-            match inputs.get(name) {
+            // Held text is not parsed: a scalar is, an array or object is known by its bracket.
+            let value = inputs.field(name).map(|found| match found {
+                FieldRef::Value(value) => Cow::Borrowed(value),
+                FieldRef::Raw(raw) => Cow::Owned(match raw.get().trim_start().as_bytes()[0] {
+                    b'[' => Value::Array(Vec::new()),
+                    b'{' => Value::Object(Map::new()),
+                    _ => found.to_value(),
+                }),
+            });
+            match value.as_deref() {
                 None | Some(Value::Null) if node.required.contains(name) => {
                     report.errors.push(format!(
                         "Input '{name}' of node '{}' is required ({}: {}) but missing from the \
@@ -236,6 +243,7 @@ pub fn check_inputs(
                     edge_id: None,
                 }),
                 Some(value) if !has_type(value, &field.field_type) => {
+                    let value = inputs.field(name).map_or(Value::Null, FieldRef::to_value);
                     report.errors.push(format!(
                         "Input '{name}' of node '{}' must be {} {}, got `{value}`{origin}. Fix \
                          its value.",

@@ -182,6 +182,14 @@ impl FieldMap {
         lazy.chain(parsed)
     }
 
+    /// The field `name` as it is held (null included), without parsing.
+    pub fn field(&self, name: &str) -> Option<FieldRef<'_>> {
+        match self.parsed.get() {
+            Some(map) => map.get(name).map(FieldRef::Value),
+            None => self.lazy.get(name)?.resolve(),
+        }
+    }
+
     /// The value at dotted `path` (`a.b.c`), `None` when any step is missing or it is
     /// null: [`get_path`] on the parsed fields. A single name is answered without parsing.
     pub fn lookup(&self, path: &str) -> Option<FieldRef<'_>> {

@@ -118,3 +118,80 @@ fn a_big_input_passes_through_every_record_unchanged() {
         "no gap"
     );
 }
+
+const MAPPED: &str = "trident: \"0.1\"\nname: mapped\ndefaults: {model: anthropic/claude-test}\nnodes:\n  input: {type: input}\n  output: {type: output}\nedges:\n  a: {from: input, to: output, mapping: {table: rows, words: text, list: nested.deep.list, none: missing, api_key: token}}\n  b: {from: input, to: p, mapping: {text: text}}\n  c: {from: p, to: output, mapping: {said: text}}\n";
+
+/// A big input (held as text, not parsed) mapped under other names, through a dotted path,
+/// to a prompt node that reads it, with a secret key: every record holds exactly what the
+/// parsed input would give, events hide the secret, and a resume checks the same inputs.
+#[test]
+fn a_big_input_mapped_renamed_and_read_gives_what_the_parsed_input_gives() {
+    let f = Fixture::empty()
+        .file("agent.tml", MAPPED)
+        .file("prompts/p.prompt", "---\nid: p\n---\nSay {{ text }}\n");
+    let mut input = big_input();
+    input["token"] = json!("tok-1234567890abcdef");
+    std::fs::write(f.join("input.json"), serde_json::to_vec(&input).unwrap()).unwrap();
+    let out = f.run(&[
+        "project",
+        "run",
+        "-f",
+        "input.json",
+        "--dry-run",
+        "-o",
+        "json",
+        "--telemetry",
+        "--telemetry-level",
+        "debug",
+    ]);
+    out.code(0);
+    let result: Value = serde_json::from_str(&out.stderr).expect("the -o json result");
+    let output = &result["outputs"]["output"];
+    assert_eq!(output["table"], input["rows"]);
+    assert_eq!(output["words"], input["text"]);
+    assert_eq!(output["list"], json!([1, 2.5, -3, true, null, "z"]));
+    assert_eq!(output["none"], Value::Null);
+    assert_eq!(output["api_key"], input["token"], "outputs keep values whole");
+    assert_eq!(
+        output.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["table", "words", "list", "none", "api_key", "said"],
+        "mapping order"
+    );
+
+    // The prompt read its input: the rendered prompt carries the text.
+    let events: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let rendered = events
+        .iter()
+        .find(|e| e["event"] == "prompt_rendered")
+        .expect("prompt_rendered at debug");
+    assert_eq!(
+        rendered["data"]["prompt"],
+        json!("Say héllo \"quoted\"\n\ttabbed")
+    );
+    // Events hide a secret key's value held as text, and carry the rest whole.
+    let received = events
+        .iter()
+        .find(|e| e["event"] == "input_received" && e["node_id"] == "output")
+        .expect("input_received of output");
+    assert_eq!(received["data"]["inputs"]["api_key"], "[REDACTED]");
+    assert_eq!(received["data"]["inputs"]["table"], input["rows"]);
+    assert!(!out.stdout.contains("tok-1234567890abcdef"));
+
+    let checkpoint = f.run_file("checkpoint.json");
+    assert_eq!(checkpoint["inputs"], input);
+    assert_eq!(checkpoint["completed_nodes"]["output"]["outputs"], *output);
+
+    // A resume with the same (big) inputs is accepted; with other inputs it is refused.
+    let id = f.last_run_id();
+    let again = f.run(&["project", "run", "--resume", &id, "-f", "input.json", "--dry-run"]);
+    again.code(0);
+    input["rows"][7]["v"] = json!("changed");
+    std::fs::write(f.join("other.json"), serde_json::to_vec(&input).unwrap()).unwrap();
+    let other = f.run(&["project", "run", "--resume", &id, "-f", "other.json", "--dry-run"]);
+    other.code(2);
+    assert!(other.stderr.contains("field(s) 'rows'"), "{}", other.stderr);
+}

@@ -1050,6 +1050,36 @@ mod tests {
                 let text = v.to_string();
                 prop_assert!(!text.contains(&secret), "{} in {}", secret, text);
             }
+
+            #[test]
+            fn fields_held_as_text_write_as_their_parsed_value(
+                value in json(),
+                secret in secret(),
+                where_ in any::<usize>(),
+                secret_key in prop::sample::select(vec!["api_key", "password", "name"]),
+                max_chars in proptest::option::of(1usize..20),
+            ) {
+                // Secret keys, secret values and truncation all apply to held text as they
+                // apply to the parsed value.
+                let value = json!({secret_key: value.clone(), "v": with_secret(value, &secret, where_)});
+                let policy = PayloadPolicy::new(Redactor::new(true, vec![secret.clone()], &[]), max_chars);
+                // Both read from the same text, as a run reads its input either way.
+                let text = value.to_string();
+                let value: Value = serde_json::from_str(&text).unwrap();
+                let parsed = fields(value.clone());
+                let held = crate::fields::read_object(&text).expect("an object");
+                prop_assert!(held.is_lazy());
+                let (mut from_parsed, mut from_held) = (Vec::new(), Vec::new());
+                write_fields(&mut from_parsed, &parsed, &policy);
+                write_fields(&mut from_held, &held, &policy);
+                prop_assert_eq!(String::from_utf8_lossy(&from_held), String::from_utf8_lossy(&from_parsed));
+                prop_assert!(held.is_lazy(), "writing did not parse");
+                // And written as artifacts are (serde, pretty), they are the parsed value's bytes.
+                prop_assert_eq!(
+                    serde_json::to_string_pretty(&*held).unwrap(),
+                    serde_json::to_string_pretty(&value).unwrap()
+                );
+            }
         }
     }
 }
