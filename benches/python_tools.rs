@@ -115,6 +115,7 @@ fn warm_call_overhead(calls: usize) -> (f64, f64, f64) {
     let runner = ToolRunner::default();
     let mut inputs = Map::new();
     inputs.insert("x".into(), json!({"city": "Paris", "n": [1, 2, 3]}));
+    let inputs = trident::fields::FieldMap::from(inputs);
     // The first call starts the worker and imports the module.
     let first = Instant::now();
     runner

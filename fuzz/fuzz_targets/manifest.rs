@@ -24,7 +24,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let inputs = serde_json::json!({"text": "x", "n": 1, "items": [1, 2]});
-    let _ = check_inputs(&project, inputs.as_object().unwrap(), " given with -i");
+    let _ = check_inputs(
+        &project,
+        &trident::fields::FieldMap::from(inputs.as_object().unwrap().clone()),
+        " given with -i",
+    );
     if let Ok(dag) = Dag::build(&project) {
         let _ = validate_edge_mappings(&project, &dag, None);
         let _ = dag.order.len();

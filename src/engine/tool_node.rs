@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::context::RunContext;
 use super::node_error::NodeError;
+use crate::fields::FieldMap;
 use crate::telemetry::{Event, EventKind, RunTelemetry};
 use crate::tools::{ToolObserver, ToolReport};
 
@@ -14,7 +15,7 @@ use crate::tools::{ToolObserver, ToolReport};
 pub fn run_tool_node(
     ctx: &RunContext,
     node_id: &str,
-    gathered: &Map<String, Value>,
+    gathered: &FieldMap,
 ) -> Result<Map<String, Value>, NodeError> {
     let Some(tool) = ctx.project.tools.get(node_id) else {
         return Err(NodeError::runtime("Tool definition not found in project"));

@@ -64,6 +64,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use crate::fields::FieldMap;
 use crate::output_limit::OutputLimit;
 use crate::project::ToolDef;
 use crate::temp_folder::TempFolder;
@@ -136,7 +137,7 @@ impl ToolRunner {
         &self,
         project_root: &Path,
         tool: &ToolDef,
-        inputs: &Map<String, Value>,
+        inputs: &FieldMap,
         observer: &dyn ToolObserver,
     ) -> Result<Map<String, Value>, ToolError> {
         match tool.tool_type.as_str() {
@@ -149,10 +150,11 @@ impl ToolRunner {
                 self.output_limit,
                 observer,
             ),
+            // A shell command renders its inputs into text: they are read (parsed) here.
             "shell" => shell::run_shell_tool(
                 project_root,
                 tool,
-                inputs,
+                inputs.map(),
                 tool.timeout,
                 observer,
                 shell::ShellSettings {
@@ -233,7 +235,7 @@ mod tests {
     fn dispatches_on_tool_type() {
         let project = TestProject::new();
         project.write("tools/add.py", "def execute(a, b):\n    return a + b\n");
-        let input = inputs(json!({"a": 2, "b": 3}));
+        let input = FieldMap::from(inputs(json!({"a": 2, "b": 3})));
         let runner = ToolRunner::default();
         let python = runner.run(
             project.root(),
@@ -257,7 +259,7 @@ mod tests {
         let mut tool = shell_tool("web", "true");
         tool.tool_type = "http".into();
         let error = ToolRunner::default()
-            .run(project.root(), &tool, &Map::new(), &IgnoreReports)
+            .run(project.root(), &tool, &FieldMap::default(), &IgnoreReports)
             .unwrap_err();
         assert!(error.message.contains("unsupported type 'http'"));
         assert_eq!(error.error_type, "ToolError");

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
+use crate::fields::FieldMap;
 use crate::output_limit::{MAX_OUTPUT_SIZE_VAR, OutputLimit};
 use crate::project::ToolDef;
 
@@ -43,7 +44,7 @@ pub fn run_python_tool(
     pool: &PythonPool,
     project_root: &Path,
     tool: &ToolDef,
-    inputs: &Map<String, Value>,
+    inputs: &FieldMap,
     timeout: Option<Duration>,
     limit: OutputLimit,
     observer: &dyn ToolObserver,
@@ -217,7 +218,7 @@ mod tests {
             &PythonPool::new(None),
             project.root(),
             tool,
-            &inputs(input),
+            &FieldMap::from(inputs(input)),
             Some(Duration::from_secs(60)),
             OutputLimit::default(),
             &IgnoreReports,
@@ -416,7 +417,7 @@ mod tests {
             &PythonPool::new(None),
             &root,
             &tool,
-            &inputs(json!({"url": "example.org"})),
+            &FieldMap::from(inputs(json!({"url": "example.org"}))),
             None,
             OutputLimit::default(),
             &IgnoreReports,
@@ -510,7 +511,7 @@ mod tests {
             &PythonPool::new(None),
             project.root(),
             &python_tool("slow", "slow", None),
-            &Map::new(),
+            &FieldMap::default(),
             Some(Duration::from_millis(1500)),
             OutputLimit::default(),
             &IgnoreReports,

@@ -27,6 +27,7 @@ use super::frame::{FrameReader, encode};
 use super::observer::{OutputLines, ToolObserver, ToolReport};
 use super::readiness::{time_left, wait_readable};
 use super::tool_env::ToolEnv;
+use crate::fields::FieldMap;
 use crate::death_watch::DeathWatch;
 use crate::output_limit::OutputLimit;
 use crate::tail_buffer::TailBuffer;
@@ -50,7 +51,8 @@ pub struct CallRequest<'a> {
     pub module: &'a str,
     pub function: &'a str,
     pub root: &'a Path,
-    pub kwargs: &'a Map<String, Value>,
+    /// Streamed to the worker as JSON (inputs held as text are not parsed here).
+    pub kwargs: &'a FieldMap,
     /// Variables set in the worker's environment for this call only.
     pub env: &'a ToolEnv,
 }
@@ -63,7 +65,7 @@ struct WireRequest<'a> {
     module: &'a str,
     function: &'a str,
     root: &'a Path,
-    kwargs: &'a Map<String, Value>,
+    kwargs: &'a FieldMap,
     env: Map<String, Value>,
 }
 
