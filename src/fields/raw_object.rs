@@ -18,16 +18,37 @@ pub fn read_object(text: &str) -> Option<FieldMap> {
     if !text.trim_start().starts_with('{') {
         return None;
     }
-    let fields: indexmap::IndexMap<String, Box<RawValue>> = serde_json::from_str(text).ok()?;
-    let mut checked = Vec::with_capacity(fields.len());
-    for (key, raw) in fields {
-        let field = match written_back_exactly(&raw) {
-            Ok(()) => Field::Raw(raw),
-            Err(_) => Field::Value(serde_json::from_str(raw.get()).ok()?),
-        };
-        checked.push((key, field));
+    let mut reader = serde_json::Deserializer::from_str(text);
+    let fields = reader.deserialize_map(TopLevel).ok()?;
+    reader.end().ok()?;
+    Some(fields.into_iter().collect())
+}
+
+/// The top-level object's fields, each checked as it is read (a field a later one of the
+/// same name replaces must be valid too, as the parser sees it).
+struct TopLevel;
+
+impl<'de> Visitor<'de> for TopLevel {
+    type Value = Vec<(String, Field)>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
     }
-    Some(checked.into_iter().collect())
+
+    fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<Self::Value, A::Error> {
+        let mut fields = Vec::new();
+        while let Some(key) = entries.next_key::<String>()? {
+            let raw: Box<RawValue> = entries.next_value()?;
+            let field = match written_back_exactly(&raw) {
+                Ok(()) => Field::Raw(raw),
+                Err(_) => Field::Value(
+                    serde_json::from_str(raw.get()).map_err(serde::de::Error::custom)?,
+                ),
+            };
+            fields.push((key, field));
+        }
+        Ok(fields)
+    }
 }
 
 /// Whether `raw` parses within serde_json's nesting limit with no object repeating a key.
@@ -153,7 +174,9 @@ mod tests {
 
     #[test]
     fn anything_but_a_valid_object_is_left_to_the_parser() {
-        for text in ["[1]", "\"s\"", "1", "{\"a\": }", "{\"a\": 1} x", "", "{\"a\": 1"] {
+        let replaced_bad_number = "{\"b\": 1e999, \"b\": 1}";
+        assert!(serde_json::from_str::<Value>(replaced_bad_number).is_err());
+        for text in ["[1]", "\"s\"", "1", "{\"a\": }", "{\"a\": 1} x", "", "{\"a\": 1", replaced_bad_number] {
             assert!(read_object(text).is_none(), "{text}");
         }
         let deep = format!("{{\"x\": {}{}}}", "[".repeat(200), "]".repeat(200));
