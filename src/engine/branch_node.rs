@@ -13,9 +13,9 @@ use super::context::{RunContext, RunOptions, TelemetryScope};
 use super::node_error::NodeError;
 use super::run::run_workflow;
 use super::spend::{Spend, roll_up};
-use crate::fields::FieldMap;
 use crate::artifacts::{BranchIteration, NodeTrace, flatten_fields, now_iso};
 use crate::expr::evaluate_on_output;
+use crate::fields::FieldMap;
 use crate::project::{Project, load_project};
 use crate::telemetry::{ConditionKind, Event};
 

@@ -5,8 +5,8 @@
 //!
 //! FNV-1a ([`crate::fnv`]): collisions only cost a missed warning.
 
-use crate::fields::FieldMap;
 use crate::artifacts::{ProjectFingerprint, RunFingerprint};
+use crate::fields::FieldMap;
 use crate::fnv::Fnv;
 use crate::project::Project;
 

@@ -35,12 +35,7 @@ pub fn lookup_source<'v>(output: &'v FieldMap, expr: &str) -> Option<FieldRef<'v
 /// each mapped value a link to the upstream field (nothing is copied until the node reads
 /// it). Edges from nodes without output (skipped) contribute nothing; a mapping whose source
 /// is missing gives `null` unless another edge already set that input.
-pub fn gather_inputs(
-    project: &Project,
-    dag: &Dag,
-    node_id: &str,
-    outputs: &Outputs,
-) -> FieldMap {
+pub fn gather_inputs(project: &Project, dag: &Dag, node_id: &str, outputs: &Outputs) -> FieldMap {
     let mut inputs: indexmap::IndexMap<String, Field> = indexmap::IndexMap::new();
     for edge in dag.incoming(project, node_id) {
         let Some(source) = outputs.get(&edge.from).filter(|o| !o.is_empty()) else {
@@ -114,10 +109,7 @@ pub fn edge_allows(edge: &Edge, outputs: &Outputs) -> (bool, Option<String>) {
         return (true, None);
     };
     let empty = Map::new();
-    let source = outputs
-        .get(&edge.from)
-        .map(|o| o.map())
-        .unwrap_or(&empty);
+    let source = outputs.get(&edge.from).map(|o| o.map()).unwrap_or(&empty);
     match evaluate_on_output(condition, source) {
         Ok(result) => (result, None),
         Err(e) => (false, Some(e.0)),

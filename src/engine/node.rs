@@ -13,8 +13,8 @@ use super::node_error::NodeError;
 use super::prompt_node::run_prompt;
 use super::tool_node::run_tool_node;
 use super::trigger_node::run_trigger;
-use crate::fields::FieldMap;
 use crate::artifacts::{CheckpointNode, NodeTrace, SharedFields, iso};
+use crate::fields::FieldMap;
 use crate::project::NodeKind;
 use crate::telemetry::{ConditionKind, Event, EventKind, SkipReason};
 

@@ -12,8 +12,8 @@ use super::context::{RunContext, RunOptions, TelemetryScope};
 use super::node_error::NodeError;
 use super::run::run_workflow;
 use super::spend::{Spend, roll_up};
+use crate::artifacts::NodeTrace;
 use crate::fields::FieldMap;
-use crate::artifacts::{NodeTrace};
 use crate::project::{TriggerMode, load_project};
 use crate::telemetry::ConditionKind;
 

@@ -162,7 +162,9 @@ impl FieldMap {
         } else {
             (Some(self.lazy.keys()), None)
         };
-        lazy.into_iter().flatten().chain(parsed.into_iter().flatten())
+        lazy.into_iter()
+            .flatten()
+            .chain(parsed.into_iter().flatten())
     }
 
     /// The fields in order as they are held (without parsing what is not parsed yet).

@@ -41,9 +41,9 @@ impl<'de> Visitor<'de> for TopLevel {
             let raw: Box<RawValue> = entries.next_value()?;
             let field = match written_back_exactly(&raw) {
                 Ok(()) => Field::Raw(raw),
-                Err(_) => Field::Value(
-                    serde_json::from_str(raw.get()).map_err(serde::de::Error::custom)?,
-                ),
+                Err(_) => {
+                    Field::Value(serde_json::from_str(raw.get()).map_err(serde::de::Error::custom)?)
+                }
             };
             fields.push((key, field));
         }
@@ -148,7 +148,10 @@ mod tests {
         );
         assert!(lazy.is_lazy(), "writing does not parse");
         assert_eq!(lazy.lookup("t").unwrap().to_value(), json!("x"));
-        assert!(lazy.lookup("z").is_none(), "null is missing, as get_path says");
+        assert!(
+            lazy.lookup("z").is_none(),
+            "null is missing, as get_path says"
+        );
         assert!(lazy.lookup("nope").is_none());
         assert!(lazy.is_lazy(), "a single name is looked up without parsing");
         assert_eq!(Value::Object(lazy.map().clone()), parsed);
@@ -164,7 +167,10 @@ mod tests {
             serde_json::to_string(&lazy).unwrap(),
             serde_json::to_string(&parsed).unwrap()
         );
-        assert_eq!(serde_json::to_string(&lazy).unwrap(), r#"{"a":{"k":2},"b":[2]}"#);
+        assert_eq!(
+            serde_json::to_string(&lazy).unwrap(),
+            r#"{"a":{"k":2},"b":[2]}"#
+        );
         // Many keys: past the linear look.
         let many: String = (0..100).map(|i| format!("\"k{i}\": {i},")).collect();
         let text = format!(r#"{{"a": {{{many} "k7": "again"}}}}"#);
@@ -176,7 +182,16 @@ mod tests {
     fn anything_but_a_valid_object_is_left_to_the_parser() {
         let replaced_bad_number = "{\"b\": 1e999, \"b\": 1}";
         assert!(serde_json::from_str::<Value>(replaced_bad_number).is_err());
-        for text in ["[1]", "\"s\"", "1", "{\"a\": }", "{\"a\": 1} x", "", "{\"a\": 1", replaced_bad_number] {
+        for text in [
+            "[1]",
+            "\"s\"",
+            "1",
+            "{\"a\": }",
+            "{\"a\": 1} x",
+            "",
+            "{\"a\": 1",
+            replaced_bad_number,
+        ] {
             assert!(read_object(text).is_none(), "{text}");
         }
         let deep = format!("{{\"x\": {}{}}}", "[".repeat(200), "]".repeat(200));

@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::fields::FieldMap;
 use super::catalogue::{Category, EventKind, Level, Verbosity};
 use super::fields::DataVisitor;
+use crate::fields::FieldMap;
 use crate::project::NodeKind;
 
 /// A payload of named fields shared with the engine (the same type as

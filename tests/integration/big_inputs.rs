@@ -151,7 +151,10 @@ fn a_big_input_mapped_renamed_and_read_gives_what_the_parsed_input_gives() {
     assert_eq!(output["words"], input["text"]);
     assert_eq!(output["list"], json!([1, 2.5, -3, true, null, "z"]));
     assert_eq!(output["none"], Value::Null);
-    assert_eq!(output["api_key"], input["token"], "outputs keep values whole");
+    assert_eq!(
+        output["api_key"], input["token"],
+        "outputs keep values whole"
+    );
     assert_eq!(
         output.as_object().unwrap().keys().collect::<Vec<_>>(),
         ["table", "words", "list", "none", "api_key", "said"],
@@ -187,11 +190,27 @@ fn a_big_input_mapped_renamed_and_read_gives_what_the_parsed_input_gives() {
 
     // A resume with the same (big) inputs is accepted; with other inputs it is refused.
     let id = f.last_run_id();
-    let again = f.run(&["project", "run", "--resume", &id, "-f", "input.json", "--dry-run"]);
+    let again = f.run(&[
+        "project",
+        "run",
+        "--resume",
+        &id,
+        "-f",
+        "input.json",
+        "--dry-run",
+    ]);
     again.code(0);
     input["rows"][7]["v"] = json!("changed");
     std::fs::write(f.join("other.json"), serde_json::to_vec(&input).unwrap()).unwrap();
-    let other = f.run(&["project", "run", "--resume", &id, "-f", "other.json", "--dry-run"]);
+    let other = f.run(&[
+        "project",
+        "run",
+        "--resume",
+        &id,
+        "-f",
+        "other.json",
+        "--dry-run",
+    ]);
     other.code(2);
     assert!(other.stderr.contains("field(s) 'rows'"), "{}", other.stderr);
 }
