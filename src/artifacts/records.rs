@@ -6,6 +6,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::run_outputs::RunOutputs;
 use super::shared_fields::SharedFields;
 use super::shared_text::SharedText;
 
@@ -293,8 +294,10 @@ pub struct Trace {
 pub struct BranchIteration {
     pub branch_id: String,
     pub iteration: u64,
-    pub inputs: Map<String, Value>,
-    pub outputs: Map<String, Value>,
+    #[serde(with = "super::shared_fields")]
+    pub inputs: SharedFields,
+    /// The sub-workflow's outputs, pointing at its output nodes' maps.
+    pub outputs: RunOutputs,
     pub started_at: String,
     pub ended_at: Option<String>,
     pub success: bool,

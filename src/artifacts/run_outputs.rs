@@ -7,6 +7,8 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use std::sync::Arc;
+
 use super::shared_fields::SharedFields;
 use crate::fields::FieldMap;
 
@@ -83,6 +85,16 @@ impl RunOutputs {
         }
     }
 
+    /// [`flatten`](Self::flatten), shared: a single output node's map itself (as a branch
+    /// passes it to its next iteration or its own output), a copy only when several maps
+    /// merge.
+    pub fn flatten_shared(&self) -> SharedFields {
+        match self {
+            RunOutputs::Nodes(nodes) if nodes.len() == 1 => Arc::clone(&nodes[0].1),
+            _ => FieldMap::new(self.flatten()),
+        }
+    }
+
     /// A sub-workflow's outputs flattened for its caller: a single output node's object as
     /// it is; several objects merged; anything else kept as is.
     pub fn flatten(&self) -> Map<String, Value> {
@@ -152,6 +164,26 @@ mod tests {
             Value::Object(map) => FieldMap::new(map),
             _ => unreachable!("test objects only"),
         }
+    }
+
+    #[test]
+    fn one_output_node_flattens_to_its_own_map_and_several_merge() {
+        let a = fields(json!({"rows": [1, 2], "t": "x"}));
+        let one = RunOutputs::Nodes(vec![("a".into(), a.clone())]);
+        assert!(Arc::ptr_eq(&one.flatten_shared(), &a), "shared, not copied");
+        let b = fields(json!({"score": 0.5}));
+        let two = RunOutputs::Nodes(vec![("a".into(), a), ("b".into(), b)]);
+        assert_eq!(
+            Value::Object(two.flatten_shared().map().clone()),
+            json!({"rows": [1, 2], "t": "x", "score": 0.5})
+        );
+        // Read back from a file (a branch iteration's record), as written.
+        let back: RunOutputs =
+            serde_json::from_str(&serde_json::to_string(&one).unwrap()).unwrap();
+        assert_eq!(
+            Value::Object(back.flatten_shared().map().clone()),
+            json!({"rows": [1, 2], "t": "x"})
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! continues after the last finished iteration, with that iteration's outputs.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -13,7 +14,7 @@ use super::context::{RunContext, RunOptions, TelemetryScope};
 use super::node_error::NodeError;
 use super::run::run_workflow;
 use super::spend::{Spend, roll_up};
-use crate::artifacts::{BranchIteration, NodeTrace, flatten_fields, now_iso};
+use crate::artifacts::{BranchIteration, NodeTrace, now_iso};
 use crate::expr::evaluate_on_output;
 use crate::fields::FieldMap;
 use crate::project::{Project, load_project};
@@ -21,7 +22,8 @@ use crate::telemetry::{ConditionKind, Event};
 
 /// What a branch node produced.
 pub struct BranchResult {
-    pub output: Map<String, Value>,
+    /// Shared with the sub-workflow's output node (or the gathered inputs), not copied.
+    pub output: Arc<FieldMap>,
     /// The `condition` was false: inputs passed through, node marked skipped.
     pub skipped: bool,
 }
@@ -55,7 +57,7 @@ pub fn check_condition(
 pub fn run_branch(
     ctx: &RunContext,
     node_id: &str,
-    gathered: &Map<String, Value>,
+    gathered: &Arc<FieldMap>,
     trace: &mut NodeTrace,
 ) -> Result<BranchResult, NodeError> {
     let Some(branch) = ctx.project.branches.get(node_id) else {
@@ -75,7 +77,7 @@ pub fn run_branch(
                 .console
                 .progress(format!("  Branch {node_id} skipped (condition false)"));
             return Ok(BranchResult {
-                output: gathered.clone(),
+                output: Arc::clone(gathered),
                 skipped: true,
             });
         }
@@ -83,9 +85,9 @@ pub fn run_branch(
     if ctx.opts.dry_run {
         let mut output = Map::new();
         output.insert("dry_run".into(), Value::Bool(true));
-        output.extend(gathered.clone());
+        output.extend(gathered.map().clone());
         return Ok(BranchResult {
-            output,
+            output: FieldMap::new(output),
             skipped: false,
         });
     }
@@ -113,13 +115,14 @@ pub fn run_branch(
         .get(node_id)
         .copied();
     let mut iteration = last_done.map_or(0, |n| n + 1);
-    let mut current = gathered.clone();
+    // Each iteration's inputs: shared with the previous iteration's outputs (no copy).
+    let mut current = Arc::clone(gathered);
     if let (Some(done), Some(store)) = (last_done, &ctx.store) {
         let previous = std::fs::read(store.iteration_path(node_id, done))
             .ok()
             .and_then(|b| serde_json::from_slice::<BranchIteration>(&b).ok());
         if let Some(previous) = previous {
-            current = flatten_fields(&previous.outputs);
+            current = previous.outputs.flatten_shared();
         }
         ctx.runtime.console.progress(format!(
             "  Resuming branch {node_id} from iteration {}",
@@ -154,7 +157,7 @@ pub fn run_branch(
         let started_at = now_iso();
         let account = Spend::nested_in(&ctx.spend);
         let sub_opts = RunOptions {
-            inputs: FieldMap::new(current.clone()),
+            inputs: Arc::clone(&current),
             dry_run: ctx.opts.dry_run,
             artifact_dir: ctx
                 .store
@@ -181,8 +184,8 @@ pub fn run_branch(
             let state = BranchIteration {
                 branch_id: node_id.to_string(),
                 iteration,
-                inputs: current.clone(),
-                outputs: sub.outputs.to_map(),
+                inputs: Arc::clone(&current),
+                outputs: sub.outputs.clone(),
                 started_at,
                 ended_at: Some(ended_at),
                 success: sub.error.is_none(),
@@ -218,7 +221,7 @@ pub fn run_branch(
                 .console
                 .warn(format!("could not journal branch '{node_id}': {e}"));
         }
-        let flat = sub.outputs.flatten();
+        let flat = sub.outputs.flatten_shared();
         let Some(loop_while) = branch.loop_while.as_deref() else {
             ctx.tel.emit(Some(node_id), || Event::BranchIteration {
                 iteration: iteration + 1,

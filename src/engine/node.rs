@@ -2,7 +2,6 @@
 //! node kind, timing, and the node's telemetry (started, then exactly one of completed,
 //! failed or skipped; a node refused by the budget gets `node_failed` alone).
 
-use serde_json::{Map, Value};
 
 use super::agent_node::run_agent_node;
 use super::branch_node::run_branch;
@@ -31,7 +30,7 @@ pub struct NodeRun {
 enum Finish {
     Done(SharedFields),
     /// A false branch/trigger condition: output kept, node marked skipped.
-    ConditionSkipped(Map<String, Value>, SkipReason),
+    ConditionSkipped(SharedFields, SkipReason),
 }
 
 fn duration_ms(start: chrono::DateTime<chrono::Utc>, end: chrono::DateTime<chrono::Utc>) -> u64 {
@@ -135,12 +134,15 @@ pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &O
                     if r.skipped {
                         Finish::ConditionSkipped(r.output, SkipReason::BranchConditionFalse)
                     } else {
-                        done(r.output)
+                        Finish::Done(r.output)
                     }
                 }),
                 NodeKind::Trigger => run_trigger(ctx, node_id, &gathered, &mut trace).map(|r| {
                     if r.skipped {
-                        Finish::ConditionSkipped(r.output, SkipReason::TriggerConditionFalse)
+                        Finish::ConditionSkipped(
+                            FieldMap::new(r.output),
+                            SkipReason::TriggerConditionFalse,
+                        )
                     } else {
                         done(r.output)
                     }
@@ -191,7 +193,7 @@ pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &O
         Ok(Finish::ConditionSkipped(output, reason)) => {
             trace.skipped = true;
             tel.emit(Some(node_id), || Event::NodeSkipped { reason, edge: None });
-            FieldMap::new(output)
+            output
         }
         Ok(Finish::Done(output)) => {
             if tel.wants(EventKind::OutputProduced) {

@@ -270,9 +270,18 @@ fn inputs_of(ctx: &RunContext, id: &str, outputs: &Outputs) -> Outputs {
 }
 
 /// A failure is folded into checkpoint.json at once; otherwise the folder thread refreshes
-/// it within its interval.
+/// it within its interval. After Ctrl-C/SIGTERM the checkpoint is the interruption's (the
+/// signal thread marks it `interrupted`, and a node failing because its process was stopped
+/// must not turn it back to `failed`).
 fn mark_failed(ctx: &RunContext) {
+    if ctx.runtime.is_interrupted() {
+        return;
+    }
     let mut cp = ctx.checkpoint.lock().unwrap_or_else(|e| e.into_inner());
+    // Checked again under the lock the signal thread takes to mark the interruption.
+    if ctx.runtime.is_interrupted() {
+        return;
+    }
     cp.state_mut().status = "failed".into();
     if let Err(e) = cp.fold() {
         ctx.runtime
