@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzz every parser of untrusted text (targets in fuzz_targets/, seeds in corpus/<target>/).
 #
-#   bash fuzz/run.sh [SECONDS] [TARGET...]   run each target SECONDS (default 20); fail on a crash
+#   bash fuzz/run.sh [SECONDS] [TARGET...]   run each target SECONDS (default 30); fail on a crash
 #   bash fuzz/run.sh --minimize [TARGET...]  shrink corpus/<target>/ to the inputs that matter
 #
 # libFuzzer needs nightly compiler flags: the stable toolchain accepts them with
@@ -26,7 +26,7 @@ if [ "${1:-}" = "--minimize" ]; then
   minimize=1
   shift
 fi
-seconds=20
+seconds=30
 if [ $# -gt 0 ] && [[ "$1" =~ ^[0-9]+$ ]]; then
   seconds="$1"
   shift
