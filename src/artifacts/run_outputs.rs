@@ -178,8 +178,7 @@ mod tests {
             json!({"rows": [1, 2], "t": "x", "score": 0.5})
         );
         // Read back from a file (a branch iteration's record), as written.
-        let back: RunOutputs =
-            serde_json::from_str(&serde_json::to_string(&one).unwrap()).unwrap();
+        let back: RunOutputs = serde_json::from_str(&serde_json::to_string(&one).unwrap()).unwrap();
         assert_eq!(
             Value::Object(back.flatten_shared().map().clone()),
             json!({"rows": [1, 2], "t": "x"})

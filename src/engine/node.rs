@@ -2,7 +2,6 @@
 //! node kind, timing, and the node's telemetry (started, then exactly one of completed,
 //! failed or skipped; a node refused by the budget gets `node_failed` alone).
 
-
 use super::agent_node::run_agent_node;
 use super::branch_node::run_branch;
 use super::budget::budget_refuses;
