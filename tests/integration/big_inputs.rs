@@ -20,14 +20,11 @@ fn big_input() -> Value {
     })
 }
 
-const PASS_THROUGH: &str = "trident: \"0.1\"\nname: pass\norchestration:\n  publish:\n    path: published/result.json\nnodes:\n  input: {type: input}\n  output: {type: output}\nedges:\n  a: {from: input, to: output, mapping: {rows: rows, text: text, nested: nested}}\n";
-
-#[test]
-fn a_big_input_passes_through_every_record_unchanged() {
-    let f = Fixture::empty().file("agent.tml", PASS_THROUGH);
-    let input = big_input();
-    std::fs::write(f.join("input.json"), serde_json::to_vec(&input).unwrap()).unwrap();
-    let out = f.run(&[
+/// `input` written to `input.json` and run with `-f`, the result as JSON and telemetry on
+/// stdout (so the result goes to stderr), plus `extra` flags.
+fn run_with_input(f: &Fixture, input: &Value, extra: &[&str]) -> crate::support::Out {
+    std::fs::write(f.join("input.json"), serde_json::to_vec(input).unwrap()).unwrap();
+    let mut args = vec![
         "project",
         "run",
         "-f",
@@ -35,7 +32,18 @@ fn a_big_input_passes_through_every_record_unchanged() {
         "-o",
         "json",
         "--telemetry",
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    f.run(&args)
+}
+
+const PASS_THROUGH: &str = "trident: \"0.1\"\nname: pass\norchestration:\n  publish:\n    path: published/result.json\nnodes:\n  input: {type: input}\n  output: {type: output}\nedges:\n  a: {from: input, to: output, mapping: {rows: rows, text: text, nested: nested}}\n";
+
+#[test]
+fn a_big_input_passes_through_every_record_unchanged() {
+    let f = Fixture::empty().file("agent.tml", PASS_THROUGH);
+    let input = big_input();
+    let out = run_with_input(&f, &input, &[]);
     out.code(0);
 
     // With telemetry on stdout, the result goes to stderr.
@@ -131,19 +139,7 @@ fn a_big_input_mapped_renamed_and_read_gives_what_the_parsed_input_gives() {
         .file("prompts/p.prompt", "---\nid: p\n---\nSay {{ text }}\n");
     let mut input = big_input();
     input["token"] = json!("tok-1234567890abcdef");
-    std::fs::write(f.join("input.json"), serde_json::to_vec(&input).unwrap()).unwrap();
-    let out = f.run(&[
-        "project",
-        "run",
-        "-f",
-        "input.json",
-        "--dry-run",
-        "-o",
-        "json",
-        "--telemetry",
-        "--telemetry-level",
-        "debug",
-    ]);
+    let out = run_with_input(&f, &input, &["--dry-run", "--telemetry-level", "debug"]);
     out.code(0);
     let result: Value = serde_json::from_str(&out.stderr).expect("the -o json result");
     let output = &result["outputs"]["output"];

@@ -141,27 +141,26 @@ pub(crate) fn write_value(out: &mut Vec<u8>, value: &Value, policy: &PayloadPoli
 
 /// Appends a JSON object payload, as [`write_value`] writes the same object.
 pub(crate) fn write_object(out: &mut Vec<u8>, map: &Map<String, Value>, policy: &PayloadPolicy) {
-    out.push(b'{');
-    for (i, (key, item)) in map.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        write_str(out, key);
-        out.push(b':');
-        if !item.is_null() && policy.redactor().is_secret_key(key) {
-            write_str(out, REDACTED);
-        } else {
-            write_value(out, item, policy);
-        }
-    }
-    out.push(b'}');
+    let entries = map
+        .iter()
+        .map(|(key, item)| (key, Some(FieldRef::Value(item))));
+    write_entries(out, entries, policy);
 }
 
 /// Appends a map of fields as [`write_object`] appends the same map parsed; fields held as
 /// JSON text are streamed, not parsed.
 pub(crate) fn write_fields(out: &mut Vec<u8>, fields: &FieldMap, policy: &PayloadPolicy) {
+    write_entries(out, fields.entries(), policy);
+}
+
+/// An object of `entries`, a secret key's value hidden unless it is null.
+fn write_entries<'a>(
+    out: &mut Vec<u8>,
+    entries: impl Iterator<Item = (&'a String, Option<FieldRef<'a>>)>,
+    policy: &PayloadPolicy,
+) {
     out.push(b'{');
-    for (i, (key, field)) in fields.entries().enumerate() {
+    for (i, (key, field)) in entries.enumerate() {
         if i > 0 {
             out.push(b',');
         }
