@@ -6,7 +6,7 @@
 #   bash fuzz/limits.sh [TRIDENT_BINARY] [CASE...]   (default binary: target/release/trident,
 #                                                    built if missing; default: every case)
 #
-# Cases: nodes100k, chain100k, prompt10mb, deep, yaml, json, io, output, recursion.
+# Cases: nodes100k, chain100k, prompt10mb, deep, yaml, json, io, branch, output, recursion.
 # Peak memory is trident's alone (VmHWM of its process, read every 10 ms): the python tools
 # and fake Claude CLI that print 100 MB are not counted. Needs python3, and about 1 GB of
 # free disk in the temp folder.
@@ -14,7 +14,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${1:-$root/target/release/trident}"
 shift || true
-cases="${*:-nodes100k chain100k prompt10mb deep yaml json io output recursion}"
+cases="${*:-nodes100k chain100k prompt10mb deep yaml json io branch output recursion}"
 if [ ! -x "$bin" ]; then
   (cd "$root" && cargo build --release)
 fi
@@ -89,6 +89,19 @@ project("agent_line", pair.replace("  output:", "  worker: {type: agent, prompt:
         + "  a: {from: input, to: worker, mapping: {x: x}}\n  b: {from: worker, to: output, mapping: {text: text}}\n",
         {"agent_prompts/worker.prompt": "---\nid: worker\ninput:\n  x: {type: number}\n---\nSay {{ x }}.\n", "bin/claude": claude})
 os.chmod("agent_line/bin/claude", 0o755)
+# A branch loop passing 600k small objects through 4 iterations of a sub-workflow (a shell
+# step counts, the rows go through untouched; the loop condition reads only the count).
+project("branchloop", "trident: \"0.1\"\nname: loop\nnodes:\n  input: {type: input}\n"
+        "  again: {type: branch, workflow: ./sub, loop_while: \"n != '4'\", max_iterations: 10}\n"
+        "  output: {type: output}\nedges:\n  a: {from: input, to: again, mapping: {rows: rows, n: n}}\n"
+        "  b: {from: again, to: output, mapping: {rows: rows, n: n}}\n",
+        {"sub/agent.tml": "trident: \"0.1\"\nname: sub\nnodes:\n  input: {type: input}\n"
+         "  output: {type: output}\ntools:\n  step: {type: shell, command: \"expr {{n}} + 1\"}\n"
+         "edges:\n  a: {from: input, to: step, mapping: {n: n}}\n  b: {from: input, to: output, mapping: {rows: rows}}\n"
+         "  c: {from: step, to: output, mapping: {n: output}}\n"})
+d = json.load(open("rows600k.json"))
+d["n"] = 0
+json.dump(d, open("rows600k_n.json", "w"))
 # A workflow that fire-and-forget triggers itself.
 project("self_trigger", head + "nodes:\n  input: {type: input}\n"
         "  again: {type: trigger, workflow: ., mode: fire-and-forget}\n  output: {type: output}\n"
@@ -166,6 +179,9 @@ for case in $cases; do
       row "1.35M small objects, 101.5 MB, pass-through" project run pass -f rows100mb.json -o json --telemetry
       row "100 MB string (-f), --no-artifacts, 200MB limit" project run io -f in100mb.json -o json --no-artifacts
       ENVS=(TRIDENT_LIMITS=1) ;;
+    branch)
+      row "branch loop, 4 iterations, 600k small objects (44.5 MB)" project run branchloop -f rows600k_n.json -o json
+      row "same, --no-artifacts" project run branchloop -f rows600k_n.json -o json --no-artifacts ;;
     output)
       for p in sh_stdout sh_stderr sh_event py_print py_stderr py_result py_emit agent_line; do
         row "100 MB line: $p" "${run[@]}" "$p" -o json

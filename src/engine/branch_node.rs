@@ -15,7 +15,7 @@ use super::node_error::NodeError;
 use super::run::run_workflow;
 use super::spend::{Spend, roll_up};
 use crate::artifacts::{BranchIteration, NodeTrace, now_iso};
-use crate::expr::evaluate_on_output;
+use crate::expr::evaluate_on_fields;
 use crate::fields::FieldMap;
 use crate::project::{Project, load_project};
 use crate::telemetry::{ConditionKind, Event};
@@ -38,9 +38,9 @@ pub fn check_condition(
     node_id: &str,
     kind: ConditionKind,
     expression: &str,
-    data: &Map<String, Value>,
+    data: &FieldMap,
 ) -> Result<bool, String> {
-    let result = evaluate_on_output(expression, data);
+    let result = evaluate_on_fields(expression, data);
     ctx.tel.emit(Some(node_id), || Event::ConditionEvaluated {
         kind,
         expression: expression.to_string(),

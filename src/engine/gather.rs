@@ -6,10 +6,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::dag::Dag;
-use crate::expr::evaluate_on_output;
+use crate::expr::evaluate_on_fields;
 use crate::fields::{Field, FieldMap, FieldRef};
 use crate::project::{Edge, Project};
 
@@ -108,9 +108,9 @@ pub fn edge_allows(edge: &Edge, outputs: &Outputs) -> (bool, Option<String>) {
     let Some(condition) = edge.condition.as_deref().filter(|c| !c.trim().is_empty()) else {
         return (true, None);
     };
-    let empty = Map::new();
-    let source = outputs.get(&edge.from).map(|o| o.map()).unwrap_or(&empty);
-    match evaluate_on_output(condition, source) {
+    let empty = FieldMap::default();
+    let source = outputs.get(&edge.from).map(|o| o.as_ref()).unwrap_or(&empty);
+    match evaluate_on_fields(condition, source) {
         Ok(result) => (result, None),
         Err(e) => (false, Some(e.0)),
     }

@@ -2,6 +2,7 @@
 //! stream, with parent ids) and outputs its flattened outputs; `fire-and-forget` starts a
 //! detached `trident project run` and outputs its pid.
 
+use std::sync::Arc;
 use std::process::{Command, Stdio};
 
 use serde_json::{Map, Value, json};
@@ -46,9 +47,9 @@ const MAX_INPUTS_ARGUMENT: usize = 64 * 1024;
 fn inputs_arguments(
     ctx: &RunContext,
     node_id: &str,
-    inputs: Map<String, Value>,
+    inputs: &FieldMap,
 ) -> Result<(&'static str, std::ffi::OsString), NodeError> {
-    let text = Value::Object(inputs).to_string();
+    let text = serde_json::to_string(inputs).unwrap_or_default();
     if text.len() <= MAX_INPUTS_ARGUMENT {
         return Ok(("-i", text.into()));
     }
@@ -110,7 +111,7 @@ fn write_new_temporary(
 pub fn run_trigger(
     ctx: &RunContext,
     node_id: &str,
-    gathered: &Map<String, Value>,
+    gathered: &Arc<FieldMap>,
     trace: &mut NodeTrace,
 ) -> Result<TriggerResult, NodeError> {
     let Some(trigger) = ctx.project.triggers.get(node_id) else {
@@ -152,10 +153,11 @@ pub fn run_trigger(
             path.display()
         )));
     }
+    // Passed on shared (the triggered run holds the same map, not a copy).
     let inputs = if trigger.pass_outputs {
-        gathered.clone()
+        Arc::clone(gathered)
     } else {
-        Map::new()
+        Arc::default()
     };
     match trigger.mode {
         TriggerMode::FireAndForget => {
@@ -175,7 +177,7 @@ pub fn run_trigger(
             // The parent's `.env` values reach the triggered run as they would a tool.
             cmd.envs(ctx.runtime.env_overlay.iter().map(|(k, v)| (k, v)));
             if !inputs.is_empty() {
-                let (flag, value) = inputs_arguments(ctx, node_id, inputs)?;
+                let (flag, value) = inputs_arguments(ctx, node_id, &inputs)?;
                 cmd.arg(flag).arg(value);
             }
             if trigger.emit_signal {
@@ -221,7 +223,7 @@ pub fn run_trigger(
                 .map_err(|e| trigger_error(format!("Triggered workflow failed: {e}")))?;
             let account = Spend::nested_in(&ctx.spend);
             let sub_opts = RunOptions {
-                inputs: FieldMap::new(inputs),
+                inputs,
                 dry_run: ctx.opts.dry_run,
                 artifact_dir: ctx
                     .store

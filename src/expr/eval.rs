@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use super::ConditionError;
 use super::tree::{CompareOp, Condition, Term};
+use crate::fields::{FieldMap, FieldRef};
 use crate::template::get_path;
 
 /// Where identifiers are looked up.
@@ -19,6 +20,9 @@ pub enum Scope<'a> {
     /// A node output: its fields, plus `output` bound to the whole output (a field named
     /// `output` wins).
     Output(&'a Map<String, Value>),
+    /// A node output as the engine holds it ([`FieldMap`]), seen as [`Scope::Output`]: only
+    /// the fields the condition names are read (a field held as text is parsed alone).
+    HeldOutput(&'a FieldMap),
 }
 
 impl<'a> Scope<'a> {
@@ -39,7 +43,28 @@ impl<'a> Scope<'a> {
                     None => None,
                 }
             }
+            Scope::HeldOutput(fields) => {
+                let first = path.split('.').next().unwrap_or(path);
+                if first != "output" || fields.field("output").is_some() {
+                    return fields.lookup(path).map(held_value);
+                }
+                match path.strip_prefix("output.") {
+                    Some(rest) => fields.lookup(rest).map(held_value),
+                    None if path == "output" => {
+                        Some(Cow::Owned(Value::Object(fields.map().clone())))
+                    }
+                    None => None,
+                }
+            }
         }
+    }
+}
+
+/// A field's value: borrowed when parsed, parsed (that field alone) when held as text.
+fn held_value(field: FieldRef<'_>) -> Cow<'_, Value> {
+    match field {
+        FieldRef::Value(value) => Cow::Borrowed(value),
+        raw => Cow::Owned(raw.to_value()),
     }
 }
 

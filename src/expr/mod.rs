@@ -17,6 +17,8 @@ pub mod tree;
 
 use serde_json::{Map, Value};
 
+use crate::fields::FieldMap;
+
 pub use eval::{Scope, truthy};
 pub use parse::MAX_DEPTH;
 pub use tree::{CompareOp, Condition, Term};
@@ -51,6 +53,12 @@ pub fn evaluate_on_output(expr: &str, output: &Map<String, Value>) -> Result<boo
     evaluate_in(expr, Scope::Output(output))
 }
 
+/// [`evaluate_on_output`] of a node output as the engine holds it: only the fields the
+/// condition names are read (big data held as text is not parsed to test a small field).
+pub fn evaluate_on_fields(expr: &str, output: &FieldMap) -> Result<bool, ConditionError> {
+    evaluate_in(expr, Scope::HeldOutput(output))
+}
+
 fn evaluate_in(expr: &str, scope: Scope) -> Result<bool, ConditionError> {
     match parse(expr)? {
         Some(condition) => condition.evaluate(scope),
@@ -68,6 +76,33 @@ pub fn check_syntax(expr: &str) -> Result<(), ConditionError> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn conditions_on_held_fields_read_only_what_they_name() {
+        let text = r#"{"n": 3, "rows": [{"id": 1}, {"id": 2}], "s": "go", "z": null, "o": {"k": true}}"#;
+        let parsed: Map<String, Value> = serde_json::from_str(text).unwrap();
+        for condition in [
+            "n < 5",
+            "n >= 3 and s == 'go'",
+            "output.n == 3",
+            "rows",
+            "not z",
+            "o.k",
+            "output.o.k and not output.missing",
+            "output",
+            "s != 'stop' or n > 100",
+        ] {
+            let held = crate::fields::read_object(text).unwrap();
+            assert_eq!(
+                evaluate_on_fields(condition, &held),
+                evaluate_on_output(condition, &parsed),
+                "{condition}"
+            );
+        }
+        let held = crate::fields::read_object(text).unwrap();
+        assert_eq!(evaluate_on_fields("n < 5 and s == 'go'", &held), Ok(true));
+        assert!(held.is_lazy(), "a condition on small fields leaves the rest as text");
+    }
 
     #[test]
     fn syntax_check_refuses_malformed_and_accepts_unorderable() {
