@@ -109,7 +109,10 @@ pub fn edge_allows(edge: &Edge, outputs: &Outputs) -> (bool, Option<String>) {
         return (true, None);
     };
     let empty = FieldMap::default();
-    let source = outputs.get(&edge.from).map(|o| o.as_ref()).unwrap_or(&empty);
+    let source = outputs
+        .get(&edge.from)
+        .map(|o| o.as_ref())
+        .unwrap_or(&empty);
     match evaluate_on_fields(condition, source) {
         Ok(result) => (result, None),
         Err(e) => (false, Some(e.0)),

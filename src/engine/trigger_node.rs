@@ -2,8 +2,8 @@
 //! stream, with parent ids) and outputs its flattened outputs; `fire-and-forget` starts a
 //! detached `trident project run` and outputs its pid.
 
-use std::sync::Arc;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 

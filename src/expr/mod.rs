@@ -79,7 +79,8 @@ mod tests {
 
     #[test]
     fn conditions_on_held_fields_read_only_what_they_name() {
-        let text = r#"{"n": 3, "rows": [{"id": 1}, {"id": 2}], "s": "go", "z": null, "o": {"k": true}}"#;
+        let text =
+            r#"{"n": 3, "rows": [{"id": 1}, {"id": 2}], "s": "go", "z": null, "o": {"k": true}}"#;
         let parsed: Map<String, Value> = serde_json::from_str(text).unwrap();
         for condition in [
             "n < 5",
@@ -101,7 +102,10 @@ mod tests {
         }
         let held = crate::fields::read_object(text).unwrap();
         assert_eq!(evaluate_on_fields("n < 5 and s == 'go'", &held), Ok(true));
-        assert!(held.is_lazy(), "a condition on small fields leaves the rest as text");
+        assert!(
+            held.is_lazy(),
+            "a condition on small fields leaves the rest as text"
+        );
     }
 
     #[test]
