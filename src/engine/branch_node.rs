@@ -15,7 +15,7 @@ use super::node_error::NodeError;
 use super::run::run_workflow;
 use super::spend::{Spend, roll_up};
 use crate::artifacts::{BranchIteration, NodeTrace, now_iso};
-use crate::expr::evaluate_on_fields;
+use crate::expr::ParsedCondition;
 use crate::fields::FieldMap;
 use crate::project::{Project, load_project};
 use crate::telemetry::{ConditionKind, Event};
@@ -37,13 +37,13 @@ pub fn check_condition(
     ctx: &RunContext,
     node_id: &str,
     kind: ConditionKind,
-    expression: &str,
+    expression: &ParsedCondition,
     data: &FieldMap,
 ) -> Result<bool, String> {
-    let result = evaluate_on_fields(expression, data);
+    let result = expression.evaluate_on_fields(data);
     ctx.tel.emit(Some(node_id), || Event::ConditionEvaluated {
         kind,
-        expression: expression.to_string(),
+        expression: expression.text().to_string(),
         result: *result.as_ref().unwrap_or(&false),
         edge_id: None,
         error: result.as_ref().err().map(|e| e.0.clone()),
@@ -65,7 +65,7 @@ pub fn run_branch(
             "Branch definition not found: {node_id}"
         )));
     };
-    if let Some(condition) = branch.condition.as_deref() {
+    if let Some(condition) = branch.condition.as_ref() {
         let run = check_condition(ctx, node_id, ConditionKind::Branch, condition, gathered)
             .map_err(|e| {
                 branch_error(format!(
@@ -222,7 +222,7 @@ pub fn run_branch(
                 .warn(format!("could not journal branch '{node_id}': {e}"));
         }
         let flat = sub.outputs.flatten_shared();
-        let Some(loop_while) = branch.loop_while.as_deref() else {
+        let Some(loop_while) = branch.loop_while.as_ref() else {
             ctx.tel.emit(Some(node_id), || Event::BranchIteration {
                 iteration: iteration + 1,
                 max_iterations: max,

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::dag::Dag;
-use crate::expr::evaluate_on_fields;
 use crate::fields::{Field, FieldMap, FieldRef};
 use crate::project::{Edge, Project};
 
@@ -105,7 +104,7 @@ fn pass_through_source<'o>(
 /// Whether `edge` lets its target run, given its source's output. An error counts as
 /// false and is returned for reporting.
 pub fn edge_allows(edge: &Edge, outputs: &Outputs) -> (bool, Option<String>) {
-    let Some(condition) = edge.condition.as_deref().filter(|c| !c.trim().is_empty()) else {
+    let Some(condition) = edge.condition.as_ref().filter(|c| !c.trim().is_empty()) else {
         return (true, None);
     };
     let empty = FieldMap::default();
@@ -113,7 +112,7 @@ pub fn edge_allows(edge: &Edge, outputs: &Outputs) -> (bool, Option<String>) {
         .get(&edge.from)
         .map(|o| o.as_ref())
         .unwrap_or(&empty);
-    match evaluate_on_fields(condition, source) {
+    match condition.evaluate_on_fields(source) {
         Ok(result) => (result, None),
         Err(e) => (false, Some(e.0)),
     }

@@ -73,7 +73,7 @@ pub fn execute_node(ctx: &RunContext, node_id: &str, kind: NodeKind, outputs: &O
         {
             tel.emit(Some(node_id), || Event::ConditionEvaluated {
                 kind: ConditionKind::Edge,
-                expression: condition.clone(),
+                expression: condition.text().to_string(),
                 result: allowed,
                 edge_id: Some(edge.id.clone()),
                 error: error.clone(),

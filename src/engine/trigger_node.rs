@@ -119,7 +119,7 @@ pub fn run_trigger(
             "Trigger definition not found: {node_id}"
         )));
     };
-    if let Some(condition) = trigger.condition.as_deref() {
+    if let Some(condition) = trigger.condition.as_ref() {
         let run = check_condition(ctx, node_id, ConditionKind::Trigger, condition, gathered)
             .map_err(|e| {
                 trigger_error(format!(

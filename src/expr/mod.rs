@@ -12,6 +12,7 @@
 
 pub mod eval;
 pub mod parse;
+pub mod parsed_condition;
 pub mod tokens;
 pub mod tree;
 
@@ -21,6 +22,7 @@ use crate::fields::FieldMap;
 
 pub use eval::{Scope, truthy};
 pub use parse::MAX_DEPTH;
+pub use parsed_condition::ParsedCondition;
 pub use tree::{CompareOp, Condition, Term};
 
 /// A condition that could not be parsed or evaluated.

@@ -25,7 +25,7 @@ fn graph(project: &Project, dag: &Dag) -> Value {
         .map(|e| {
             let mut edge = json!({"from": e.from, "to": e.to});
             if let Some(c) = &e.condition {
-                edge["condition"] = json!(c);
+                edge["condition"] = json!(c.text());
             }
             edge
         })

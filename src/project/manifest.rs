@@ -11,6 +11,7 @@ use super::model::*;
 use super::prompt::schema_fields;
 use super::yaml::{as_bool, type_name};
 use crate::error::TridentError;
+use crate::expr::ParsedCondition;
 use crate::pricing::{PriceTable, parse_pricing};
 
 /// A scalar as text (`"a"` -> `a`, `3` -> `3`, `true` -> `true`), JSON for anything else.
@@ -90,18 +91,18 @@ fn opt_f64(
     )
 }
 
-/// A condition field, checked for syntax now (a typo is a validation error, not a
-/// condition silently false at run time).
+/// A condition field, parsed now (a typo is a validation error, not a condition silently
+/// false at run time; a run evaluates the parsed tree).
 fn opt_condition(
     spec: &Map<String, Value>,
     key: &str,
     owner: &str,
     path: &Path,
-) -> Result<Option<String>, TridentError> {
+) -> Result<Option<ParsedCondition>, TridentError> {
     let Some(text) = opt_text(spec, key) else {
         return Ok(None);
     };
-    crate::expr::check_syntax(&text).map_err(|e| {
+    let parsed = ParsedCondition::parse(text.clone()).map_err(|e| {
         invalid(
             path,
             format!(
@@ -111,7 +112,7 @@ fn opt_condition(
             ),
         )
     })?;
-    Ok(Some(text))
+    Ok(Some(parsed))
 }
 
 /// The node types accepted under `nodes:`.

@@ -3,6 +3,7 @@
 //! Everything here is plain data produced by `project::load`; the DAG (`crate::dag`) and the
 //! engine (`crate::engine`) read it and never mutate it.
 
+use crate::expr::ParsedCondition;
 use std::path::PathBuf;
 
 use indexmap::IndexMap;
@@ -152,8 +153,8 @@ pub struct AgentNode {
 pub struct BranchNode {
     pub id: String,
     pub workflow_path: String,
-    pub condition: Option<String>,
-    pub loop_while: Option<String>,
+    pub condition: Option<ParsedCondition>,
+    pub loop_while: Option<ParsedCondition>,
     pub max_iterations: u64,
 }
 
@@ -172,7 +173,7 @@ pub struct TriggerNode {
     pub mode: TriggerMode,
     pub pass_outputs: bool,
     pub emit_signal: bool,
-    pub condition: Option<String>,
+    pub condition: Option<ParsedCondition>,
 }
 
 /// One `target_input: source_expression` mapping of an edge.
@@ -189,7 +190,7 @@ pub struct Edge {
     pub from: String,
     pub to: String,
     pub mappings: Vec<EdgeMapping>,
-    pub condition: Option<String>,
+    pub condition: Option<ParsedCondition>,
 }
 
 /// The manifest's `orchestration:` section.

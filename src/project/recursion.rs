@@ -18,6 +18,7 @@ use std::path::{Component, Path, PathBuf};
 
 use super::load::{find_manifest, load_project};
 use super::model::{Project, TriggerMode};
+use crate::expr::ParsedCondition;
 
 /// Most nested in-process sub-workflow runs (branch and `mode: wait` trigger) below a
 /// top-level run; the node that would start one more fails with a clear error.
@@ -161,7 +162,7 @@ impl Walk {
 
 /// The branch and trigger nodes of `project` that nothing can skip.
 fn unconditional_references(project: &Project) -> Vec<UnconditionalReference<'_>> {
-    let blank = |c: &Option<String>| c.as_deref().is_none_or(|c| c.trim().is_empty());
+    let blank = |c: &Option<ParsedCondition>| c.as_deref().is_none_or(|c| c.trim().is_empty());
     let gated: HashSet<&str> = project
         .edges
         .values()
@@ -169,7 +170,7 @@ fn unconditional_references(project: &Project) -> Vec<UnconditionalReference<'_>
         .map(|edge| edge.to.as_str())
         .collect();
     let unconditional =
-        |id: &str, condition: &Option<String>| blank(condition) && !gated.contains(id);
+        |id: &str, condition: &Option<ParsedCondition>| blank(condition) && !gated.contains(id);
     let branches = project
         .branches
         .values()
