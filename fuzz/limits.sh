@@ -41,6 +41,11 @@ project("nodes100k", head + "nodes:\n  input: {type: input}\n" + nodes + "edges:
 edges = "  e0: {from: input, to: o0, mapping: {x: x}}\n" + "".join(
     f"  e{i}: {{from: o{i - 1}, to: o{i}, mapping: {{x: x}}}}\n" for i in range(1, n))
 project("chain100k", head + "nodes:\n  input: {type: input}\n" + nodes + "edges:\n" + edges)
+# The same chain where each node maps the previous one's field twice (not a pass-through:
+# every gathered map links to the value; links must not chain 100k deep).
+edges = "  e0: {from: input, to: o0, mapping: {x: x, y: x}}\n" + "".join(
+    f"  e{i}: {{from: o{i - 1}, to: o{i}, mapping: {{x: x, y: x}}}}\n" for i in range(1, n))
+project("chainmapped100k", head + "nodes:\n  input: {type: input}\n" + nodes + "edges:\n" + edges)
 # A 10 MB prompt template.
 project("prompt10mb", pair + "  a: {from: input, to: p, mapping: {x: x}}\n  b: {from: p, to: output}\n",
         {"prompts/p.prompt": "---\nid: p\n---\n" + ("Say {{ x }} and more words. " * 400_000)})
@@ -160,7 +165,8 @@ for case in $cases; do
       row "manifest with 100k nodes: graph" project graph nodes100k ;;
     chain100k)
       row "chain of 100k nodes: validate" project validate chain100k
-      row "chain of 100k nodes: dry run, artifacts on" project run chain100k --dry-run -i '{"x": 1}' ;;
+      row "chain of 100k nodes: dry run, artifacts on" project run chain100k --dry-run -i '{"x": 1}'
+      row "chain of 100k nodes, each mapping x twice: dry run, artifacts on" project run chainmapped100k --dry-run -i '{"x": 1}' ;;
     prompt10mb) row "10 MB prompt template: dry run" "${run[@]}" prompt10mb --dry-run ;;
     deep) row "condition nested 10k deep: validate" project validate deep ;;
     yaml)

@@ -43,8 +43,7 @@ pub fn gather_inputs(project: &Project, dag: &Dag, node_id: &str, outputs: &Outp
         for mapping in &edge.mappings {
             match resolve_source(source, &mapping.source) {
                 Some((path, _)) => {
-                    let link = Field::Linked(Arc::clone(source), path.to_string());
-                    inputs.insert(mapping.target.clone(), link);
+                    inputs.insert(mapping.target.clone(), FieldMap::link(source, path));
                 }
                 None => {
                     inputs

@@ -36,7 +36,8 @@ pub enum Field {
     /// A value held here.
     Value(Value),
     /// The field at dotted `path` of another map, shared rather than copied (present and
-    /// not null there when the link was made).
+    /// not null there when the link was made). Made by [`FieldMap::link`], which points it
+    /// at the map owning the value: a link never leads to another link.
     Linked(Arc<FieldMap>, String),
 }
 
@@ -121,6 +122,20 @@ impl FieldMap {
     /// A shared map of `map`'s fields.
     pub fn new(map: Map<String, Value>) -> Arc<FieldMap> {
         Arc::new(FieldMap::from(map))
+    }
+
+    /// A link to the field at dotted `path` of `map` (which must hold it, not null), to the
+    /// map that owns the value: when `map` itself links that field elsewhere, the new link
+    /// goes there. Links are never chained, so a chain of 100 000 nodes each mapping the
+    /// previous one's field resolves in one step (not 100 000 nested calls, a stack overflow).
+    pub fn link(map: &Arc<FieldMap>, path: &str) -> Field {
+        if map.parsed.get().is_none()
+            && !path.contains('.')
+            && let Some(Field::Linked(owner, owner_path)) = map.lazy.get(path)
+        {
+            return Field::Linked(Arc::clone(owner), owner_path.clone());
+        }
+        Field::Linked(Arc::clone(map), path.to_string())
     }
 
     /// The fields parsed: parsed now (and kept) when they were held as text or links.
@@ -245,5 +260,40 @@ impl Serialize for FieldMap {
 impl<'de> Deserialize<'de> for FieldMap {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<FieldMap, D::Error> {
         Map::deserialize(deserializer).map(FieldMap::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_long_chain_of_links_resolves_in_one_step() {
+        let first = FieldMap::new(json!({"v": [1, 2, 3]}).as_object().unwrap().clone());
+        let mut last = Arc::clone(&first);
+        // Each map takes the previous one's `v` as `v` and as `n` (not a pass-through).
+        for _ in 0..100_000 {
+            let next: FieldMap = [
+                ("v".to_string(), FieldMap::link(&last, "v")),
+                ("n".to_string(), FieldMap::link(&last, "v")),
+            ]
+            .into_iter()
+            .collect();
+            last = Arc::new(next);
+        }
+        match last.lazy.get("n") {
+            Some(Field::Linked(owner, path)) => {
+                assert!(Arc::ptr_eq(owner, &first), "links lead to the owner");
+                assert_eq!(path, "v");
+            }
+            _ => panic!("a link"),
+        }
+        assert_eq!(
+            serde_json::to_value(&*last).unwrap(),
+            json!({"v": [1, 2, 3], "n": [1, 2, 3]})
+        );
+        assert_eq!(last.lookup("n").unwrap().to_value(), json!([1, 2, 3]));
     }
 }
