@@ -23,5 +23,8 @@ fuzz_target!(|data: &[u8]| {
     });
     let context = context.as_object().unwrap();
     let _ = tree.evaluate(Scope::Fields(context));
-    let _ = tree.evaluate(Scope::Output(context));
+    let on_output = tree.evaluate(Scope::Output(context));
+    // As the engine evaluates it (on a node output held as a FieldMap): the same answer.
+    let held = trident::fields::FieldMap::from(context.clone());
+    assert_eq!(tree.evaluate(Scope::HeldOutput(&held)), on_output, "{text:?}");
 });

@@ -25,11 +25,6 @@ fn resolve_source<'v, 'e>(output: &'v FieldMap, expr: &'e str) -> Option<(&'e st
     output.lookup(rest).map(|found| (rest, found))
 }
 
-/// Look up a mapping's source expression (a field or a dotted path, `output.` tolerated).
-pub fn lookup_source<'v>(output: &'v FieldMap, expr: &str) -> Option<FieldRef<'v>> {
-    resolve_source(output, expr).map(|(_, found)| found)
-}
-
 /// The inputs of `node_id`: each incoming edge's mappings applied to its source's output,
 /// each mapped value a link to the upstream field (nothing is copied until the node reads
 /// it). Edges from nodes without output (skipped) contribute nothing; a mapping whose source

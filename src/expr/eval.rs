@@ -30,33 +30,40 @@ impl<'a> Scope<'a> {
     fn lookup(self, path: &str) -> Option<Cow<'a, Value>> {
         match self {
             Scope::Fields(map) => get_path(map, path).map(Cow::Borrowed),
-            Scope::Output(map) => {
-                let first = path.split('.').next().unwrap_or(path);
-                if first != "output" || map.contains_key("output") {
-                    return get_path(map, path).map(Cow::Borrowed);
-                }
-                match path.strip_prefix("output.") {
-                    Some(rest) => get_path(map, rest).map(Cow::Borrowed),
-                    // `output` alone: the whole output (only its truthiness or equality
-                    // can matter, so the copy is rare).
-                    None if path == "output" => Some(Cow::Owned(Value::Object(map.clone()))),
-                    None => None,
-                }
-            }
-            Scope::HeldOutput(fields) => {
-                let first = path.split('.').next().unwrap_or(path);
-                if first != "output" || fields.field("output").is_some() {
-                    return fields.lookup(path).map(held_value);
-                }
-                match path.strip_prefix("output.") {
-                    Some(rest) => fields.lookup(rest).map(held_value),
-                    None if path == "output" => {
-                        Some(Cow::Owned(Value::Object(fields.map().clone())))
-                    }
-                    None => None,
-                }
-            }
+            Scope::Output(map) => in_output(
+                path,
+                map.contains_key("output"),
+                |path| get_path(map, path).map(Cow::Borrowed),
+                || map.clone(),
+            ),
+            Scope::HeldOutput(fields) => in_output(
+                path,
+                fields.field("output").is_some(),
+                |path| fields.lookup(path).map(held_value),
+                || fields.map().clone(),
+            ),
         }
+    }
+}
+
+/// `path` in a node output: its fields (`field`), plus `output` bound to the whole output
+/// (`whole`) unless a field is named `output` (`has_output_field`), which then wins.
+fn in_output<'a>(
+    path: &str,
+    has_output_field: bool,
+    field: impl Fn(&str) -> Option<Cow<'a, Value>>,
+    whole: impl FnOnce() -> Map<String, Value>,
+) -> Option<Cow<'a, Value>> {
+    let first = path.split('.').next().unwrap_or(path);
+    if first != "output" || has_output_field {
+        return field(path);
+    }
+    match path.strip_prefix("output.") {
+        Some(rest) => field(rest),
+        // `output` alone: the whole output (only its truthiness or equality can matter,
+        // so the copy is rare).
+        None if path == "output" => Some(Cow::Owned(Value::Object(whole()))),
+        None => None,
     }
 }
 

@@ -18,8 +18,6 @@ pub mod tree;
 
 use serde_json::{Map, Value};
 
-use crate::fields::FieldMap;
-
 pub use eval::{Scope, truthy};
 pub use parse::MAX_DEPTH;
 pub use parsed_condition::ParsedCondition;
@@ -55,23 +53,11 @@ pub fn evaluate_on_output(expr: &str, output: &Map<String, Value>) -> Result<boo
     evaluate_in(expr, Scope::Output(output))
 }
 
-/// [`evaluate_on_output`] of a node output as the engine holds it: only the fields the
-/// condition names are read (big data held as text is not parsed to test a small field).
-pub fn evaluate_on_fields(expr: &str, output: &FieldMap) -> Result<bool, ConditionError> {
-    evaluate_in(expr, Scope::HeldOutput(output))
-}
-
 fn evaluate_in(expr: &str, scope: Scope) -> Result<bool, ConditionError> {
     match parse(expr)? {
         Some(condition) => condition.evaluate(scope),
         None => Ok(true),
     }
-}
-
-/// Check that `expr` is a well-formed condition, without evaluating it (done when a project
-/// loads, so a typo is a validation error rather than a condition silently false).
-pub fn check_syntax(expr: &str) -> Result<(), ConditionError> {
-    parse(expr).map(|_| ())
 }
 
 #[cfg(test)]
@@ -96,14 +82,16 @@ mod tests {
             "s != 'stop' or n > 100",
         ] {
             let held = crate::fields::read_object(text).unwrap();
+            let parsed_condition = ParsedCondition::parse(condition.to_string()).unwrap();
             assert_eq!(
-                evaluate_on_fields(condition, &held),
+                parsed_condition.evaluate_on_fields(&held),
                 evaluate_on_output(condition, &parsed),
                 "{condition}"
             );
         }
         let held = crate::fields::read_object(text).unwrap();
-        assert_eq!(evaluate_on_fields("n < 5 and s == 'go'", &held), Ok(true));
+        let small = ParsedCondition::parse("n < 5 and s == 'go'".to_string()).unwrap();
+        assert_eq!(small.evaluate_on_fields(&held), Ok(true));
         assert!(
             held.is_lazy(),
             "a condition on small fields leaves the rest as text"
@@ -112,14 +100,19 @@ mod tests {
 
     #[test]
     fn syntax_check_refuses_malformed_and_accepts_unorderable() {
-        assert!(check_syntax("score < 8 and (name == 'x' or not done)").is_ok());
+        assert!(syntax_ok("score < 8 and (name == 'x' or not done)").is_ok());
         assert!(
-            check_syntax("'a' < 3").is_ok(),
+            syntax_ok("'a' < 3").is_ok(),
             "a type error, found at run time"
         );
         for bad in ["score <", "(a == 1", "a == 1)", "a = 1", "'open", "a && b"] {
-            assert!(check_syntax(bad).is_err(), "{bad}");
+            assert!(syntax_ok(bad).is_err(), "{bad}");
         }
+    }
+
+    /// Whether `expr` parses (an error is the syntax error a project load reports).
+    fn syntax_ok(expr: &str) -> Result<(), ConditionError> {
+        parse(expr).map(|_| ())
     }
 
     fn eval(expr: &str, ctx: Value) -> Result<bool, ConditionError> {
@@ -177,8 +170,7 @@ mod tests {
                 );
                 let data = json!({"a": {"b": {"c": 1}}});
                 let accepted = evaluate_on_output(&deepest, data.as_object().unwrap());
-                let refused =
-                    check_syntax(&format!("{}a{}", "(".repeat(10_000), ")".repeat(10_000)));
+                let refused = syntax_ok(&format!("{}a{}", "(".repeat(10_000), ")".repeat(10_000)));
                 (accepted, refused.is_err())
             })
             .unwrap();
@@ -190,15 +182,15 @@ mod tests {
     #[test]
     fn nesting_is_bounded_and_long_chains_are_flat() {
         let deep = format!("{}a{}", "(".repeat(10_000), ")".repeat(10_000));
-        let error = check_syntax(&deep).unwrap_err();
+        let error = syntax_ok(&deep).unwrap_err();
         assert!(error.0.contains("nested more than 64 levels"), "{error}");
         assert!(
             error.0.len() < 300,
             "the message quotes a bounded prefix: {error}"
         );
-        assert!(check_syntax(&"not ".repeat(10_000)).is_err());
+        assert!(syntax_ok(&"not ".repeat(10_000)).is_err());
         let fine = format!("{}a{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
-        assert!(check_syntax(&fine).is_ok());
+        assert!(syntax_ok(&fine).is_ok());
         let chain = vec!["a == 1"; 100_000].join(" and ");
         let Some(Condition::And(items)) = parse(&chain).unwrap() else {
             panic!("a chain of `and` is one node");

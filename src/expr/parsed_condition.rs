@@ -87,7 +87,7 @@ mod tests {
             let parsed = ParsedCondition::parse(text.to_string()).unwrap();
             assert_eq!(
                 parsed.evaluate_on_fields(&fields),
-                super::super::evaluate_on_fields(text, &fields),
+                super::super::evaluate_on_output(text, &fields),
                 "{text}"
             );
             assert_eq!(&*parsed, text);
