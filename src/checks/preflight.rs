@@ -217,7 +217,8 @@ pub fn check_inputs(project: &Project, inputs: &FieldMap, origin: &str) -> Valid
     for node in project.inputs.values() {
         for (name, field) in &node.schema {
             // Held text is not parsed: a scalar is, an array or object is known by its bracket.
-            let value = inputs.field(name).map(|found| match found {
+            let found = inputs.field(name);
+            let value = found.map(|found| match found {
                 FieldRef::Value(value) => Cow::Borrowed(value),
                 FieldRef::Raw(raw) => Cow::Owned(match raw.get().trim_start().as_bytes()[0] {
                     b'[' => Value::Array(Vec::new()),
@@ -243,7 +244,7 @@ pub fn check_inputs(project: &Project, inputs: &FieldMap, origin: &str) -> Valid
                     edge_id: None,
                 }),
                 Some(value) if !has_type(value, &field.field_type) => {
-                    let value = inputs.field(name).map_or(Value::Null, FieldRef::to_value);
+                    let value = found.map_or(Value::Null, FieldRef::to_value);
                     report.errors.push(format!(
                         "Input '{name}' of node '{}' must be {} {}, got `{value}`{origin}. Fix \
                          its value.",
